@@ -1,0 +1,39 @@
+export type { Health } from './constants.js';
+export {
+  ASSISTANTS_BETA_HEADER,
+  ASSISTANTS_BETA_VALUE,
+  DEFAULT_PROXY_PORT,
+  IdPrefix,
+  OFFLINE_MODEL,
+} from './constants.js';
+export type { ErrorBody, ErrorObject, ErrorType } from './errors.js';
+export { ErrorCode } from './errors.js';
+export type { AssistantStreamEvent, StreamEventName } from './events.js';
+export { DONE_DATA, LAST_EVENT_ID_HEADER, RESUME_QUERY_PARAM, StreamEvent } from './events.js';
+export type {
+  Assistant,
+  AssistantTool,
+  DeletedObject,
+  FunctionDefinition,
+  FunctionToolCall,
+  JsonSchema,
+  ListPage,
+  Message,
+  MessageContent,
+  MessageDeltaEvent,
+  MessageStatus,
+  Metadata,
+  RequiredAction,
+  ResponseFormat,
+  Run,
+  RunErrorCode,
+  RunStatus,
+  RunStep,
+  RunStepDeltaEvent,
+  RunStepStatus,
+  StepDetails,
+  ToolChoice,
+  TruncationStrategy,
+  Usage,
+} from './objects.js';
+export { RUN_STATUSES, TERMINAL_RUN_STATUSES } from './objects.js';
