@@ -1,1 +1,19 @@
-export const placeholder = 1;
+export type { AssistantStreamEvent, RunStatus, Usage } from '@parley/protocol';
+export type {
+  Conversation,
+  ConversationOptions,
+  HistoryEntry,
+  HistoryOptions,
+  HistoryPage,
+  SayOptions,
+} from './conversation.js';
+export type { DialogueErrorCode, DialogueErrorOptions } from './errors.js';
+export { DialogueError, isDialogueError } from './errors.js';
+export type { Npc, NpcDefinition, ToolDefinition } from './npc.js';
+export type { Parley, ParleyOptions } from './parley.js';
+export { createParley } from './parley.js';
+export type { RunStreamEvent } from './parse-run-stream.js';
+export { parseRunStream } from './parse-run-stream.js';
+export type { KeyValueStore } from './store.js';
+export { memoryStore } from './store.js';
+export type { DialogueEvent, ToolCall, Turn } from './turn.js';

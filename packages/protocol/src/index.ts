@@ -33,6 +33,7 @@ export type {
   RunStepStatus,
   StepDetails,
   ToolChoice,
+  Thread,
   TruncationStrategy,
   Usage,
 } from './objects.js';

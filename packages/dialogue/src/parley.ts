@@ -1,0 +1,50 @@
+import type { Context } from './context.js';
+import { createRequest } from './http.js';
+import { createNpc, type Npc, type NpcDefinition } from './npc.js';
+import { defaultStore, type KeyValueStore } from './store.js';
+
+/** Options of {@link createParley}. */
+export interface ParleyOptions {
+  /** The proxy's base URL, e.g. `'http://127.0.0.1:8787'`, or `''` for the page's origin. The API is under `/v1`. */
+  url: string;
+  /** The fetch to use; default: the global `fetch` at call time. */
+  fetch?: typeof fetch;
+  /** Returns the bearer token for each request (or undefined for none). */
+  auth?: () => string | undefined | Promise<string | undefined>;
+  /** Where assistant and thread ids are remembered. Default: `localStorage` when usable, else memory. */
+  store?: KeyValueStore;
+}
+
+/** A connection to a Parley proxy. */
+export interface Parley {
+  /**
+   * An NPC. Nothing is sent until it is used; its assistant is then found by `definition.id` (or created)
+   * and updated when the definition changed.
+   *
+   * @example
+   * ```ts
+   * const innkeeper = parley.npc({ id: 'innkeeper', name: 'Marta', instructions: 'You run the Gilded Goose.' });
+   * ```
+   */
+  npc(definition: NpcDefinition): Npc;
+}
+
+/**
+ * Connects to a Parley proxy. Does no I/O until an NPC is used.
+ *
+ * @example
+ * ```ts
+ * const parley = createParley({ url: 'http://127.0.0.1:8787', auth: () => session.token });
+ * const turn = parley.npc(innkeeper).conversation().say('Hello!');
+ * for await (const event of turn) if (event.type === 'text.delta') bubble.setText(event.text);
+ * ```
+ */
+export function createParley(options: ParleyOptions): Parley {
+  const ctx: Context = {
+    request: createRequest(options),
+    store: options.store ?? defaultStore(),
+    jobs: new Map(),
+    tails: new Map(),
+  };
+  return { npc: (definition) => createNpc(ctx, definition) };
+}

@@ -1,0 +1,290 @@
+// Test-only (not exported from index.ts): a small real HTTP server that speaks the proxy's wire format,
+// so the tests exercise fetch, SSE framing and error bodies end to end instead of mocking our modules.
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Assistant, ErrorObject, Message, Run, RunStatus } from '@parley/protocol';
+
+export interface LoggedRequest {
+  method: string;
+  /** Path and query, e.g. `/v1/assistants?limit=100`. */
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: Record<string, unknown> | undefined;
+}
+
+export interface RunContext {
+  threadId: string;
+  runId: string;
+  /** The run object in `status`, merged with `extra`. */
+  run(status: RunStatus, extra?: Partial<Run>): Run;
+  /** Writes one SSE event (with an increasing `id:`). */
+  send(event: string, data: unknown): void;
+  /** Streams `text` as message created → deltas (of `piece` characters) → completed and stores it. */
+  say(text: string, piece?: number): Promise<void>;
+  /** Resolves when the client POSTs this run's cancel. */
+  cancelled: Promise<void>;
+  /** Resolves when the client closes the connection. */
+  closed: Promise<void>;
+}
+
+export type RunScript = (run: RunContext) => Promise<void>;
+
+export interface TestProxy {
+  url: string;
+  requests: LoggedRequest[];
+  assistants: Assistant[];
+  threads: Map<string, Message[]>;
+  /** Largest page the list endpoints return, to force paging. */
+  pageSize: number;
+  /** When set, every request needs `Authorization: Bearer <token>`. */
+  token: string | undefined;
+  /** One-shot failures: the first matching request gets this status and error body. */
+  failures: Array<{ method: string; path: RegExp; status: number; error: Partial<ErrorObject> }>;
+  /** What a run stream says; default {@link replyScript}. */
+  script: RunScript;
+  /** Requests matching method and a path regex. */
+  calls(method: string, path: RegExp): LoggedRequest[];
+  close(): Promise<void>;
+}
+
+export const REPLY = 'Hail, traveller! Grüße from the Gilded Goose 🐉.';
+
+/** A text reply in the order of openai-wire.md §3b. */
+export const replyScript: RunScript = async ({ run, send, say }) => {
+  send('thread.run.created', run('queued'));
+  send('thread.run.queued', run('queued'));
+  send('thread.run.in_progress', run('in_progress'));
+  await say(REPLY);
+  const usage = { prompt_tokens: 12, completion_tokens: 9, total_tokens: 21 };
+  send('thread.run.completed', run('completed', { usage }));
+  send('done', '[DONE]');
+};
+
+export async function startTestProxy(): Promise<TestProxy> {
+  let counter = 0;
+  const id = (prefix: string) => `${prefix}${++counter}`;
+  const now = () => Math.floor(Date.now() / 1000);
+  const cancels = new Map<string, () => void>();
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let raw = '';
+    for await (const chunk of req) raw += chunk;
+    const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined;
+    const method = req.method ?? 'GET';
+    proxy.requests.push({ method, path: url.pathname + url.search, headers: req.headers, body });
+
+    const json = (status: number, value: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    const fail = (status: number, code: string, message: string) =>
+      json(status, { error: { message, type: 'invalid_request_error', param: null, code } });
+    const notFound = () => fail(404, 'not_found', `No such object: ${url.pathname}`);
+
+    const failure = proxy.failures.findIndex((f) => f.method === method && f.path.test(url.pathname));
+    if (failure >= 0) {
+      const [f] = proxy.failures.splice(failure, 1);
+      return json(f!.status, { error: { param: null, type: 'invalid_request_error', ...f!.error } });
+    }
+    if (proxy.token && req.headers.authorization !== `Bearer ${proxy.token}`) {
+      return fail(401, 'unauthorized', 'Missing or invalid bearer token.');
+    }
+
+    const [, , kind, objectId, sub, runId, action] = url.pathname.split('/');
+    const route = `${method} ${[kind, objectId && ':id', sub, runId && ':run', action].filter(Boolean).join('/')}`;
+    const assistant = proxy.assistants.find((a) => a.id === objectId);
+    const messages = objectId ? proxy.threads.get(objectId) : undefined;
+
+    switch (route) {
+      case 'GET assistants': {
+        return json(200, page([...proxy.assistants].reverse(), url));
+      }
+      case 'POST assistants': {
+        const created = {
+          id: id('asst_'),
+          object: 'assistant',
+          created_at: now(),
+          description: null,
+        } as Assistant;
+        proxy.assistants.push(applyAssistant(created, body ?? {}));
+        return json(200, created);
+      }
+      case 'GET assistants/:id':
+        return assistant ? json(200, assistant) : notFound();
+      case 'POST assistants/:id':
+        return assistant ? json(200, applyAssistant(assistant, body ?? {})) : notFound();
+      case 'POST threads': {
+        const thread = {
+          id: id('thread_'),
+          object: 'thread',
+          created_at: now(),
+          metadata: body?.['metadata'] ?? {},
+        };
+        proxy.threads.set(thread.id, []);
+        return json(200, thread);
+      }
+      case 'GET threads/:id':
+        return messages
+          ? json(200, { id: objectId, object: 'thread', created_at: now(), metadata: {} })
+          : notFound();
+      case 'DELETE threads/:id':
+        if (!messages) return notFound();
+        proxy.threads.delete(objectId!);
+        return json(200, { id: objectId, object: 'thread.deleted', deleted: true });
+      case 'POST threads/:id/messages': {
+        if (!messages) return notFound();
+        const message = makeMessage(id('msg_'), objectId!, 'user', String(body?.['content']), now());
+        messages.push(message);
+        return json(200, message);
+      }
+      case 'GET threads/:id/messages': {
+        if (!messages) return notFound();
+        const ordered = url.searchParams.get('order') === 'asc' ? [...messages] : [...messages].reverse();
+        return json(200, page(ordered, url));
+      }
+      case 'POST threads/:id/runs/:run/cancel': {
+        cancels.get(runId!)?.();
+        return json(200, { id: runId, object: 'thread.run', status: 'cancelling' });
+      }
+      case 'POST threads/:id/runs': {
+        if (!messages) return notFound();
+        if (body?.['stream'] !== true) return fail(400, 'invalid_value', 'stream must be true');
+        const assistantId = String(body['assistant_id']);
+        if (!proxy.assistants.some((a) => a.id === assistantId)) return notFound();
+        const run = id('run_');
+        let sequence = 0;
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        res.flushHeaders();
+        const send = (event: string, data: unknown) => {
+          if (res.writable) {
+            res.write(
+              `id: ${++sequence}\nevent: ${event}\ndata: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`,
+            );
+          }
+        };
+        const context: RunContext = {
+          threadId: objectId!,
+          runId: run,
+          run: (status, extra) =>
+            ({
+              id: run,
+              object: 'thread.run',
+              created_at: now(),
+              thread_id: objectId,
+              assistant_id: assistantId,
+              status,
+              required_action: null,
+              last_error: null,
+              usage: null,
+              ...extra,
+            }) as Run,
+          send,
+          async say(text, piece = 4) {
+            const messageId = id('msg_');
+            const message = makeMessage(messageId, objectId!, 'assistant', '', now());
+            send('thread.message.created', message);
+            for (let i = 0; i < text.length; i += piece) {
+              const value = text.slice(i, i + piece);
+              send('thread.message.delta', {
+                id: messageId,
+                object: 'thread.message.delta',
+                delta: { content: [{ index: 0, type: 'text', text: { value, annotations: [] } }] },
+              });
+              await new Promise((r) => setTimeout(r, 1));
+            }
+            const done = makeMessage(messageId, objectId!, 'assistant', text, now());
+            messages.push(done);
+            send('thread.message.completed', done);
+          },
+          cancelled: new Promise<void>((resolve) => cancels.set(run, resolve)),
+          closed: new Promise<void>((resolve) => res.on('close', () => resolve())),
+        };
+        await proxy.script(context);
+        res.end();
+        return;
+      }
+      default:
+        return fail(404, 'not_found', `Unknown route ${route}`);
+    }
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  const proxy: TestProxy = {
+    url: `http://127.0.0.1:${port}`,
+    requests: [],
+    assistants: [],
+    threads: new Map(),
+    pageSize: 100,
+    token: undefined,
+    failures: [],
+    script: replyScript,
+    calls: (method, path) => proxy.requests.filter((r) => r.method === method && path.test(r.path)),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+
+  function page<T extends { id: string }>(items: T[], url: URL) {
+    const limit = Math.min(Number(url.searchParams.get('limit') ?? 20), proxy.pageSize);
+    const after = url.searchParams.get('after');
+    const start = after ? items.findIndex((item) => item.id === after) + 1 : 0;
+    const data = items.slice(start, start + limit);
+    return {
+      object: 'list',
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data.at(-1)?.id ?? null,
+      has_more: start + limit < items.length,
+    };
+  }
+
+  return proxy;
+}
+
+// Like the real API, the server fills defaults the client did not send (a model, `strict: false`).
+function applyAssistant(a: Assistant, body: Record<string, unknown>): Assistant {
+  const tools = (body['tools'] as Assistant['tools'] | undefined) ?? a.tools ?? [];
+  return Object.assign(a, {
+    name: body['name'] ?? a.name ?? null,
+    instructions: body['instructions'] ?? a.instructions ?? null,
+    model: body['model'] ?? a.model ?? 'parley-offline',
+    temperature: body['temperature'] ?? a.temperature ?? 1,
+    metadata: body['metadata'] ?? a.metadata ?? {},
+    tools: tools.map((t) =>
+      t.type === 'function' ? { ...t, function: { strict: false, ...t.function } } : t,
+    ),
+    top_p: 1,
+    tool_resources: null,
+    response_format: 'auto',
+  });
+}
+
+function makeMessage(
+  id: string,
+  threadId: string,
+  role: 'user' | 'assistant',
+  text: string,
+  at: number,
+): Message {
+  return {
+    id,
+    object: 'thread.message',
+    created_at: at,
+    thread_id: threadId,
+    role,
+    content: [{ type: 'text', text: { value: text, annotations: [] } }],
+    status: 'completed',
+    assistant_id: null,
+    run_id: null,
+    attachments: [],
+    completed_at: at,
+    incomplete_at: null,
+    incomplete_details: null,
+    metadata: {},
+  };
+}

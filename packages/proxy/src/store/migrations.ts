@@ -1,0 +1,115 @@
+import type { Database } from './database.js';
+
+/** One schema change. Numbers only ever grow; an applied migration is never edited, only followed. */
+export interface Migration {
+  version: number;
+  name: string;
+  /** Single statements, run in order (PGlite's extended protocol takes one statement per call). */
+  statements: readonly string[];
+}
+
+/**
+ * The statuses a run can still leave. Spelled out in SQL (not bound) because the partial index and the
+ * query that uses it must carry the very same predicate for the planner to match them.
+ */
+export const UNFINISHED_RUN_PREDICATE =
+  "status IN ('queued', 'in_progress', 'requires_action', 'cancelling')";
+
+/**
+ * Every table keeps the whole wire object in `data` and copies out only what queries filter or sort on.
+ * `seq` records insertion order: `created_at` has one-second resolution, so it alone cannot order a burst
+ * of messages. Steps cascade from runs, runs and messages from threads, so deleting a thread is one
+ * statement. Messages do not reference runs: a message may name a run that is stored after it.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'assistants, threads, messages, runs, steps',
+    statements: [
+      `CREATE TABLE parley_assistants (
+        id text PRIMARY KEY,
+        owner text NOT NULL,
+        created_at bigint NOT NULL,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        data jsonb NOT NULL
+      )`,
+      'CREATE INDEX parley_assistants_page ON parley_assistants (owner, created_at, seq)',
+      `CREATE TABLE parley_threads (
+        id text PRIMARY KEY,
+        owner text NOT NULL,
+        created_at bigint NOT NULL,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        data jsonb NOT NULL
+      )`,
+      `CREATE TABLE parley_messages (
+        id text PRIMARY KEY,
+        owner text NOT NULL,
+        thread_id text NOT NULL REFERENCES parley_threads (id) ON DELETE CASCADE,
+        run_id text,
+        created_at bigint NOT NULL,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        data jsonb NOT NULL
+      )`,
+      'CREATE INDEX parley_messages_page ON parley_messages (thread_id, created_at, seq)',
+      'CREATE INDEX parley_messages_run ON parley_messages (run_id, created_at, seq) WHERE run_id IS NOT NULL',
+      `CREATE TABLE parley_runs (
+        id text PRIMARY KEY,
+        owner text NOT NULL,
+        thread_id text NOT NULL REFERENCES parley_threads (id) ON DELETE CASCADE,
+        status text NOT NULL,
+        created_at bigint NOT NULL,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        data jsonb NOT NULL
+      )`,
+      'CREATE INDEX parley_runs_page ON parley_runs (thread_id, created_at, seq)',
+      `CREATE INDEX parley_runs_unfinished ON parley_runs (created_at, seq) WHERE ${UNFINISHED_RUN_PREDICATE}`,
+      `CREATE TABLE parley_steps (
+        id text PRIMARY KEY,
+        owner text NOT NULL,
+        thread_id text NOT NULL,
+        run_id text NOT NULL REFERENCES parley_runs (id) ON DELETE CASCADE,
+        created_at bigint NOT NULL,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        data jsonb NOT NULL
+      )`,
+      'CREATE INDEX parley_steps_page ON parley_steps (run_id, created_at, seq)',
+    ],
+  },
+];
+
+/**
+ * An arbitrary constant naming Parley's migration lock among other applications' advisory locks on a
+ * shared server ("parley" in ASCII).
+ */
+const MIGRATION_LOCK_KEY = 0x7061726c6579;
+
+/**
+ * Applies the migrations not yet recorded in `parley_migrations`, all in one transaction.
+ *
+ * Two proxies starting against the same server would otherwise race: both see version 1 missing, both
+ * create the tables, one fails. The transaction-scoped advisory lock makes the second wait until the
+ * first commits, after which it finds nothing left to do. The lock is taken before even the bookkeeping
+ * table is created, because concurrent `CREATE TABLE IF NOT EXISTS` can itself fail on a unique index.
+ */
+export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS parley_migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`,
+    );
+    const applied = await tx.query<{ version: number }>('SELECT version FROM parley_migrations');
+    const done = new Set(applied.rows.map((row) => Number(row.version)));
+    const pending = migrations.filter((migration) => !done.has(migration.version));
+    for (const migration of pending.sort((a, b) => a.version - b.version)) {
+      for (const statement of migration.statements) await tx.query(statement);
+      await tx.query('INSERT INTO parley_migrations (version, name) VALUES ($1, $2)', [
+        migration.version,
+        migration.name,
+      ]);
+    }
+  });
+}
