@@ -1,1 +1,61 @@
+#!/usr/bin/env node
+import { existsSync } from 'node:fs';
+import { createProxy } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
 
+/** `parley-proxy`: reads `.env` (if present) and the environment, then serves until SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env'); // variables already set in the environment win
+  const config = loadConfig();
+  const proxy = await createProxy(config);
+  const url = await proxy.listen();
+  const { upstream } = config;
+  if (upstream.kind === 'offline') {
+    process.stderr.write(
+      [
+        '',
+        '  ┌──────────────────────────────────────────────────────────────────────┐',
+        '  │  OFFLINE MODEL: no OPENAI_API_KEY or OPENAI_BASE_URL is set.          │',
+        "  │  NPCs answer with Parley's built-in offline model ('parley-offline'). │",
+        '  │  Set OPENAI_API_KEY (or OPENAI_BASE_URL + PARLEY_MODEL) for a real one.│',
+        '  └──────────────────────────────────────────────────────────────────────┘',
+        '',
+      ].join('\n'),
+    );
+  }
+  const where =
+    upstream.kind === 'azure'
+      ? 'Azure OpenAI'
+      : upstream.kind === 'compatible'
+        ? upstream.baseURL
+        : upstream.kind;
+  process.stderr.write(`[parley] upstream: ${where}, default model: ${upstream.defaultModel}\n`);
+  process.stderr.write(
+    `[parley] store: ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : (config.dataDir ?? 'in memory (set PARLEY_DATA_DIR to keep data)')}\n`,
+  );
+  process.stdout.write(`Parley proxy listening on ${url}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stderr.write(`[parley] ${signal}: shutting down\n`);
+    proxy.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  const message =
+    error instanceof ConfigError
+      ? `configuration: ${error.message}`
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  process.stderr.write(`[parley] could not start: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,57 @@
+import type { IncomingMessage } from 'node:http';
+import { ErrorCode } from '@parley/protocol';
+import { ProxyError } from '../errors.js';
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads a JSON request body with a hard size cap (413 before reading when Content-Length already says
+ * too much, and while reading otherwise), strict UTF-8 and a JSON object at the top.
+ * An empty body reads as `{}` (OpenAI accepted empty bodies for create-thread and friends).
+ */
+export async function readJson(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    req.resume();
+    throw tooLarge(maxBytes);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      req.resume();
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(chunk);
+  }
+  if (size === 0) return {};
+  let text: string;
+  try {
+    text = decoder.decode(Buffer.concat(chunks, size));
+  } catch {
+    throw new ProxyError(400, ErrorCode.InvalidJson, 'The request body is not valid UTF-8.');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ProxyError(
+      400,
+      ErrorCode.InvalidJson,
+      "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+    );
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProxyError(400, ErrorCode.InvalidJson, 'The request body must be a JSON object.');
+  }
+  return value as Record<string, unknown>;
+}
+
+function tooLarge(maxBytes: number): ProxyError {
+  return new ProxyError(
+    413,
+    ErrorCode.BodyTooLarge,
+    `The request body is larger than the limit of ${maxBytes} bytes.`,
+  );
+}

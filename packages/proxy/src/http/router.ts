@@ -1,0 +1,66 @@
+import { ErrorCode } from '@parley/protocol';
+import { ProxyError } from '../errors.js';
+
+export type Method = 'GET' | 'POST' | 'DELETE';
+
+interface Route<H> {
+  method: Method;
+  segments: string[];
+  handler: H;
+}
+
+/** Path parameters by name, e.g. `{ thread_id: 'thread_abc' }`. */
+export type Params = Record<string, string>;
+
+/**
+ * A small exact-segment router: `/v1/threads/:thread_id/runs`. Unknown paths are 404 and known paths
+ * with another method are 405, both in OpenAI's error body.
+ */
+export class Router<H> {
+  readonly #routes: Route<H>[] = [];
+
+  add(method: Method, path: string, handler: H): this {
+    this.#routes.push({ method, segments: path.split('/').filter(Boolean), handler });
+    return this;
+  }
+
+  match(method: string, pathname: string): { handler: H; params: Params } {
+    const parts = pathname.split('/').filter(Boolean);
+    let pathMatched = false;
+    for (const route of this.#routes) {
+      const params = matchSegments(route.segments, parts);
+      if (!params) continue;
+      pathMatched = true;
+      if (route.method === method) return { handler: route.handler, params };
+    }
+    if (pathMatched) {
+      throw new ProxyError(
+        405,
+        ErrorCode.MethodNotAllowed,
+        `Method ${method} is not allowed for ${pathname}.`,
+      );
+    }
+    throw new ProxyError(404, ErrorCode.NotFound, `Invalid URL (${method} ${pathname})`);
+  }
+}
+
+function matchSegments(pattern: string[], parts: string[]): Params | undefined {
+  if (pattern.length !== parts.length) return undefined;
+  const params: Params = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const expected = pattern[i]!;
+    const actual = parts[i]!;
+    if (expected.startsWith(':')) {
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(actual);
+      } catch {
+        return undefined;
+      }
+      params[expected.slice(1)] = decoded;
+    } else if (expected !== actual) {
+      return undefined;
+    }
+  }
+  return params;
+}

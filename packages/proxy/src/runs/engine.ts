@@ -1,0 +1,788 @@
+import {
+  type Assistant,
+  ErrorCode,
+  type FunctionToolCall,
+  IdPrefix,
+  type Message,
+  type Run,
+  type RunErrorCode,
+  type RunStep,
+  StreamEvent,
+  TERMINAL_RUN_STATUSES,
+  type Thread,
+  type Usage,
+} from '@parley/protocol';
+import type {
+  ChatCompletionContentPart,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+} from 'openai/resources/chat/completions';
+import type { ProxyConfig } from '../config.js';
+import { notFound, ProxyError } from '../errors.js';
+import { newId, nowSeconds } from '../ids.js';
+import {
+  type MessageInput,
+  makeMessage,
+  makeRun,
+  makeStep,
+  messageText,
+  type RunFields,
+} from '../objects.js';
+import type { Owner, Store } from '../store/types.js';
+import { estimateMessageTokens } from '../tokens.js';
+import { AbortedError, type ChatRequest, readTurn, type Upstream } from '../upstream/upstream.js';
+import { RunChannel } from './channel.js';
+
+/** What a client may ask of a run beyond the assistant's settings. */
+export interface RunParams extends Partial<Omit<RunFields, 'instructions' | 'model' | 'tools'>> {
+  assistant_id: string;
+  model?: string | null;
+  instructions?: string | null;
+  additional_instructions?: string | null;
+  additional_messages?: MessageInput[] | null;
+  tools?: RunFields['tools'] | null;
+  stream?: boolean | null;
+}
+
+export interface StartedRun {
+  run: Run;
+  channel: RunChannel;
+  /** Log position the caller's stream should start after. */
+  after: number;
+}
+
+/** A run this process is responsible for: the in-memory truth while it is not terminal. */
+interface LiveRun {
+  owner: Owner;
+  run: Run;
+  channel: RunChannel;
+  controller: AbortController | undefined;
+  streamed: boolean;
+  graceTimer: NodeJS.Timeout | undefined;
+  expiryTimer: NodeJS.Timeout | undefined;
+}
+
+const ACTIVE: ReadonlySet<string> = new Set(['queued', 'in_progress', 'requires_action', 'cancelling']);
+
+/**
+ * Runs turns: builds each chat-completions request from the assistant, the run's overrides and the
+ * thread's history; streams the upstream's answer as Assistants events into the run's channel; persists
+ * at message, step and run boundaries (never per token); and handles tool calls, cancellation, expiry
+ * and recovery after a restart.
+ */
+export class RunEngine {
+  readonly #live = new Map<string, LiveRun>();
+  /** Finished runs' logs stay readable for a while so late resumes still work. */
+  readonly #retired = new Map<string, { channel: RunChannel; timer: NodeJS.Timeout }>();
+  /** Threads with a run being created right now (closes the check-then-insert race in this process). */
+  readonly #claiming = new Set<string>();
+  readonly #tasks = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly upstream: Upstream,
+    private readonly config: Pick<ProxyConfig, 'runExpiresSeconds' | 'contextTokens' | 'resumeGraceMs'>,
+  ) {}
+
+  /** Ends runs a previous process left behind: in-flight ones fail, waiting ones keep waiting or expire. */
+  async recover(): Promise<number> {
+    const unfinished = await this.store.listUnfinishedRuns();
+    for (const { owner, run } of unfinished) {
+      if (run.status === 'requires_action') {
+        if (run.expires_at !== null && run.expires_at <= nowSeconds())
+          await this.#finishOffline(owner, run, 'expired');
+        else this.#adopt(owner, run);
+        continue;
+      }
+      await this.#finishOffline(owner, run, run.status === 'cancelling' ? 'cancelled' : 'failed');
+    }
+    return unfinished.length;
+  }
+
+  async createRun(
+    owner: Owner,
+    thread: Thread,
+    params: RunParams,
+    created?: { thread: Thread },
+  ): Promise<StartedRun> {
+    const assistant = await this.store.getAssistant(owner, params.assistant_id);
+    if (!assistant) throw notFound('assistant', params.assistant_id, 'assistant_id');
+    if (this.#claiming.has(thread.id)) throw busy(thread.id, 'another run');
+    this.#claiming.add(thread.id);
+    try {
+      const active = await this.activeRun(owner, thread.id);
+      if (active) throw busy(thread.id, active.id);
+      for (const input of params.additional_messages ?? []) {
+        await this.store.putMessage(owner, makeMessage(thread.id, input));
+      }
+      const run = makeRun(
+        thread,
+        assistant,
+        runFields(assistant, params, this.upstream),
+        this.config.runExpiresSeconds,
+      );
+      await this.store.putRun(owner, run);
+      const live = this.#track(owner, run, params.stream === true);
+      if (created) live.channel.push(StreamEvent.ThreadCreated, created.thread);
+      live.channel.push(StreamEvent.RunCreated, run);
+      live.channel.push(StreamEvent.RunQueued, run);
+      this.#start(live);
+      return { run: structuredClone(run), channel: live.channel, after: 0 };
+    } finally {
+      this.#claiming.delete(thread.id);
+    }
+  }
+
+  async submitToolOutputs(
+    owner: Owner,
+    threadId: string,
+    runId: string,
+    outputs: Array<{ tool_call_id?: string | undefined; output?: string | undefined }>,
+    stream: boolean,
+  ): Promise<StartedRun> {
+    const live = await this.#liveRun(owner, threadId, runId);
+    const { run } = live;
+    if (run.status !== 'requires_action' || !run.required_action) {
+      throw new ProxyError(
+        400,
+        ErrorCode.InvalidRunState,
+        `Runs in status "${run.status}" do not accept tool outputs.`,
+      );
+    }
+    const expected = run.required_action.submit_tool_outputs.tool_calls.map((call) => call.id);
+    const given = new Map<string, string>();
+    for (const entry of outputs) {
+      if (!entry.tool_call_id || !expected.includes(entry.tool_call_id)) {
+        throw new ProxyError(
+          400,
+          ErrorCode.InvalidValue,
+          `Invalid tool_call_id: ${entry.tool_call_id ?? '(missing)'}`,
+          {
+            param: 'tool_outputs',
+          },
+        );
+      }
+      given.set(entry.tool_call_id, entry.output ?? '');
+    }
+    const missing = expected.filter((id) => !given.has(id));
+    if (missing.length > 0) {
+      throw new ProxyError(
+        400,
+        ErrorCode.MissingParameter,
+        `Expected tool outputs for call_ids ${JSON.stringify(expected)}, got ${JSON.stringify([...given.keys()])}`,
+        { param: 'tool_outputs' },
+      );
+    }
+    clearTimeout(live.expiryTimer);
+    const step = await this.#pendingToolStep(live);
+    if (step && step.step_details.type === 'tool_calls') {
+      for (const call of step.step_details.tool_calls) call.function.output = given.get(call.id) ?? '';
+      step.status = 'completed';
+      step.completed_at = nowSeconds();
+      await this.store.putStep(owner, step);
+    }
+    run.status = 'queued';
+    run.required_action = null;
+    await this.store.putRun(owner, run);
+    live.streamed = stream;
+    const after = live.channel.events.length;
+    if (step) live.channel.push(StreamEvent.StepCompleted, step);
+    live.channel.push(StreamEvent.RunQueued, run);
+    this.#start(live);
+    return { run: structuredClone(run), channel: live.channel, after };
+  }
+
+  async cancel(owner: Owner, threadId: string, runId: string): Promise<Run> {
+    const live = this.#live.get(runId);
+    if (!live || live.owner !== owner || live.run.thread_id !== threadId) {
+      const stored = await this.store.getRun(owner, threadId, runId);
+      if (!stored) throw notFound('run', runId);
+      throw new ProxyError(
+        400,
+        ErrorCode.InvalidRunState,
+        `Cannot cancel run with status '${stored.status}'.`,
+      );
+    }
+    const { run } = live;
+    if (run.status === 'cancelling') return structuredClone(run);
+    run.status = 'cancelling';
+    await this.store.putRun(owner, run);
+    live.channel.push(StreamEvent.RunCancelling, run);
+    const snapshot = structuredClone(run);
+    if (live.controller) {
+      live.controller.abort();
+    } else {
+      // Nothing is executing (the run waits for tool outputs): finish the cancellation here.
+      live.channel.producing = true;
+      await this.#finish(live, 'cancelled');
+    }
+    return snapshot;
+  }
+
+  /** The channel of a run for a resuming stream, or undefined when the run's log is no longer kept. */
+  async channelFor(owner: Owner, threadId: string, runId: string): Promise<RunChannel | undefined> {
+    const live = this.#live.get(runId);
+    if (live) return live.owner === owner && live.run.thread_id === threadId ? live.channel : undefined;
+    const run = await this.store.getRun(owner, threadId, runId);
+    if (!run) throw notFound('run', runId);
+    return this.#retired.get(runId)?.channel;
+  }
+
+  /** The thread's active run, if any (in this process or left waiting in the store). */
+  async activeRun(owner: Owner, threadId: string): Promise<Run | undefined> {
+    for (const live of this.#live.values()) {
+      if (live.owner === owner && live.run.thread_id === threadId && ACTIVE.has(live.run.status))
+        return live.run;
+    }
+    const latest = await this.store.listRuns(owner, threadId, { limit: 1, order: 'desc' });
+    const run = latest.data[0];
+    return run && ACTIVE.has(run.status) ? run : undefined;
+  }
+
+  /** Sets a run's metadata, on the live copy too when this process holds the run. */
+  async setMetadata(owner: Owner, run: Run, metadata: Run['metadata']): Promise<Run> {
+    const live = this.#live.get(run.id);
+    const target = live && live.owner === owner ? live.run : run;
+    target.metadata = metadata;
+    await this.store.putRun(owner, target);
+    return structuredClone(target);
+  }
+
+  /** The live copy of a run when this process holds it (fresher than the store between boundaries). */
+  liveRun(runId: string): Run | undefined {
+    const live = this.#live.get(runId);
+    return live ? structuredClone(live.run) : undefined;
+  }
+
+  /** Aborts everything in flight and waits for the runs to settle (used on shutdown). */
+  async close(): Promise<void> {
+    for (const live of this.#live.values()) {
+      clearTimeout(live.graceTimer);
+      clearTimeout(live.expiryTimer);
+      live.controller?.abort(new AbortedError('shutdown'));
+    }
+    await Promise.allSettled([...this.#tasks]);
+    for (const { timer } of this.#retired.values()) clearTimeout(timer);
+    this.#retired.clear();
+  }
+
+  #track(owner: Owner, run: Run, streamed: boolean): LiveRun {
+    const channel = new RunChannel(run.id);
+    const live: LiveRun = {
+      owner,
+      run,
+      channel,
+      controller: undefined,
+      streamed,
+      graceTimer: undefined,
+      expiryTimer: undefined,
+    };
+    channel.onAbandoned = () => {
+      // A streaming client vanished. Keep going a little so it can resume; then stop paying for tokens.
+      if (!live.streamed || !live.controller) return;
+      clearTimeout(live.graceTimer);
+      if (this.config.resumeGraceMs === 0) {
+        void this.cancel(owner, run.thread_id, run.id).catch(() => {});
+        return;
+      }
+      live.graceTimer = setTimeout(() => {
+        if (channel.readers === 0) void this.cancel(owner, run.thread_id, run.id).catch(() => {});
+      }, this.config.resumeGraceMs);
+      live.graceTimer.unref();
+    };
+    channel.onReader = () => clearTimeout(live.graceTimer);
+    this.#live.set(run.id, live);
+    return live;
+  }
+
+  /** Takes over a waiting run found in the store at start-up (its log starts empty). */
+  #adopt(owner: Owner, run: Run): void {
+    const live = this.#track(owner, run, false);
+    this.#scheduleExpiry(live);
+  }
+
+  async #liveRun(owner: Owner, threadId: string, runId: string): Promise<LiveRun> {
+    const live = this.#live.get(runId);
+    if (live && live.owner === owner && live.run.thread_id === threadId) return live;
+    const stored = await this.store.getRun(owner, threadId, runId);
+    if (!stored) throw notFound('run', runId);
+    throw new ProxyError(
+      400,
+      ErrorCode.InvalidRunState,
+      `Runs in status "${stored.status}" do not accept tool outputs.`,
+    );
+  }
+
+  #start(live: LiveRun): void {
+    live.channel.producing = true;
+    live.controller = new AbortController();
+    const task = this.#execute(live, live.controller.signal)
+      .catch(() => {})
+      .finally(() => this.#tasks.delete(task));
+    this.#tasks.add(task);
+  }
+
+  /** One segment of a run: from queued to requires_action or a terminal status. */
+  async #execute(live: LiveRun, signal: AbortSignal): Promise<void> {
+    const { run, owner, channel } = live;
+    let messageStep: RunStep | undefined;
+    let message: Message | undefined;
+    let toolStep: RunStep | undefined;
+    const calls: Array<{ id: string; name: string; arguments: string }> = [];
+    let usage: Usage | undefined;
+    try {
+      run.status = 'in_progress';
+      run.started_at ??= nowSeconds();
+      await this.store.putRun(owner, run);
+      channel.push(StreamEvent.RunInProgress, run);
+
+      const request = await this.#buildRequest(live);
+      const chunks = await this.upstream.stream(request, signal);
+      let text = '';
+      let reason: 'stop' | 'length' | 'tool_calls' | 'content_filter' = 'stop';
+
+      const openMessage = async () => {
+        message = makeMessage(
+          run.thread_id,
+          { role: 'assistant', content: [] },
+          { status: 'in_progress', assistant_id: run.assistant_id, run_id: run.id },
+        );
+        messageStep = makeStep(run, {
+          type: 'message_creation',
+          message_creation: { message_id: message.id },
+        });
+        await this.store.putMessage(owner, message);
+        await this.store.putStep(owner, messageStep);
+        channel.push(StreamEvent.StepCreated, messageStep);
+        channel.push(StreamEvent.StepInProgress, messageStep);
+        channel.push(StreamEvent.MessageCreated, message);
+        channel.push(StreamEvent.MessageInProgress, message);
+      };
+      const closeMessage = async (status: 'completed' | 'incomplete', stepUsage: Usage | null) => {
+        if (!message || !messageStep) return;
+        message.content = [{ type: 'text', text: { value: text, annotations: [] } }];
+        message.status = status;
+        if (status === 'completed') message.completed_at = nowSeconds();
+        else {
+          message.incomplete_at = nowSeconds();
+          message.incomplete_details = {
+            reason: reason === 'content_filter' ? 'content_filter' : 'max_tokens',
+          };
+        }
+        messageStep.status = 'completed';
+        messageStep.completed_at = nowSeconds();
+        messageStep.usage = stepUsage;
+        await this.store.putMessage(owner, message);
+        await this.store.putStep(owner, messageStep);
+        channel.push(
+          status === 'completed' ? StreamEvent.MessageCompleted : StreamEvent.MessageIncomplete,
+          message,
+        );
+        channel.push(StreamEvent.StepCompleted, messageStep);
+      };
+
+      for await (const event of readTurn(chunks)) {
+        switch (event.type) {
+          case 'text': {
+            if (toolStep) break; // text after tool calls in one completion is not shown (OpenAI's behaviour)
+            if (!message) await openMessage();
+            text += event.delta;
+            channel.push(StreamEvent.MessageDelta, {
+              id: message!.id,
+              object: 'thread.message.delta',
+              delta: { content: [{ index: 0, type: 'text', text: { value: event.delta, annotations: [] } }] },
+            });
+            break;
+          }
+          case 'tool_call': {
+            if (message && messageStep?.status === 'in_progress') await closeMessage('completed', null);
+            if (!toolStep) {
+              toolStep = makeStep(run, { type: 'tool_calls', tool_calls: [] });
+              await this.store.putStep(owner, toolStep);
+              channel.push(StreamEvent.StepCreated, toolStep);
+              channel.push(StreamEvent.StepInProgress, toolStep);
+            }
+            let call = calls[event.index];
+            const first = !call;
+            if (!call) {
+              call = { id: event.id ?? newId(IdPrefix.ToolCall), name: event.name ?? '', arguments: '' };
+              calls[event.index] = call;
+            } else if (event.name) call.name ||= event.name;
+            call.arguments += event.arguments ?? '';
+            channel.push(StreamEvent.StepDelta, {
+              id: toolStep.id,
+              object: 'thread.run.step.delta',
+              delta: {
+                step_details: {
+                  type: 'tool_calls',
+                  tool_calls: [
+                    first
+                      ? {
+                          index: event.index,
+                          id: call.id,
+                          type: 'function',
+                          function: { name: call.name, arguments: event.arguments ?? '', output: null },
+                        }
+                      : {
+                          index: event.index,
+                          type: 'function',
+                          function: { arguments: event.arguments ?? '' },
+                        },
+                  ],
+                },
+              },
+            });
+            break;
+          }
+          case 'usage':
+            usage = event.usage;
+            break;
+          case 'finish':
+            reason = event.reason;
+            break;
+        }
+      }
+
+      addUsage(run, usage);
+      const toolCalls: FunctionToolCall[] = calls.filter(Boolean).map((call) => ({
+        id: call.id,
+        type: 'function',
+        function: { name: call.name, arguments: call.arguments },
+      }));
+
+      if (toolStep && toolCalls.length > 0) {
+        toolStep.step_details = {
+          type: 'tool_calls',
+          tool_calls: toolCalls.map((call) => ({ ...call, function: { ...call.function, output: null } })),
+        };
+        toolStep.usage = usage ?? null;
+        await this.store.putStep(owner, toolStep);
+        run.status = 'requires_action';
+        run.required_action = { type: 'submit_tool_outputs', submit_tool_outputs: { tool_calls: toolCalls } };
+        run.expires_at = nowSeconds() + this.config.runExpiresSeconds;
+        await this.store.putRun(owner, run);
+        channel.push(StreamEvent.RunRequiresAction, run);
+        live.controller = undefined;
+        channel.done();
+        this.#scheduleExpiry(live);
+        return;
+      }
+
+      if (!message) await openMessage(); // an empty answer is still an answer
+      const incomplete = reason === 'length' || reason === 'content_filter';
+      await closeMessage(incomplete ? 'incomplete' : 'completed', usage ?? null);
+      if (incomplete) run.incomplete_details = { reason: 'max_completion_tokens' };
+      await this.#finish(live, incomplete ? 'incomplete' : 'completed');
+    } catch (error) {
+      const aborted = signal.aborted || error instanceof AbortedError;
+      if (message && messageStep?.status === 'in_progress') {
+        message.status = 'incomplete';
+        message.incomplete_at = nowSeconds();
+        message.incomplete_details = { reason: aborted ? 'run_cancelled' : 'run_failed' };
+        await this.store.putMessage(owner, message).catch(() => {});
+        channel.push(StreamEvent.MessageIncomplete, message);
+      }
+      for (const step of [messageStep, toolStep]) {
+        if (step?.status !== 'in_progress') continue;
+        if (aborted) {
+          step.status = 'cancelled';
+          step.cancelled_at = nowSeconds();
+        } else {
+          step.status = 'failed';
+          step.failed_at = nowSeconds();
+          step.last_error = { code: 'server_error', message: 'The run failed.' };
+        }
+        await this.store.putStep(owner, step).catch(() => {});
+        channel.push(aborted ? StreamEvent.StepCancelled : StreamEvent.StepFailed, step);
+      }
+      addUsage(run, usage);
+      if (aborted) {
+        await this.#finish(live, 'cancelled');
+        return;
+      }
+      const failure =
+        error instanceof ProxyError
+          ? error
+          : new ProxyError(500, ErrorCode.Server, 'The run failed unexpectedly.');
+      run.last_error = { code: runErrorCode(failure), message: failure.message };
+      await this.#finish(live, 'failed', failure);
+    }
+  }
+
+  async #buildRequest(live: LiveRun): Promise<ChatRequest> {
+    const { run, owner } = live;
+    const history = await this.store.allMessages(owner, run.thread_id);
+    const earlier: ChatCompletionMessageParam[] = [];
+    for (const message of history) {
+      if (message.run_id === run.id) continue; // this run's own output is replayed from its steps below
+      const text = messageText(message);
+      earlier.push(message.role === 'user' ? userMessage(message) : { role: 'assistant', content: text });
+    }
+    // This run so far (only after tool outputs): its messages and tool calls, in step order.
+    const tail: ChatCompletionMessageParam[] = [];
+    const steps = await this.store.listSteps(owner, run.thread_id, run.id, { limit: 100, order: 'asc' });
+    for (const step of steps.data) {
+      if (step.step_details.type === 'message_creation') {
+        const message = await this.store.getMessage(
+          owner,
+          run.thread_id,
+          step.step_details.message_creation.message_id,
+        );
+        if (message) tail.push({ role: 'assistant', content: messageText(message) });
+      } else if (step.status === 'completed') {
+        const calls = step.step_details.tool_calls;
+        tail.push({
+          role: 'assistant',
+          content: null,
+          tool_calls: calls.map((call) => ({
+            id: call.id,
+            type: 'function',
+            function: { name: call.function.name, arguments: call.function.arguments },
+          })),
+        });
+        for (const call of calls)
+          tail.push({ role: 'tool', tool_call_id: call.id, content: call.function.output ?? '' });
+      }
+    }
+    const system: ChatCompletionMessageParam[] = run.instructions
+      ? [{ role: 'system', content: run.instructions }]
+      : [];
+    const kept = trimHistory(earlier, {
+      budget:
+        Math.min(this.config.contextTokens, run.max_prompt_tokens ?? Number.POSITIVE_INFINITY) -
+        estimateMessageTokens([...system, ...tail]),
+      lastMessages:
+        run.truncation_strategy?.type === 'last_messages'
+          ? (run.truncation_strategy.last_messages ?? null)
+          : null,
+    });
+    const tools: ChatCompletionTool[] = run.tools.flatMap((tool) =>
+      tool.type === 'function' ? [{ type: 'function', function: tool.function } as ChatCompletionTool] : [],
+    );
+    const request: ChatRequest = { model: run.model, messages: [...system, ...kept, ...tail] };
+    if (tools.length > 0) {
+      request.tools = tools;
+      request.tool_choice = run.tool_choice;
+      request.parallel_tool_calls = run.parallel_tool_calls;
+    }
+    if (run.temperature !== null) request.temperature = run.temperature;
+    if (run.top_p !== null) request.top_p = run.top_p;
+    if (run.max_completion_tokens !== null) request.max_completion_tokens = run.max_completion_tokens;
+    if (run.response_format && run.response_format !== 'auto') {
+      request.response_format = run.response_format as NonNullable<ChatRequest['response_format']>;
+    }
+    return request;
+  }
+
+  /** Pending tool-call step of a waiting run (from memory or, after a restart, from the store). */
+  async #pendingToolStep(live: LiveRun): Promise<RunStep | undefined> {
+    const steps = await this.store.listSteps(live.owner, live.run.thread_id, live.run.id, {
+      limit: 100,
+      order: 'desc',
+    });
+    return steps.data.find((step) => step.type === 'tool_calls' && step.status === 'in_progress');
+  }
+
+  #scheduleExpiry(live: LiveRun): void {
+    clearTimeout(live.expiryTimer);
+    const due = ((live.run.expires_at ?? nowSeconds()) - nowSeconds()) * 1000;
+    live.expiryTimer = setTimeout(
+      () => {
+        if (live.run.status !== 'requires_action') return;
+        live.channel.producing = true;
+        void this.#expire(live);
+      },
+      Math.max(0, due),
+    );
+    live.expiryTimer.unref();
+  }
+
+  async #expire(live: LiveRun): Promise<void> {
+    const step = await this.#pendingToolStep(live);
+    if (step) {
+      step.status = 'expired';
+      step.expired_at = nowSeconds();
+      await this.store.putStep(live.owner, step);
+      live.channel.push(StreamEvent.StepExpired, step);
+    }
+    await this.#finish(live, 'expired');
+  }
+
+  /** Moves a run to a terminal status, persists it, announces it and closes the stream. */
+  async #finish(
+    live: LiveRun,
+    status: 'completed' | 'incomplete' | 'failed' | 'cancelled' | 'expired',
+    error?: ProxyError,
+  ) {
+    const { run, channel, owner } = live;
+    const now = nowSeconds();
+    run.status = status;
+    run.required_action = null;
+    if (status === 'completed') run.completed_at = now;
+    if (status === 'failed') run.failed_at = now;
+    if (status === 'cancelled') run.cancelled_at = now;
+    if (status === 'cancelled' || status === 'expired') {
+      const step = await this.#pendingToolStep(live).catch(() => undefined);
+      if (step && status === 'cancelled') {
+        step.status = 'cancelled';
+        step.cancelled_at = now;
+        await this.store.putStep(owner, step).catch(() => {});
+        channel.push(StreamEvent.StepCancelled, step);
+      }
+    }
+    await this.store.putRun(owner, run).catch(() => {});
+    channel.push(`thread.run.${status}`, run);
+    if (error) {
+      channel.push(StreamEvent.Error, {
+        message: error.message,
+        type: error.type,
+        param: error.param,
+        code: error.code,
+      });
+    }
+    channel.done();
+    live.controller = undefined;
+    clearTimeout(live.graceTimer);
+    clearTimeout(live.expiryTimer);
+    this.#live.delete(run.id);
+    const timer = setTimeout(() => this.#retired.delete(run.id), 5 * 60_000);
+    timer.unref();
+    this.#retired.set(run.id, { channel, timer });
+  }
+
+  /** Ends a run found unfinished in the store at start-up (nothing of it is in memory). */
+  async #finishOffline(owner: Owner, run: Run, status: 'failed' | 'cancelled' | 'expired'): Promise<void> {
+    const now = nowSeconds();
+    const steps = await this.store.listSteps(owner, run.thread_id, run.id, { limit: 100, order: 'asc' });
+    for (const step of steps.data) {
+      if (step.status !== 'in_progress') continue;
+      if (step.step_details.type === 'message_creation') {
+        const message = await this.store.getMessage(
+          owner,
+          run.thread_id,
+          step.step_details.message_creation.message_id,
+        );
+        if (message && message.status === 'in_progress') {
+          message.status = 'incomplete';
+          message.incomplete_at = now;
+          message.incomplete_details = {
+            reason:
+              status === 'failed' ? 'run_failed' : status === 'expired' ? 'run_expired' : 'run_cancelled',
+          };
+          await this.store.putMessage(owner, message);
+        }
+      }
+      step.status = status;
+      if (status === 'failed') {
+        step.failed_at = now;
+        step.last_error = {
+          code: 'server_error',
+          message: 'The proxy restarted while this step was in progress.',
+        };
+      } else if (status === 'expired') step.expired_at = now;
+      else step.cancelled_at = now;
+      await this.store.putStep(owner, step);
+    }
+    run.status = status;
+    run.required_action = null;
+    if (status === 'failed') {
+      run.failed_at = now;
+      run.last_error = {
+        code: 'server_error',
+        message: 'The proxy restarted while this run was in progress.',
+      };
+    } else if (status === 'cancelled') run.cancelled_at = now;
+    await this.store.putRun(owner, run);
+  }
+}
+
+function busy(threadId: string, runId: string): ProxyError {
+  return new ProxyError(400, ErrorCode.ThreadBusy, `Thread ${threadId} already has an active run ${runId}.`, {
+    param: 'thread_id',
+  });
+}
+
+function runFields(assistant: Assistant, params: RunParams, upstream: Upstream): RunFields {
+  const base = params.instructions ?? assistant.instructions ?? '';
+  const instructions = params.additional_instructions
+    ? `${base}${base ? '\n\n' : ''}${params.additional_instructions}`
+    : base;
+  return {
+    model: upstream.resolveModel(params.model ?? assistant.model),
+    instructions,
+    tools: params.tools ?? assistant.tools,
+    tool_choice: params.tool_choice ?? null,
+    parallel_tool_calls: params.parallel_tool_calls ?? null,
+    response_format: params.response_format ?? null,
+    truncation_strategy: params.truncation_strategy ?? null,
+    max_prompt_tokens: params.max_prompt_tokens ?? null,
+    max_completion_tokens: params.max_completion_tokens ?? null,
+    metadata: params.metadata ?? null,
+    temperature: params.temperature ?? null,
+    top_p: params.top_p ?? null,
+  };
+}
+
+function userMessage(message: Message): ChatCompletionMessageParam {
+  const images = message.content.filter((part) => part.type === 'image_url');
+  if (images.length === 0) return { role: 'user', content: messageText(message) };
+  return {
+    role: 'user',
+    content: message.content.flatMap((part): ChatCompletionContentPart[] =>
+      part.type === 'text'
+        ? [{ type: 'text' as const, text: part.text.value }]
+        : part.type === 'image_url'
+          ? [
+              {
+                type: 'image_url' as const,
+                image_url: {
+                  url: part.image_url.url,
+                  ...(part.image_url.detail ? { detail: part.image_url.detail } : {}),
+                },
+              },
+            ]
+          : [],
+    ),
+  };
+}
+
+/**
+ * Keeps the newest messages that fit the token budget (and at most `lastMessages` of them), always
+ * keeping the newest one so the player's line is never dropped.
+ */
+export function trimHistory(
+  messages: ChatCompletionMessageParam[],
+  limits: { budget: number; lastMessages: number | null },
+): ChatCompletionMessageParam[] {
+  const max = limits.lastMessages ?? messages.length;
+  const kept: ChatCompletionMessageParam[] = [];
+  let used = 0;
+  for (let i = messages.length - 1; i >= 0 && kept.length < max; i--) {
+    const message = messages[i]!;
+    const cost = estimateMessageTokens([message]);
+    if (kept.length > 0 && used + cost > limits.budget) break;
+    used += cost;
+    kept.push(message);
+  }
+  return kept.reverse();
+}
+
+function addUsage(run: Run, usage: Usage | undefined): void {
+  if (!usage) return;
+  const before = run.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  run.usage = {
+    prompt_tokens: before.prompt_tokens + usage.prompt_tokens,
+    completion_tokens: before.completion_tokens + usage.completion_tokens,
+    total_tokens: before.total_tokens + usage.total_tokens,
+  };
+}
+
+function runErrorCode(error: ProxyError): RunErrorCode {
+  if (error.status === 429) return 'rate_limit_exceeded';
+  if (error.status === 400) return 'invalid_prompt';
+  return 'server_error';
+}
+
+export function isTerminal(run: Run): boolean {
+  return TERMINAL_RUN_STATUSES.includes(run.status);
+}

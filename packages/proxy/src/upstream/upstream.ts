@@ -1,0 +1,202 @@
+import { ErrorCode, OFFLINE_MODEL } from '@parley/protocol';
+import OpenAI, { APIUserAbortError, AzureOpenAI } from 'openai';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionCreateParamsStreaming,
+} from 'openai/resources/chat/completions';
+import type { UpstreamConfig, UpstreamKind } from '../config.js';
+import { ProxyError } from '../errors.js';
+import { createOfflineFetch } from '../offline/index.js';
+import { isRetryable, mapUpstreamError, retryAfterMs } from './errors.js';
+
+/** A chat-completions request as the proxy builds it (the `stream` flag is the upstream's business). */
+export type ChatRequest = Omit<ChatCompletionCreateParamsNonStreaming, 'stream' | 'stream_options'>;
+
+/** Raised when the caller's signal aborted the upstream request; never shown to a client as an error. */
+export class AbortedError extends Error {
+  override readonly name = 'AbortedError';
+}
+
+/**
+ * One chat-completions upstream. Every kind, the offline model included, is an `openai` SDK client: the
+ * offline model is served through an in-process `fetch`, so streaming, parsing and error handling above
+ * this line are the same code for all of them.
+ */
+export interface Upstream {
+  readonly kind: UpstreamKind;
+  readonly defaultModel: string;
+  /** The model a request for `requested` really runs on. */
+  resolveModel(requested: string | null | undefined): string;
+  /** Opens a stream (retrying retryable failures until the first byte); throws ProxyError or AbortedError. */
+  stream(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk>>;
+  complete(request: ChatRequest, signal: AbortSignal): Promise<ChatCompletion>;
+}
+
+export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof fetch } = {}): Upstream {
+  const client = createClient(config, options.fetch);
+  const secret = config.apiKey;
+
+  async function withRetries<T>(attempt: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (signal.aborted || error instanceof APIUserAbortError)
+          throw new AbortedError('aborted', { cause: error });
+        if (tries >= config.maxRetries || !isRetryable(error)) throw mapUpstreamError(error, secret);
+        // OpenAI's own schedule: 0.5 s doubling to 8 s with jitter, or what the server asked for (≤ 60 s).
+        const asked = retryAfterMs(error);
+        const wait =
+          asked !== undefined && asked <= 60_000
+            ? asked
+            : Math.min(500 * 2 ** tries, 8000) * (0.75 + Math.random() / 4);
+        await sleep(wait, signal);
+      }
+    }
+  }
+
+  return {
+    kind: config.kind,
+    defaultModel: config.defaultModel,
+    resolveModel(requested) {
+      if (config.kind === 'offline') return OFFLINE_MODEL;
+      if (!requested || requested === OFFLINE_MODEL) return config.defaultModel;
+      return requested;
+    },
+    async stream(request, signal) {
+      const params: ChatCompletionCreateParamsStreaming = {
+        ...request,
+        model: this.resolveModel(request.model),
+        stream: true,
+        stream_options: { include_usage: true },
+      };
+      const stream = await withRetries(
+        () => client.chat.completions.create(params, { signal, maxRetries: 0 }),
+        signal,
+      );
+      return guardStream(stream, signal, secret);
+    },
+    async complete(request, signal) {
+      const params: ChatCompletionCreateParamsNonStreaming = {
+        ...request,
+        model: this.resolveModel(request.model),
+        stream: false,
+      };
+      return withRetries(() => client.chat.completions.create(params, { signal, maxRetries: 0 }), signal);
+    },
+  };
+}
+
+function createClient(config: UpstreamConfig, fetchImpl: typeof fetch | undefined): OpenAI {
+  const common = { maxRetries: 0, timeout: config.timeoutMs, ...(fetchImpl ? { fetch: fetchImpl } : {}) };
+  switch (config.kind) {
+    case 'offline':
+      return new OpenAI({
+        ...common,
+        apiKey: 'offline',
+        baseURL: 'http://parley-offline.invalid/v1',
+        fetch: fetchImpl ?? createOfflineFetch(config.offline),
+      });
+    case 'azure':
+      return new AzureOpenAI({
+        ...common,
+        endpoint: config.azure!.endpoint,
+        apiKey: config.apiKey,
+        apiVersion: config.azure!.apiVersion,
+        deployment: config.azure!.deployment,
+      });
+    case 'compatible':
+    case 'openai':
+      return new OpenAI({
+        ...common,
+        apiKey: config.apiKey ?? 'unused',
+        baseURL: config.baseURL ?? 'https://api.openai.com/v1',
+        organization: config.organization ?? null,
+        project: config.project ?? null,
+      });
+  }
+}
+
+/** Maps errors thrown while reading the body the same way as errors before it. */
+async function* guardStream(
+  stream: AsyncIterable<ChatCompletionChunk>,
+  signal: AbortSignal,
+  secret: string | undefined,
+): AsyncGenerator<ChatCompletionChunk> {
+  try {
+    yield* stream;
+  } catch (error) {
+    if (signal.aborted || error instanceof APIUserAbortError)
+      throw new AbortedError('aborted', { cause: error });
+    throw mapUpstreamError(error, secret);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new AbortedError('aborted'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** What a turn's chunks mean, once fragments are put in order. */
+export type TurnEvent =
+  | { type: 'text'; delta: string }
+  | { type: 'tool_call'; index: number; id?: string; name?: string; arguments?: string }
+  | { type: 'finish'; reason: 'stop' | 'length' | 'tool_calls' | 'content_filter' }
+  | { type: 'usage'; usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } };
+
+/**
+ * Reads a chat-completions stream defensively (see the wire reference, 3a): chunks with empty `choices`
+ * (Azure filter chunks, the usage chunk) are fine, tool-call fragments are keyed by index, unknown fields
+ * are ignored, and a stream that ends without a `finish_reason` is a failure, not a short answer.
+ */
+export async function* readTurn(chunks: AsyncIterable<ChatCompletionChunk>): AsyncGenerator<TurnEvent> {
+  let finished = false;
+  for await (const chunk of chunks) {
+    if (chunk.usage) {
+      const { prompt_tokens = 0, completion_tokens = 0 } = chunk.usage;
+      yield {
+        type: 'usage',
+        usage: { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens },
+      };
+    }
+    const choice = chunk.choices?.find((c) => c.index === 0) ?? chunk.choices?.[0];
+    if (!choice) continue;
+    const delta = choice.delta ?? {};
+    if (typeof delta.content === 'string' && delta.content.length > 0)
+      yield { type: 'text', delta: delta.content };
+    if (typeof delta.refusal === 'string' && delta.refusal.length > 0)
+      yield { type: 'text', delta: delta.refusal };
+    for (const call of delta.tool_calls ?? []) {
+      yield {
+        type: 'tool_call',
+        index: call.index,
+        ...(call.id ? { id: call.id } : {}),
+        ...(call.function?.name ? { name: call.function.name } : {}),
+        ...(call.function?.arguments ? { arguments: call.function.arguments } : {}),
+      };
+    }
+    if (choice.finish_reason) {
+      finished = true;
+      const reason = choice.finish_reason === 'function_call' ? 'tool_calls' : choice.finish_reason;
+      yield { type: 'finish', reason };
+    }
+  }
+  if (!finished) {
+    throw new ProxyError(
+      502,
+      ErrorCode.Upstream,
+      'The model upstream ended the stream before the answer was finished.',
+    );
+  }
+}

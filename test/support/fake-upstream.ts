@@ -1,0 +1,243 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A fake OpenAI Chat Completions server for tests: a real HTTP server on loopback that speaks the real
+ * wire format (section 3a of the wire reference), quirks included — empty `choices` chunks, keep-alive
+ * comments, `obfuscation` padding, fragmented tool-call arguments, the usage chunk — and fails on demand:
+ * an HTTP error before the stream, an error object mid-stream, an abrupt close, a stream without
+ * `finish_reason`.
+ */
+export type Script =
+  | { kind: 'text'; text: string; delayMs?: number }
+  | { kind: 'tools'; calls: Array<{ name: string; arguments: string }>; delayMs?: number }
+  | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
+  | {
+      kind: 'midstream-error';
+      text: string;
+      error: { message: string; type: string; code: string | null };
+      delayMs?: number;
+    }
+  /** `delayMs` paces the chunks so the client is already reading the body when the socket dies. */
+  | { kind: 'abrupt'; text: string; delayMs?: number }
+  | { kind: 'no-finish'; text: string; delayMs?: number }
+  | { kind: 'hang' };
+
+export interface RecordedRequest {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown>;
+}
+
+export interface FakeUpstream {
+  /** Base URL including `/v1`, as OPENAI_BASE_URL takes it. */
+  url: string;
+  requests: RecordedRequest[];
+  /** Queues scripts answered in order; when the queue is empty, replies echo the last user line. */
+  enqueue(...scripts: Script[]): void;
+  /** Resolves when a request that was aborted by its client has been seen closing. */
+  aborted: number;
+  close(): Promise<void>;
+}
+
+const encoder = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`;
+
+export interface FakeUpstreamOptions {
+  /** Reply text when the queue is empty (default: an echo of the last user line). */
+  defaultText?: string;
+  /** Keep every request (default true; benchmarks turn it off so memory stays flat). */
+  record?: boolean;
+}
+
+export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
+  const queue: Script[] = [];
+  const requests: RecordedRequest[] = [];
+  const state = { aborted: 0 };
+  let counter = 0;
+
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (options.record !== false) requests.push({ path, headers: req.headers, body });
+    res.on('close', () => {
+      if (!res.writableFinished) state.aborted++;
+    });
+    if (!path.endsWith('/chat/completions')) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          error: { message: 'Not found', type: 'invalid_request_error', param: null, code: null },
+        }),
+      );
+      return;
+    }
+    const script = queue.shift() ?? {
+      kind: 'text',
+      text: options.defaultText ?? `Fake reply to: ${lastUser(body)}`,
+    };
+    await answer(script, body, res, ++counter);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests,
+    enqueue: (...scripts) => queue.push(...scripts),
+    get aborted() {
+      return state.aborted;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function lastUser(body: Record<string, unknown>): string {
+  const messages = (body['messages'] as Array<{ role: string; content: unknown }>) ?? [];
+  const user = [...messages].reverse().find((m) => m.role === 'user');
+  return typeof user?.content === 'string' ? user.content : '';
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function answer(
+  script: Script,
+  body: Record<string, unknown>,
+  res: ServerResponse,
+  n: number,
+): Promise<void> {
+  if (script.kind === 'status') {
+    res.writeHead(script.status, { 'content-type': 'application/json', ...script.headers });
+    res.end(
+      JSON.stringify(
+        script.body ?? {
+          error: { message: `Fake failure ${script.status}`, type: 'server_error', param: null, code: null },
+        },
+      ),
+    );
+    return;
+  }
+  if (script.kind === 'hang') return; // never answers; the client must time out or abort
+  const model = String(body['model'] ?? 'fake-model');
+  const base = {
+    id: `chatcmpl-fake${n}`,
+    object: 'chat.completion.chunk',
+    created: 1763800000,
+    model,
+    system_fingerprint: 'fp_fake',
+  };
+  const withUsage =
+    (body['stream_options'] as { include_usage?: boolean } | undefined)?.include_usage === true;
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
+    ...base,
+    obfuscation: 'xQ3',
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    ...(withUsage ? { usage: null } : {}),
+  });
+  const text = 'text' in script ? script.text : '';
+
+  if (body['stream'] !== true) {
+    const message =
+      script.kind === 'tools'
+        ? {
+            role: 'assistant',
+            content: null,
+            tool_calls: script.calls.map((call, i) => ({
+              id: `call_fake${n}_${i}`,
+              type: 'function',
+              function: call,
+            })),
+          }
+        : { role: 'assistant', content: text, refusal: null };
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        id: base.id,
+        object: 'chat.completion',
+        created: base.created,
+        model,
+        choices: [
+          {
+            index: 0,
+            message,
+            logprobs: null,
+            finish_reason: script.kind === 'tools' ? 'tool_calls' : 'stop',
+          },
+        ],
+        usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
+      }),
+    );
+    return;
+  }
+
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const delay = 'delayMs' in script ? (script.delayMs ?? 0) : 0;
+  const write = async (frame: string) => {
+    if (res.destroyed) return;
+    res.write(frame);
+    if (delay > 0) await sleep(delay);
+  };
+  await write(': keep-alive\n\n');
+  // Azure-style content filter chunk with empty choices.
+  await write(encoder({ ...base, choices: [], prompt_filter_results: [] }));
+  await write(encoder(chunk({ role: 'assistant', content: '', refusal: null })));
+
+  if (script.kind === 'tools') {
+    for (const [index, call] of script.calls.entries()) {
+      await write(
+        encoder(
+          chunk({
+            tool_calls: [
+              {
+                index,
+                id: `call_fake${n}_${index}`,
+                type: 'function',
+                function: { name: call.name, arguments: '' },
+              },
+            ],
+          }),
+        ),
+      );
+      // Arguments in small fragments, as real models stream them.
+      for (let i = 0; i < call.arguments.length; i += 5) {
+        await write(
+          encoder(
+            chunk({ tool_calls: [{ index, function: { arguments: call.arguments.slice(i, i + 5) } }] }),
+          ),
+        );
+      }
+    }
+    await write(encoder(chunk({}, 'tool_calls')));
+  } else {
+    const words = text.match(/\s*\S+/g) ?? [];
+    const half = Math.ceil(words.length / 2);
+    for (const [i, word] of words.entries()) {
+      if (script.kind === 'abrupt' && i === half) {
+        res.destroy();
+        return;
+      }
+      if (script.kind === 'midstream-error' && i === half) {
+        await write(encoder({ error: script.error }));
+        res.end('data: [DONE]\n\n');
+        return;
+      }
+      await write(encoder(chunk({ content: word })));
+    }
+    if (script.kind === 'no-finish') {
+      res.end('data: [DONE]\n\n');
+      return;
+    }
+    await write(encoder(chunk({}, 'stop')));
+  }
+  if (withUsage) {
+    await write(
+      encoder({ ...base, choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } }),
+    );
+  }
+  res.end('data: [DONE]\n\n');
+}
