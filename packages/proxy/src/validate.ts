@@ -18,10 +18,21 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+/** NUL and unpaired surrogates: valid in a JS string, but neither PostgreSQL text nor jsonb can hold them. */
+const UNPAIRED_SURROGATE = /\p{Cs}/u;
+
+function storable(text: string, path: string): string {
+  if (text.includes('\u0000') || UNPAIRED_SURROGATE.test(text)) {
+    fail(path, `Invalid '${path}': text must not contain NUL characters or unpaired surrogates.`);
+  }
+  return text;
+}
+
 export function string(options: { max?: number; min?: number; pattern?: RegExp } = {}): Check<string> {
   return (value, path) => {
     if (typeof value !== 'string')
       fail(path, `Invalid type for '${path}': expected a string, but got ${describe(value)}.`);
+    storable(value, path);
     if (options.min !== undefined && value.length < options.min) {
       fail(
         path,
@@ -108,11 +119,11 @@ function sanitize(value: unknown, depth: number, path: string): unknown {
     const out: Record<string, unknown> = {};
     for (const [key, entry] of Object.entries(value)) {
       if (FORBIDDEN_KEYS.has(key)) continue;
-      out[key] = sanitize(entry, depth + 1, path);
+      out[storable(key, path)] = sanitize(entry, depth + 1, path);
     }
     return out;
   }
-  return value;
+  return typeof value === 'string' ? storable(value, path) : value;
 }
 
 type Shape = Record<string, Check<unknown>>;
@@ -193,7 +204,7 @@ export const metadata: Check<Record<string, string>> = (value, path) => {
       fail(`${path}.${key}`, `Invalid type for '${path}.${key}': expected a string.`);
     if (entry.length > 512)
       fail(`${path}.${key}`, `Invalid '${path}.${key}': value longer than 512 characters.`);
-    out[key] = entry;
+    out[storable(key, path)] = storable(entry, `${path}.${key}`);
   }
   return out;
 };

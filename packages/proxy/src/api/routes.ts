@@ -61,9 +61,9 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
     if (!found) throw notFound('thread', id);
     return found;
   };
-  const assistant = async (owner: Owner, id: string): Promise<Assistant> => {
+  const assistant = async (owner: Owner, id: string, param?: string): Promise<Assistant> => {
     const found = await store.getAssistant(owner, id);
-    if (!found) throw notFound('assistant', id);
+    if (!found) throw notFound('assistant', id, param);
     return found;
   };
   const run = async (owner: Owner, threadId: string, id: string) => {
@@ -140,7 +140,7 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
         reasoning_effort: _r,
         ...runFields
       } = parse(schema.createThreadAndRun, await ctx.body());
-      await assistant(ctx.owner, runFields.assistant_id);
+      await assistant(ctx.owner, runFields.assistant_id, 'assistant_id');
       const created = makeThread({
         metadata: threadFields.metadata ?? null,
         tool_resources: threadFields.tool_resources ?? tool_resources ?? null,

@@ -25,7 +25,8 @@ export function isRetryable(error: unknown): boolean {
 export function retryAfterMs(error: unknown): number | undefined {
   if (!(error instanceof APIError)) return undefined;
   const headers = error.headers;
-  const ms = Number(headers?.get?.('retry-after-ms'));
+  const rawMs = headers?.get?.('retry-after-ms');
+  const ms = rawMs ? Number(rawMs) : Number.NaN;
   if (Number.isFinite(ms) && ms >= 0) return ms;
   const raw = headers?.get?.('retry-after');
   if (!raw) return undefined;
