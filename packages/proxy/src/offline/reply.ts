@@ -1,0 +1,563 @@
+import type {
+  ChatCompletionCreateParams,
+  ChatCompletionMessageParam,
+  ChatCompletionToolMessageParam,
+} from 'openai/resources/chat/completions';
+import { type Persona, parsePersona } from './persona.js';
+import { hash32, mulberry32, pick } from './random.js';
+import { type PlannedCall, planToolCalls } from './tools.js';
+import { fill, type Phrases, VOICES, type Voice } from './voice.js';
+import {
+  asSentence,
+  capitalize,
+  contentKeys,
+  identifierWords,
+  isStopWord,
+  type Word,
+  words,
+} from './words.js';
+
+/** What the offline model says for one request: text, or the function calls it wants made. */
+export type OfflineReply =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'tool_calls'; readonly calls: readonly PlannedCall[] };
+
+/**
+ * The offline model itself: a pure function from a Chat Completions request and a seed to a reply.
+ * The same request and seed always give the same reply; a different player line gives a different one.
+ *
+ * It plays the NPC its system/developer messages describe (name, role, manner, lore), answers the
+ * latest user message (greetings, farewells, thanks, "who are you", questions and statements about
+ * what the player mentioned), calls function tools when the player clearly asks for what one offers,
+ * and reports on tool results in character.
+ *
+ * @example
+ * generateReply({ model: 'parley-offline', messages: [
+ *   { role: 'system', content: 'You are Brom, the gruff gate guard of Eastwatch.' },
+ *   { role: 'user', content: 'Hello! Who are you?' },
+ * ] }, 0);
+ * // { kind: 'text', text: 'Hm, stranger. Brom. Gate guard of Eastwatch.' } (phrasing varies with the seed)
+ */
+export function generateReply(request: ChatCompletionCreateParams, seed: number): OfflineReply {
+  const messages = Array.isArray(request.messages) ? request.messages : [];
+  const instructions = messages
+    .filter((m) => m.role === 'system' || m.role === 'developer')
+    .map(messageText)
+    .join('\n');
+  const persona = parsePersona(instructions);
+  const lastUser = findLastIndex(messages, (m) => m.role === 'user');
+  const userMessage = messages[lastUser];
+  const userText = userMessage ? messageText(userMessage) : '';
+  const turn = messages.slice(lastUser + 1);
+  const results = trailingToolResults(messages);
+  const calledThisTurn = new Set(turn.flatMap((m) => functionCalls(m).map((c) => c.name)));
+  const choice = request.tool_choice;
+  const forced = choice === 'required' || typeof choice === 'object';
+
+  if (results.length === 0 || forced) {
+    const calls = planToolCalls({
+      tools: Array.isArray(request.tools) ? request.tools : undefined,
+      toolChoice: choice,
+      parallel: request.parallel_tool_calls,
+      userText,
+      exclude: calledThisTurn,
+    });
+    if (calls.length > 0) return { kind: 'tool_calls', calls };
+  }
+
+  const temperature = typeof request.temperature === 'number' ? request.temperature : 1;
+  const rng = mulberry32(
+    hash32(seed, temperature, JSON.stringify(messages), JSON.stringify(request.tools ?? [])),
+  );
+  const voice = VOICES[persona.style];
+  const speaker: Speaker = {
+    persona,
+    voice,
+    say: (phrases) => pick(rng, phrases, temperature),
+    playerName: playerName(messages),
+    properNouns: new Set(instructions.match(/\b\p{Lu}\p{L}+/gu) ?? []),
+    said: messages.filter((m) => m.role === 'assistant').map(messageText),
+  };
+  const text =
+    results.length > 0 ? reportToolResults(results, messages, speaker) : converse(userText, speaker);
+  return { kind: 'text', text };
+}
+
+/** Everything a reply is built from. */
+interface Speaker {
+  readonly persona: Persona;
+  readonly voice: Voice;
+  readonly say: (phrases: Phrases) => string;
+  readonly playerName: string | undefined;
+  /** Capitalised words of the instructions: names the player may mention. */
+  readonly properNouns: ReadonlySet<string>;
+  /** What the NPC already said in this conversation, so it does not repeat lore. */
+  readonly said: readonly string[];
+}
+
+/** The plain text of any message (text parts joined; images and audio have none). */
+export function messageText(message: ChatCompletionMessageParam): string {
+  const { content } = message;
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part) => ('text' in part ? part.text : 'refusal' in part ? part.refusal : ''))
+    .filter(Boolean)
+    .join('\n');
+}
+
+function findLastIndex<T>(items: readonly T[], test: (item: T) => boolean): number {
+  for (let i = items.length - 1; i >= 0; i--) if (test(items[i]!)) return i;
+  return -1;
+}
+
+function functionCalls(
+  message: ChatCompletionMessageParam,
+): Array<{ id: string; name: string; arguments: string }> {
+  if (message.role !== 'assistant') return [];
+  return (message.tool_calls ?? []).flatMap((c) =>
+    c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : [],
+  );
+}
+
+/** The `tool` messages that end the conversation, i.e. results the model has not answered yet. */
+function trailingToolResults(
+  messages: readonly ChatCompletionMessageParam[],
+): ChatCompletionToolMessageParam[] {
+  const out: ChatCompletionToolMessageParam[] = [];
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i]!;
+    if (message.role !== 'tool') break;
+    out.unshift(message);
+  }
+  return out;
+}
+
+/** The name the player gave ("my name is Aria", "call me Aria", "I'm Aria"), latest first. */
+function playerName(messages: readonly ChatCompletionMessageParam[]): string | undefined {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i]!;
+    if (message.role !== 'user') continue;
+    const match = /\b(?:my name is|my name's|call me|i am|i['’]m)\s+(\p{Lu}[\p{L}'’-]+)/iu.exec(
+      messageText(message),
+    );
+    const name = match?.[1];
+    if (name && /^\p{Lu}/u.test(name) && !isStopWord(name.toLowerCase())) return name;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Conversation
+
+interface Intents {
+  readonly greeting: boolean;
+  readonly farewell: boolean;
+  readonly thanks: boolean;
+  readonly identity: boolean;
+  readonly role: boolean;
+  readonly mood: boolean;
+  readonly question: boolean;
+}
+
+function readIntents(text: string): Intents {
+  const t = text.toLowerCase().replace(/’/g, "'");
+  return {
+    greeting:
+      /^\W*(?:hi|hello|hey|hail|greetings|howdy|good (?:morning|afternoon|evening|day)|well met|yo)\b/.test(
+        t,
+      ),
+    farewell:
+      /\b(?:bye|goodbye|farewell|see you|see ya|take care|so long|i must go|i should go|gotta go)\b/.test(t),
+    thanks: /\b(?:thanks|thank you|thank ye|much obliged|i appreciate|grateful)\b/.test(t),
+    identity:
+      /\b(?:who are you|who might you be|who're you|your name|who is this|introduce yourself|what are you called)\b/.test(
+        t,
+      ),
+    role: /\b(?:what do you do|what is your (?:job|work|trade|role)|what's your (?:job|work|trade|role)|your (?:job|work|trade|duty|duties)|what do you sell)\b/.test(
+      t,
+    ),
+    mood: /\b(?:how are you|how're you|how do you do|how goes it|how's it going|how have you been)\b/.test(t),
+    question:
+      t.includes('?') ||
+      /(?:^|[.!,;]\s*)(?:tell me|explain|describe|what about)\b/.test(t.trim()) ||
+      /(?:^|[.!,;]\s*)(?:who|what|what's|when|where|where's|why|how|which|whose|do|does|did|can|could|will|would|is|are|was|were|have|has|should|shall|may|might)\b/.test(
+        t.trim(),
+      ),
+  };
+}
+
+/** One sentence of a reply; lower `rank` survives when a terse NPC cuts its reply short. */
+interface Part {
+  readonly text: string;
+  readonly rank: number;
+}
+
+function converse(userText: string, s: Speaker): string {
+  const { voice } = s;
+  const intents = readIntents(userText);
+  const line = words(userText);
+  const topic = findTopic(line, s.properNouns);
+  const lore = bestLore(s.persona.lore, contentKeys(userText), s.said);
+  const address = s.playerName ?? s.say(voice.address);
+  const social =
+    intents.greeting ||
+    intents.farewell ||
+    intents.thanks ||
+    intents.identity ||
+    intents.role ||
+    intents.mood;
+  const parts: Part[] = [];
+
+  // No player line yet: the NPC opens the conversation.
+  const opening = userText.trim() === '';
+  if (intents.greeting || opening) parts.push({ text: `${s.say(voice.hello)}, ${address}.`, rank: 2 });
+  if (intents.greeting || intents.identity || opening)
+    parts.push({ text: introduce(s), rank: intents.identity ? 0 : 3 });
+  else if (intents.role) parts.push({ text: describeRole(s), rank: 0 });
+  const introduced = /\b(?:my name is|my name's|call me)\s/i.test(userText) ? s.playerName : undefined;
+  if (introduced) parts.push({ text: `${introduced}, is it?`, rank: 1 });
+  if (intents.mood) parts.push({ text: s.say(voice.mood), rank: 1 });
+  if (intents.thanks) parts.push({ text: s.say(voice.welcome), rank: 1 });
+  if (lore) {
+    // Echo the topic ("The gate? …") unless the lore sentence already says it.
+    const echo = intents.question && topic && !lore.toLowerCase().includes(topic.toLowerCase());
+    parts.push({ text: echo ? `${capitalize(topic)}? ${lore}` : lore, rank: 0 });
+  } else if (
+    topic &&
+    (!social || (intents.question && !intents.identity && !intents.role && !intents.mood))
+  ) {
+    parts.push({
+      text: fill(s.say(intents.question ? voice.unsure : voice.note), { topic, address }),
+      rank: 0,
+    });
+  } else if (intents.identity && s.persona.style !== 'terse') {
+    const self = s.persona.lore.find((l) => /^(?:I|My)\b/.test(l));
+    if (self) parts.push({ text: self, rank: 2 });
+  }
+  if (intents.farewell) parts.push({ text: fill(s.say(voice.bye), { address }), rank: 0 });
+  else if (parts.length === 0)
+    parts.push({ text: `${s.say(['Hm?', 'Yes?'])} ${s.say(voice.offer)}`, rank: 0 });
+  else if (intents.greeting || opening) parts.push({ text: s.say(voice.offer), rank: 4 });
+
+  return keepBest(parts, voice.sentences);
+}
+
+/** The `max` best-ranked parts, in their original order. */
+function keepBest(parts: readonly Part[], max: number): string {
+  const kept = new Set(
+    parts
+      .map((part, index) => ({ part, index }))
+      .sort((a, b) => a.part.rank - b.part.rank || a.index - b.index)
+      .slice(0, max)
+      .map((entry) => entry.index),
+  );
+  return parts
+    .filter((_, index) => kept.has(index))
+    .map((part) => part.text)
+    .join(' ');
+}
+
+function withoutArticle(role: string): string {
+  return role.replace(/^(?:the|a|an)\s+/i, '');
+}
+
+function introduce(s: Speaker): string {
+  const { name, role, style } = s.persona;
+  if (style === 'terse') {
+    const bits = [name, role && capitalize(withoutArticle(role))].filter(Boolean);
+    return bits.length > 0 ? bits.map((b) => `${b}.`).join(' ') : 'Nobody you need to know.';
+  }
+  const iAm = style === 'formal' || style === 'scholarly' ? 'I am' : "I'm";
+  if (name && role) return `${iAm} ${name}, ${role}.`;
+  if (name) return `${iAm} ${name}.`;
+  if (role) return `${iAm} ${role}.`;
+  return s.say(['Just someone passing the time.', 'Nobody of note, I assure you.']);
+}
+
+function describeRole(s: Speaker): string {
+  const { role, style } = s.persona;
+  if (!role) return style === 'terse' ? 'This and that.' : 'A little of this, a little of that.';
+  if (style === 'terse') return `${capitalize(withoutArticle(role))}.`;
+  return `${style === 'formal' || style === 'scholarly' ? 'I am' : "I'm"} ${role}.`;
+}
+
+const DETERMINERS = new Set([
+  'the',
+  'a',
+  'an',
+  'this',
+  'that',
+  'these',
+  'those',
+  'my',
+  'your',
+  'his',
+  'her',
+  'our',
+  'their',
+  'some',
+]);
+const ABOUT = new Set(['about', 'regarding', 'concerning', 'of']);
+/** Words after which a content word is probably a verb: "can I *buy* bread", "to *find* the mill". */
+const BEFORE_VERB = new Set([
+  'i',
+  'you',
+  'we',
+  'they',
+  'to',
+  'can',
+  'could',
+  'will',
+  'would',
+  'should',
+  'please',
+  'lets',
+  "let's",
+]);
+/** The player's "my sword" is the NPC's "your sword", and the other way round. */
+const SWAP: Readonly<Record<string, string>> = { my: 'your', your: 'my', our: 'your' };
+
+/**
+ * What the player is talking about, as a phrase to echo: the noun phrase after "about", else after a
+ * determiner ("the gate"), else the last run of content words. Perspective is swapped ("my" → "your").
+ */
+export function findTopic(line: readonly Word[], properNouns: ReadonlySet<string>): string | undefined {
+  const runs: Array<{ words: Word[]; determiner: Word | undefined; about: boolean; sentence: number }> = [];
+  let current: Word[] = [];
+  let sentence = 0;
+  const close = () => {
+    const first = current[0];
+    if (first) {
+      const before = line[first.index - 1];
+      const determiner = before && first.before === '' && DETERMINERS.has(before.lower) ? before : undefined;
+      const lead = determiner ? line[determiner.index - 1] : before;
+      const about = !!lead && ABOUT.has(lead.lower) && (determiner ?? first).before === '';
+      // "can I buy bread" → "bread": drop a leading verb when a noun follows it.
+      const words =
+        !determiner && before && BEFORE_VERB.has(before.lower) && current.length > 1
+          ? current.slice(1)
+          : current;
+      runs.push({ words, determiner, about, sentence });
+    }
+    current = [];
+  };
+  for (const w of line) {
+    if (current.length > 0 && (w.before !== '' || !w.content)) close();
+    if (/[.!?]/.test(w.before)) sentence++;
+    if (w.content) current.push(w);
+  }
+  close();
+  // The player's last sentence is what they want answered ("My name is Aria. Where is the inn?").
+  const last = runs[runs.length - 1]?.sentence;
+  const candidates = runs.filter((r) => r.sentence === last);
+  const best =
+    candidates.find((r) => r.about) ??
+    candidates.find((r) => r.determiner) ??
+    candidates[candidates.length - 1];
+  if (!best) return undefined;
+  const phrase = best.words.slice(0, 4).map((w, i) => {
+    // A capital only because a sentence starts with it ("Dragons?") is not part of the topic.
+    const atStart = i === 0 && (w.index === 0 || /[.!?]/.test(w.before)) && !properNouns.has(w.raw);
+    return atStart ? w.raw.charAt(0).toLowerCase() + w.raw.slice(1) : w.raw;
+  });
+  const determiner = best.determiner ? (SWAP[best.determiner.lower] ?? best.determiner.lower) : undefined;
+  return [determiner, ...phrase].filter(Boolean).join(' ');
+}
+
+/**
+ * The lore sentence sharing the most words with the player's line, preferring one not yet said.
+ * This is how an NPC "knows" what its instructions tell it.
+ */
+function bestLore(
+  lore: readonly string[],
+  keys: ReadonlySet<string>,
+  said: readonly string[],
+): string | undefined {
+  let best: { text: string; score: number; fresh: boolean } | undefined;
+  for (const text of lore) {
+    const score = [...contentKeys(text)].filter((key) => keys.has(key)).length;
+    if (score === 0) continue;
+    const fresh = !said.some((s) => s.includes(text));
+    if (!best || (fresh && !best.fresh) || (fresh === best.fresh && score > best.score))
+      best = { text, score, fresh };
+  }
+  return best?.text;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Tool results
+
+interface Outcome {
+  readonly ok: boolean;
+  readonly detail: string | undefined;
+}
+
+/**
+ * Reads what a tool returned: JSON like `{"ok":true,"message":…}` or `{"error":"…"}`, a bare JSON value,
+ * or plain text ("Error: …" reads as a failure).
+ */
+export function readOutcome(output: string): Outcome {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(output);
+  } catch {
+    return readPlainOutcome(output);
+  }
+  if (typeof parsed === 'boolean') return { ok: parsed, detail: undefined };
+  if (typeof parsed === 'string') return readPlainOutcome(parsed);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return { ok: true, detail: undefined };
+  const o = parsed as Record<string, unknown>;
+  const error = o['error'];
+  const failed =
+    (error !== undefined && error !== null && error !== false && error !== '') ||
+    o['ok'] === false ||
+    o['success'] === false ||
+    /^(?:error|fail|failed|failure|denied|refused|rejected)$/i.test(
+      typeof o['status'] === 'string' ? o['status'] : '',
+    );
+  const errorText =
+    typeof error === 'string' ? error : isObject(error) ? textField(error, ['message', 'reason']) : undefined;
+  const detail = failed
+    ? (errorText ?? textField(o, ['reason', 'message', 'detail']))
+    : textField(o, ['message', 'result', 'detail', 'text', 'description']);
+  return { ok: !failed, detail };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function textField(o: Record<string, unknown>, keys: readonly string[]): string | undefined {
+  for (const key of keys) {
+    const value = o[key];
+    if (typeof value === 'string' && value.trim()) return value.trim();
+  }
+  return undefined;
+}
+
+function readPlainOutcome(text: string): Outcome {
+  const trimmed = text.trim().slice(0, 200);
+  const failed =
+    /^(?:error|fail|failed|failure|cannot|can['’]t|could not|couldn['’]t|denied|refused|rejected|not allowed|unable|forbidden|invalid)\b/i.test(
+      trimmed,
+    );
+  return { ok: !failed, detail: trimmed ? trimmed.replace(/^(?:error|failure)\s*:\s*/i, '') : undefined };
+}
+
+function reportToolResults(
+  results: readonly ChatCompletionToolMessageParam[],
+  messages: readonly ChatCompletionMessageParam[],
+  s: Speaker,
+): string {
+  const calls = new Map(messages.flatMap((m) => functionCalls(m).map((c) => [c.id, c] as const)));
+  const outcomes = results.map((result) => {
+    const call = calls.get(result.tool_call_id);
+    return { call, outcome: readOutcome(messageText(result)) };
+  });
+  const parts: Part[] = [
+    { text: s.say(outcomes.every((o) => o.outcome.ok) ? s.voice.done : s.voice.refuse), rank: 0 },
+  ];
+  for (const { call, outcome } of outcomes) {
+    const action = call ? describeAction(call.name, call.arguments) : undefined;
+    let text: string | undefined;
+    if (outcome.ok) text = outcome.detail ? asSentence(outcome.detail) : action && `I've ${action.done}.`;
+    else {
+      const reason = outcome.detail?.replace(/[.!]+$/, '');
+      const clause = reason ? reason.charAt(0).toLowerCase() + reason.slice(1) : undefined;
+      if (action) text = `I couldn't ${action.todo}${clause ? `: ${clause}` : ''}.`;
+      else if (reason) text = asSentence(reason);
+    }
+    if (text) parts.push({ text, rank: 1 });
+  }
+  if (outcomes.every((o) => o.outcome.ok)) parts.push({ text: s.say(s.voice.offer), rank: 2 });
+  return keepBest(parts, s.voice.sentences);
+}
+
+const PAST_PARTICIPLES: Readonly<Record<string, string>> = {
+  buy: 'bought',
+  sell: 'sold',
+  give: 'given',
+  take: 'taken',
+  show: 'shown',
+  make: 'made',
+  find: 'found',
+  send: 'sent',
+  tell: 'told',
+  pay: 'paid',
+  lend: 'lent',
+  hold: 'held',
+  set: 'set',
+  get: 'got',
+  put: 'put',
+  let: 'let',
+  do: 'done',
+  bring: 'brought',
+  teach: 'taught',
+  write: 'written',
+  hide: 'hidden',
+  steal: 'stolen',
+  fight: 'fought',
+  keep: 'kept',
+  lead: 'led',
+  leave: 'left',
+  shut: 'shut',
+  begin: 'begun',
+  draw: 'drawn',
+  throw: 'thrown',
+  feed: 'fed',
+  grant: 'granted',
+};
+/** Verbs that take the player as indirect object: "I've given you the sword." */
+const TO_PLAYER = new Set([
+  'give',
+  'hand',
+  'send',
+  'sell',
+  'lend',
+  'show',
+  'offer',
+  'bring',
+  'pay',
+  'teach',
+  'tell',
+  'grant',
+]);
+const GENERIC_OBJECT = /^(?:item|items|thing|object|target|entity|value|goods|product|stuff)?$/;
+
+/** `open_gate` + `{"gate":"north"}` → "opened the north gate" / "open the north gate". */
+function describeAction(name: string, args: string): { done: string; todo: string } {
+  const [verb = 'do', ...rest] = identifierWords(name);
+  const object = rest.join(' ');
+  const value = firstStringArgument(args);
+  let phrase: string;
+  if (GENERIC_OBJECT.test(object)) phrase = value ? `the ${value}` : object ? `the ${object}` : '';
+  else if (value && !object.includes(value.toLowerCase()) && value.split(' ').length <= 2)
+    phrase = `the ${value} ${object}`;
+  else phrase = `the ${object}`;
+  const indirect = TO_PLAYER.has(verb) && phrase ? 'you ' : '';
+  const tail = phrase ? ` ${indirect}${phrase}` : '';
+  return { done: `${pastParticiple(verb)}${tail}`, todo: `${verb}${tail}` };
+}
+
+function firstStringArgument(args: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(args);
+    if (!isObject(parsed)) return undefined;
+    const value = Object.values(parsed).find((v): v is string => typeof v === 'string' && v.trim() !== '');
+    return value && value.split(/\s+/).length <= 3 ? identifierWords(value).join(' ') || value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function pastParticiple(verb: string): string {
+  const irregular = PAST_PARTICIPLES[verb];
+  if (irregular) return irregular;
+  if (verb.endsWith('e')) return `${verb}d`;
+  if (/[^aeiou]y$/.test(verb)) return `${verb.slice(0, -1)}ied`;
+  // stop → stopped, but open → opened: double only one-vowel words ending consonant-vowel-consonant.
+  if (/^[^aeiou]*[aeiou][^aeiouwxy]$/.test(verb)) return `${verb}${verb.slice(-1)}ed`;
+  return `${verb}ed`;
+}
