@@ -66,8 +66,9 @@ function timed(url: string, body: unknown): Promise<{ first: number; total: numb
         }
         res.on('data', (data: Buffer) => {
           if (first < 0) {
-            tail = (tail + data.toString()).slice(-64);
-            if (tail.includes(MARK)) first = performance.now() - started;
+            const seen = tail + data.toString();
+            if (seen.includes(MARK)) first = performance.now() - started;
+            tail = seen.slice(-MARK.length); // a token split across reads is still found
           }
         });
         res.on('end', () => resolve({ first, total: performance.now() - started }));

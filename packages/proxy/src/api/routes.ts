@@ -10,15 +10,14 @@ import {
   StreamEvent,
   type Thread,
 } from '@parley/protocol';
-import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
-import { notFound, ProxyError } from '../errors.js';
+import { notFound, ProxyError, toErrorBody } from '../errors.js';
 import { Router } from '../http/router.js';
 import { drained, formatEvent, openEventStream } from '../http/sse.js';
 import { makeAssistant, makeMessage, makeThread } from '../objects.js';
 import type { RunChannel } from '../runs/channel.js';
 import type { RunEngine, RunParams } from '../runs/engine.js';
 import type { Owner, Page, Store } from '../store/types.js';
-import { AbortedError, type ChatRequest, type Upstream } from '../upstream/upstream.js';
+import type { ChatRequest, Upstream } from '../upstream/upstream.js';
 import { parse } from '../validate.js';
 import * as schema from './schemas.js';
 
@@ -322,26 +321,30 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
           const completion = await upstream.complete(request, controller.signal);
           return completion;
         }
-        const chunks = await upstream.stream(request, controller.signal);
+        const body = await upstream.streamBytes(request, controller.signal, {
+          includeUsage: stream_options?.include_usage === true,
+        });
         openEventStream(ctx.res);
-        const wantUsage = stream_options?.include_usage === true;
+        const reader = body.getReader();
         try {
-          for await (const chunk of chunks) {
-            if (!wantUsage && isUsageOnly(chunk)) continue;
-            const out = wantUsage ? chunk : { ...chunk, usage: undefined };
-            if (!ctx.res.write(`data: ${JSON.stringify(out)}\n\n`)) await drained(ctx.res);
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            if (!ctx.res.write(value)) await drained(ctx.res);
             if (ctx.res.destroyed) return STREAMED;
           }
-          ctx.res.end('data: [DONE]\n\n');
-        } catch (error) {
-          if (error instanceof AbortedError) return STREAMED;
-          const failure =
-            error instanceof ProxyError
-              ? error
-              : new ProxyError(502, ErrorCode.Upstream, 'The model upstream failed.');
-          ctx.res.end(
-            `data: ${JSON.stringify({ error: { message: failure.message, type: failure.type, param: failure.param, code: failure.code } })}\n\ndata: [DONE]\n\n`,
+          ctx.res.end();
+        } catch {
+          if (controller.signal.aborted || ctx.res.destroyed) return STREAMED;
+          // The upstream dropped mid-stream: finish the event in progress, then say so in OpenAI's shape.
+          const failure = new ProxyError(
+            502,
+            ErrorCode.Upstream,
+            'The model upstream ended the stream unexpectedly.',
           );
+          ctx.res.end(`\n\ndata: ${JSON.stringify(toErrorBody(failure))}\n\ndata: ${DONE_DATA}\n\n`);
+        } finally {
+          reader.releaseLock();
         }
         return STREAMED;
       } finally {
@@ -350,8 +353,4 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
     });
 
   return router;
-}
-
-function isUsageOnly(chunk: ChatCompletionChunk): boolean {
-  return chunk.choices.length === 0 && chunk.usage != null;
 }

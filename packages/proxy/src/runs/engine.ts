@@ -60,6 +60,14 @@ interface LiveRun {
   streamed: boolean;
   graceTimer: NodeJS.Timeout | undefined;
   expiryTimer: NodeJS.Timeout | undefined;
+  /** Whether the run has steps from an earlier segment (its request replays them). */
+  continued: boolean;
+  /**
+   * Writes made mid-segment are queued here instead of awaited, so the store never sits between the
+   * upstream's tokens and the player. The queue is flushed before anything final is announced.
+   */
+  writes: Promise<void>;
+  writeError: unknown;
 }
 
 const ACTIVE: ReadonlySet<string> = new Set(['queued', 'in_progress', 'requires_action', 'cancelling']);
@@ -185,6 +193,7 @@ export class RunEngine {
     run.required_action = null;
     await this.store.putRun(owner, run);
     live.streamed = stream;
+    live.continued = true;
     const after = live.channel.events.length;
     if (step) live.channel.push(StreamEvent.StepCompleted, step);
     live.channel.push(StreamEvent.RunQueued, run);
@@ -276,6 +285,9 @@ export class RunEngine {
       streamed,
       graceTimer: undefined,
       expiryTimer: undefined,
+      continued: false,
+      writes: Promise.resolve(),
+      writeError: undefined,
     };
     channel.onAbandoned = () => {
       // A streaming client vanished. Keep going a little so it can resume; then stop paying for tokens.
@@ -298,6 +310,7 @@ export class RunEngine {
   /** Takes over a waiting run found in the store at start-up (its log starts empty). */
   #adopt(owner: Owner, run: Run): void {
     const live = this.#track(owner, run, false);
+    live.continued = true;
     this.#scheduleExpiry(live);
   }
 
@@ -325,6 +338,11 @@ export class RunEngine {
   /** One segment of a run: from queued to requires_action or a terminal status. */
   async #execute(live: LiveRun, signal: AbortSignal): Promise<void> {
     const { run, owner, channel } = live;
+    const later = (write: () => Promise<void>) => {
+      live.writes = live.writes.then(write).catch((error: unknown) => {
+        live.writeError ??= error;
+      });
+    };
     let messageStep: RunStep | undefined;
     let message: Message | undefined;
     let toolStep: RunStep | undefined;
@@ -333,7 +351,7 @@ export class RunEngine {
     try {
       run.status = 'in_progress';
       run.started_at ??= nowSeconds();
-      await this.store.putRun(owner, run);
+      later(() => this.store.putRun(owner, run));
       channel.push(StreamEvent.RunInProgress, run);
 
       const request = await this.#buildRequest(live);
@@ -351,8 +369,9 @@ export class RunEngine {
           type: 'message_creation',
           message_creation: { message_id: message.id },
         });
-        await this.store.putMessage(owner, message);
-        await this.store.putStep(owner, messageStep);
+        const [m, step] = [message, messageStep];
+        later(() => this.store.putMessage(owner, m));
+        later(() => this.store.putStep(owner, step));
         channel.push(StreamEvent.StepCreated, messageStep);
         channel.push(StreamEvent.StepInProgress, messageStep);
         channel.push(StreamEvent.MessageCreated, message);
@@ -372,8 +391,9 @@ export class RunEngine {
         messageStep.status = 'completed';
         messageStep.completed_at = nowSeconds();
         messageStep.usage = stepUsage;
-        await this.store.putMessage(owner, message);
-        await this.store.putStep(owner, messageStep);
+        const [m, step] = [message, messageStep];
+        later(() => this.store.putMessage(owner, m));
+        later(() => this.store.putStep(owner, step));
         channel.push(
           status === 'completed' ? StreamEvent.MessageCompleted : StreamEvent.MessageIncomplete,
           message,
@@ -398,7 +418,8 @@ export class RunEngine {
             if (message && messageStep?.status === 'in_progress') await closeMessage('completed', null);
             if (!toolStep) {
               toolStep = makeStep(run, { type: 'tool_calls', tool_calls: [] });
-              await this.store.putStep(owner, toolStep);
+              const step = toolStep;
+              later(() => this.store.putStep(owner, step));
               channel.push(StreamEvent.StepCreated, toolStep);
               channel.push(StreamEvent.StepInProgress, toolStep);
             }
@@ -456,11 +477,12 @@ export class RunEngine {
           tool_calls: toolCalls.map((call) => ({ ...call, function: { ...call.function, output: null } })),
         };
         toolStep.usage = usage ?? null;
-        await this.store.putStep(owner, toolStep);
+        later(() => this.store.putStep(owner, toolStep!));
         run.status = 'requires_action';
         run.required_action = { type: 'submit_tool_outputs', submit_tool_outputs: { tool_calls: toolCalls } };
         run.expires_at = nowSeconds() + this.config.runExpiresSeconds;
-        await this.store.putRun(owner, run);
+        later(() => this.store.putRun(owner, run));
+        await this.#flush(live);
         channel.push(StreamEvent.RunRequiresAction, run);
         live.controller = undefined;
         channel.done();
@@ -472,6 +494,7 @@ export class RunEngine {
       const incomplete = reason === 'length' || reason === 'content_filter';
       await closeMessage(incomplete ? 'incomplete' : 'completed', usage ?? null);
       if (incomplete) run.incomplete_details = { reason: 'max_completion_tokens' };
+      await this.#flush(live);
       await this.#finish(live, incomplete ? 'incomplete' : 'completed');
     } catch (error) {
       const aborted = signal.aborted || error instanceof AbortedError;
@@ -520,8 +543,10 @@ export class RunEngine {
     }
     // This run so far (only after tool outputs): its messages and tool calls, in step order.
     const tail: ChatCompletionMessageParam[] = [];
-    const steps = await this.store.listSteps(owner, run.thread_id, run.id, { limit: 100, order: 'asc' });
-    for (const step of steps.data) {
+    const steps = live.continued
+      ? (await this.store.listSteps(owner, run.thread_id, run.id, { limit: 100, order: 'asc' })).data
+      : [];
+    for (const step of steps) {
       if (step.step_details.type === 'message_creation') {
         const message = await this.store.getMessage(
           owner,
@@ -608,6 +633,16 @@ export class RunEngine {
     await this.#finish(live, 'expired');
   }
 
+  /** Waits for the run's queued writes; a failed write fails the segment (nothing final is announced). */
+  async #flush(live: LiveRun): Promise<void> {
+    await live.writes;
+    if (live.writeError !== undefined) {
+      const error = live.writeError;
+      live.writeError = undefined;
+      throw error;
+    }
+  }
+
   /** Moves a run to a terminal status, persists it, announces it and closes the stream. */
   async #finish(
     live: LiveRun,
@@ -615,6 +650,7 @@ export class RunEngine {
     error?: ProxyError,
   ) {
     const { run, channel, owner } = live;
+    await this.#flush(live).catch(() => {}); // already failing: the final state below is what matters
     const now = nowSeconds();
     run.status = status;
     run.required_action = null;

@@ -32,6 +32,15 @@ export interface Upstream {
   /** Opens a stream (retrying retryable failures until the first byte); throws ProxyError or AbortedError. */
   stream(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk>>;
   complete(request: ChatRequest, signal: AbortSignal): Promise<ChatCompletion>;
+  /**
+   * Opens a stream and hands back the upstream's SSE bytes untouched (chat pass-through: nothing to
+   * parse or re-serialise per token). Retries and error mapping are the same as {@link stream}.
+   */
+  streamBytes(
+    request: ChatRequest,
+    signal: AbortSignal,
+    options: { includeUsage: boolean },
+  ): Promise<ReadableStream<Uint8Array>>;
 }
 
 export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof fetch } = {}): Upstream {
@@ -77,6 +86,20 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
         signal,
       );
       return guardStream(stream, signal, secret);
+    },
+    async streamBytes(request, signal, { includeUsage }) {
+      const params: ChatCompletionCreateParamsStreaming = {
+        ...request,
+        model: this.resolveModel(request.model),
+        stream: true,
+        ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
+      };
+      const response = await withRetries(
+        () => client.chat.completions.create(params, { signal, maxRetries: 0 }).asResponse(),
+        signal,
+      );
+      if (!response.body) throw new ProxyError(502, ErrorCode.Upstream, 'The model upstream sent no stream.');
+      return response.body;
     },
     async complete(request, signal) {
       const params: ChatCompletionCreateParamsNonStreaming = {
