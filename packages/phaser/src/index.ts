@@ -1,1 +1,17 @@
-export const placeholder = 1;
+export type { DialogueBoxTheme } from './dialogue-box.js';
+export type { ErrorLike } from './error-text.js';
+export { inWorldErrorText } from './error-text.js';
+export type { ParleyEventName } from './events.js';
+export { ParleyEvents } from './events.js';
+export type { LiveLine, LiveLineState, LiveRegionOptions } from './live-region.js';
+export { LiveRegion } from './live-region.js';
+export type { NpcOptions, NpcSprite } from './npc.js';
+export { ParleyNpc } from './npc.js';
+export type { NpcSignal } from './npc-state.js';
+export { NpcState, nextNpcState } from './npc-state.js';
+export type { ParleyPluginEntry, ParleyPluginOptions } from './plugin.js';
+export { PARLEY_PLUGIN_KEY, PARLEY_SCENE_MAPPING, ParleyPlugin, parleyPluginConfig } from './plugin.js';
+export type { Point } from './range.js';
+export { isWithin, RangeTracker } from './range.js';
+export type { TypewriterOptions } from './typewriter.js';
+export { Typewriter } from './typewriter.js';

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { Typewriter } from './typewriter.js';
+
+describe('Typewriter', () => {
+  it('reveals at the configured pace however the text arrives', () => {
+    const uneven = new Typewriter({ charsPerSecond: 10, sentencePause: 0 });
+    const whole = new Typewriter({ charsPerSecond: 10, sentencePause: 0 });
+    whole.write('Who goes there');
+    for (const chunk of ['W', 'ho go', 'es there']) uneven.write(chunk);
+    for (let i = 0; i < 5; i++) {
+      uneven.tick(100);
+      whole.tick(100);
+    }
+    expect(uneven.visible).toBe('Who g');
+    expect(whole.visible).toBe('Who g');
+  });
+
+  it('does not burst after waiting for tokens', () => {
+    const typewriter = new Typewriter({ charsPerSecond: 10, sentencePause: 0 });
+    typewriter.write('ab');
+    typewriter.tick(1000);
+    expect(typewriter.visible).toBe('ab');
+    typewriter.tick(5000); // nothing to show: the idle time is not banked
+    typewriter.write('cdefgh');
+    typewriter.tick(100);
+    expect(typewriter.visible).toBe('abc');
+  });
+
+  it('is done only after the source ends and everything is shown', () => {
+    const typewriter = new Typewriter({ charsPerSecond: 100, sentencePause: 0 });
+    typewriter.write('Halt');
+    typewriter.tick(1000);
+    expect(typewriter.done).toBe(false);
+    typewriter.end();
+    expect(typewriter.done).toBe(true);
+  });
+
+  it('pauses after a sentence but not inside a number', () => {
+    const typewriter = new Typewriter({ charsPerSecond: 10, sentencePause: 5 });
+    typewriter.write('No. 3.5 it is');
+    typewriter.tick(300);
+    expect(typewriter.visible).toBe('No.');
+    typewriter.tick(500); // pays off the pause
+    expect(typewriter.visible).toBe('No.');
+    typewriter.tick(400);
+    expect(typewriter.visible).toBe('No. 3.5');
+  });
+
+  it('speeds up when far behind the stream', () => {
+    const typewriter = new Typewriter({ charsPerSecond: 10, catchUpAfter: 20 });
+    typewriter.write('x'.repeat(100));
+    typewriter.tick(1000);
+    expect(typewriter.visible.length).toBe(20);
+  });
+
+  it('never splits a surrogate pair', () => {
+    const typewriter = new Typewriter({ charsPerSecond: 10 });
+    typewriter.write('🛡️ok');
+    typewriter.tick(100);
+    expect(typewriter.visible).toBe('🛡');
+  });
+
+  it('skip reveals everything received so far', () => {
+    const typewriter = new Typewriter();
+    typewriter.write('The gate is closed at night.');
+    typewriter.skip();
+    expect(typewriter.visible).toBe('The gate is closed at night.');
+    expect(typewriter.typing).toBe(false);
+  });
+
+  it('set() follows the full text and rewinds when the source corrects itself', () => {
+    const typewriter = new Typewriter({ charsPerSecond: 1000 });
+    typewriter.set('Hello there');
+    typewriter.tick(1000);
+    typewriter.set('Hello there, traveller');
+    expect(typewriter.visible).toBe('Hello there');
+    typewriter.set('Help');
+    expect(typewriter.visible).toBe('Hel');
+  });
+});
