@@ -7,6 +7,7 @@ import { readJson } from './http/body.js';
 import type { Router } from './http/router.js';
 import { createLogger, type Logger } from './log.js';
 import { RunEngine } from './runs/engine.js';
+import { withMemoryCache } from './store/cache.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/types.js';
 import { createUpstream, type Upstream } from './upstream/upstream.js';
@@ -39,9 +40,13 @@ export interface ProxyOptions {
  */
 export async function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Promise<Proxy> {
   const log = options.logger ?? createLogger(config.logLevel);
-  const store = await createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  // The embedded store belongs to this process alone, so reads can be served from memory; a shared
+  // PostgreSQL cannot (other instances write to it).
+  const exclusive = !config.databaseUrl;
+  const database = await createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = exclusive ? withMemoryCache(database) : database;
   const upstream = createUpstream(config.upstream, options.fetch ? { fetch: options.fetch } : {});
-  const engine = new RunEngine(store, upstream, config);
+  const engine = new RunEngine(store, upstream, { ...config, exclusive });
   const recovered = await engine.recover();
   if (recovered > 0) log.info('recovered runs left unfinished by a previous process', { count: recovered });
   const router = createRoutes({ store, engine, upstream });

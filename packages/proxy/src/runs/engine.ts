@@ -89,7 +89,13 @@ export class RunEngine {
   constructor(
     private readonly store: Store,
     private readonly upstream: Upstream,
-    private readonly config: Pick<ProxyConfig, 'runExpiresSeconds' | 'contextTokens' | 'resumeGraceMs'>,
+    private readonly config: Pick<ProxyConfig, 'runExpiresSeconds' | 'contextTokens' | 'resumeGraceMs'> & {
+      /**
+       * True when no other process writes this store: after `recover()` every unfinished run is held
+       * in memory, so the active-run check needs no query.
+       */
+      exclusive?: boolean;
+    },
   ) {}
 
   /** Ends runs a previous process left behind: in-flight ones fail, waiting ones keep waiting or expire. */
@@ -243,6 +249,7 @@ export class RunEngine {
       if (live.owner === owner && live.run.thread_id === threadId && ACTIVE.has(live.run.status))
         return live.run;
     }
+    if (this.config.exclusive) return undefined;
     const latest = await this.store.listRuns(owner, threadId, { limit: 1, order: 'desc' });
     const run = latest.data[0];
     return run && ACTIVE.has(run.status) ? run : undefined;

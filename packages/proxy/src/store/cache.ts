@@ -1,0 +1,110 @@
+import type { Assistant, Message, Thread } from '@parley/protocol';
+import type { Owner, Store } from './types.js';
+
+/** A Map that forgets its least recently used entries beyond `limit`. */
+class Lru<K, V> {
+  readonly #map = new Map<K, V>();
+  constructor(private readonly limit: number) {}
+
+  get(key: K): V | undefined {
+    const value = this.#map.get(key);
+    if (value !== undefined) {
+      this.#map.delete(key);
+      this.#map.set(key, value);
+    }
+    return value;
+  }
+
+  set(key: K, value: V): void {
+    this.#map.delete(key);
+    this.#map.set(key, value);
+    if (this.#map.size > this.limit) this.#map.delete(this.#map.keys().next().value as K);
+  }
+
+  delete(key: K): void {
+    this.#map.delete(key);
+  }
+}
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+/**
+ * A write-through memory cache in front of a store that only this process writes to (the embedded
+ * PGlite store: its data directory cannot be shared). It keeps the reads on every turn's path — the
+ * assistant, the thread and the thread's messages — out of the database, which otherwise sits between
+ * the player's line and the first token. Never used for PostgreSQL, which other instances may write.
+ */
+export function withMemoryCache(store: Store, limits = { objects: 10_000, threads: 1_000 }): Store {
+  const assistants = new Lru<string, { owner: Owner; value: Assistant }>(limits.objects);
+  const threads = new Lru<string, { owner: Owner; value: Thread }>(limits.objects);
+  /** Every message of a thread in store order, for threads read recently. */
+  const histories = new Lru<string, { owner: Owner; messages: Message[] }>(limits.threads);
+
+  return {
+    ...bind(store),
+    async putAssistant(owner, assistant) {
+      await store.putAssistant(owner, assistant);
+      assistants.set(assistant.id, { owner, value: copy(assistant) });
+    },
+    async getAssistant(owner, id) {
+      const hit = assistants.get(id);
+      if (hit) return hit.owner === owner ? copy(hit.value) : undefined;
+      const found = await store.getAssistant(owner, id);
+      if (found) assistants.set(id, { owner, value: copy(found) });
+      return found;
+    },
+    async deleteAssistant(owner, id) {
+      assistants.delete(id);
+      return store.deleteAssistant(owner, id);
+    },
+    async putThread(owner, thread) {
+      await store.putThread(owner, thread);
+      threads.set(thread.id, { owner, value: copy(thread) });
+    },
+    async getThread(owner, id) {
+      const hit = threads.get(id);
+      if (hit) return hit.owner === owner ? copy(hit.value) : undefined;
+      const found = await store.getThread(owner, id);
+      if (found) threads.set(id, { owner, value: copy(found) });
+      return found;
+    },
+    async deleteThread(owner, id) {
+      threads.delete(id);
+      histories.delete(id);
+      return store.deleteThread(owner, id);
+    },
+    async putMessage(owner, message) {
+      await store.putMessage(owner, message);
+      const history = histories.get(message.thread_id);
+      if (!history || history.owner !== owner) return;
+      const index = history.messages.findIndex((m) => m.id === message.id);
+      if (index >= 0) history.messages[index] = copy(message);
+      else history.messages.push(copy(message));
+    },
+    async deleteMessage(owner, threadId, id) {
+      const deleted = await store.deleteMessage(owner, threadId, id);
+      const history = histories.get(threadId);
+      if (history && deleted) history.messages = history.messages.filter((m) => m.id !== id);
+      return deleted;
+    },
+    async allMessages(owner, threadId) {
+      const hit = histories.get(threadId);
+      if (hit) return hit.owner === owner ? copy(hit.messages) : [];
+      const messages = await store.allMessages(owner, threadId);
+      if (messages.length > 0 || (await store.getThread(owner, threadId))) {
+        histories.set(threadId, { owner, messages: copy(messages) });
+      }
+      return messages;
+    },
+  };
+}
+
+/** The store's methods bound to it, so they can be spread into a wrapper. */
+function bind(store: Store): Store {
+  const out = {} as Record<string, unknown>;
+  for (const key of Object.getOwnPropertyNames(Object.getPrototypeOf(store)).concat(Object.keys(store))) {
+    const value = (store as unknown as Record<string, unknown>)[key];
+    if (typeof value === 'function' && key !== 'constructor') out[key] = value.bind(store);
+  }
+  return out as unknown as Store;
+}
