@@ -32,8 +32,8 @@ export type {
   RunStepDeltaEvent,
   RunStepStatus,
   StepDetails,
-  ToolChoice,
   Thread,
+  ToolChoice,
   TruncationStrategy,
   Usage,
 } from './objects.js';
