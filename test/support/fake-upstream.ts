@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
  * `finish_reason`.
  */
 export type Script =
-  | { kind: 'text'; text: string; delayMs?: number }
+  /** `finishReason` replaces `stop` (e.g. `length` for a reply cut at max tokens). */
+  | { kind: 'text'; text: string; delayMs?: number; finishReason?: 'stop' | 'length' | 'content_filter' }
   | { kind: 'tools'; calls: Array<{ name: string; arguments: string }>; delayMs?: number }
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
   | {
@@ -140,6 +141,7 @@ async function answer(
     ...(withUsage ? { usage: null } : {}),
   });
   const text = 'text' in script ? script.text : '';
+  const finishReason = script.kind === 'text' ? (script.finishReason ?? 'stop') : 'stop';
 
   if (body['stream'] !== true) {
     const message =
@@ -166,7 +168,7 @@ async function answer(
             index: 0,
             message,
             logprobs: null,
-            finish_reason: script.kind === 'tools' ? 'tool_calls' : 'stop',
+            finish_reason: script.kind === 'tools' ? 'tool_calls' : finishReason,
           },
         ],
         usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
@@ -232,7 +234,7 @@ async function answer(
       res.end('data: [DONE]\n\n');
       return;
     }
-    await write(encoder(chunk({}, 'stop')));
+    await write(encoder(chunk({}, finishReason)));
   }
   if (withUsage) {
     await write(

@@ -35,6 +35,8 @@ export interface RequestContext {
 export type Handler = (ctx: RequestContext) => Promise<unknown>;
 export const STREAMED = Symbol('streamed');
 
+const POLL_AFTER_MS = '200';
+
 export interface Services {
   store: Store;
   engine: RunEngine;
@@ -237,9 +239,11 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
       const page = await store.listRuns(ctx.owner, threadId, schema.pageQuery(ctx.query));
       return list({ ...page, data: page.data.map((stored) => engine.liveRun(stored.id) ?? stored) });
     })
-    .add('GET', '/v1/threads/:thread_id/runs/:run_id', async (ctx) =>
-      run(ctx.owner, ctx.params['thread_id']!, ctx.params['run_id']!),
-    )
+    .add('GET', '/v1/threads/:thread_id/runs/:run_id', async (ctx) => {
+      // The SDK's *AndPoll helpers wait 5 s between polls unless told otherwise; a game cannot.
+      ctx.res.setHeader('openai-poll-after-ms', POLL_AFTER_MS);
+      return run(ctx.owner, ctx.params['thread_id']!, ctx.params['run_id']!);
+    })
     .add('POST', '/v1/threads/:thread_id/runs/:run_id', async (ctx) => {
       const fields = parse(schema.modifyRun, await ctx.body());
       const threadId = ctx.params['thread_id']!;
@@ -321,16 +325,13 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
           const completion = await upstream.complete(request, controller.signal);
           return completion;
         }
-        const body = await upstream.streamBytes(request, controller.signal, {
+        const events = await upstream.relay(request, controller.signal, {
           includeUsage: stream_options?.include_usage === true,
         });
         openEventStream(ctx.res);
-        const reader = body.getReader();
         try {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            if (!ctx.res.write(value)) await drained(ctx.res);
+          for await (const text of events) {
+            if (!ctx.res.write(text)) await drained(ctx.res);
             if (ctx.res.destroyed) return STREAMED;
           }
           ctx.res.end();
@@ -343,8 +344,6 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
             'The model upstream ended the stream unexpectedly.',
           );
           ctx.res.end(`\n\ndata: ${JSON.stringify(toErrorBody(failure))}\n\ndata: ${DONE_DATA}\n\n`);
-        } finally {
-          reader.releaseLock();
         }
         return STREAMED;
       } finally {

@@ -10,6 +10,7 @@ import type { UpstreamConfig, UpstreamKind } from '../config.js';
 import { ProxyError } from '../errors.js';
 import { createOfflineFetch } from '../offline/index.js';
 import { isRetryable, mapUpstreamError, retryAfterMs } from './errors.js';
+import { relayEvents } from './relay.js';
 
 /** A chat-completions request as the proxy builds it (the `stream` flag is the upstream's business). */
 export type ChatRequest = Omit<ChatCompletionCreateParamsNonStreaming, 'stream' | 'stream_options'>;
@@ -33,14 +34,15 @@ export interface Upstream {
   stream(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk>>;
   complete(request: ChatRequest, signal: AbortSignal): Promise<ChatCompletion>;
   /**
-   * Opens a stream and hands back the upstream's SSE bytes untouched (chat pass-through: nothing to
-   * parse or re-serialise per token). Retries and error mapping are the same as {@link stream}.
+   * Opens a stream and hands back the upstream's SSE events as text: token chunks untouched (chat
+   * pass-through: nothing to parse or re-serialise per token), error objects made safe. Retries and
+   * error mapping before the first byte are the same as {@link stream}.
    */
-  streamBytes(
+  relay(
     request: ChatRequest,
     signal: AbortSignal,
     options: { includeUsage: boolean },
-  ): Promise<ReadableStream<Uint8Array>>;
+  ): Promise<AsyncIterable<string>>;
 }
 
 export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof fetch } = {}): Upstream {
@@ -87,7 +89,7 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
       );
       return guardStream(stream, signal, secret);
     },
-    async streamBytes(request, signal, { includeUsage }) {
+    async relay(request, signal, { includeUsage }) {
       const params: ChatCompletionCreateParamsStreaming = {
         ...request,
         model: this.resolveModel(request.model),
@@ -99,7 +101,7 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
         signal,
       );
       if (!response.body) throw new ProxyError(502, ErrorCode.Upstream, 'The model upstream sent no stream.');
-      return response.body;
+      return relayEvents(response.body, secret);
     },
     async complete(request, signal) {
       const params: ChatCompletionCreateParamsNonStreaming = {
