@@ -1,4 +1,5 @@
 import type { Request } from './http.js';
+import type { GameTool } from './npc.js';
 import type { KeyValueStore } from './store.js';
 
 /** What one {@link createParley} instance shares between its NPCs and conversations. */
@@ -9,6 +10,9 @@ export interface Context {
   jobs: Map<string, { tag: string; promise: Promise<unknown> }>;
   /** Per conversation: settles when its last turn has ended, so turns on one thread never overlap. */
   tails: Map<string, Promise<void>>;
+  /** Per NPC id, the game's tools by name: every `npc()` of one id shares them. */
+  tools: Map<string, Map<string, GameTool>>;
+  maxToolRounds: number;
 }
 
 /**

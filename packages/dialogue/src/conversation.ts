@@ -1,8 +1,8 @@
 import type { ListPage, Message } from '@parley/protocol';
 import { type Context, share } from './context.js';
-import { DialogueError, isDialogueError } from './errors.js';
+import { isDialogueError } from './errors.js';
 import type { Npc } from './npc.js';
-import { type OpenedRun, startTurn, type Turn } from './turn.js';
+import { startTurn, type Turn } from './turn.js';
 
 /** Options of {@link Npc.conversation}. */
 export interface ConversationOptions {
@@ -31,6 +31,8 @@ export interface HistoryEntry {
   text: string;
   /** Milliseconds since the epoch, like `Date.now()`. */
   createdAt: number;
+  /** True for what the game told the NPC with {@link Conversation.tell} (`text` without its prefix). */
+  event?: true | undefined;
 }
 
 /** A page of {@link Conversation.history}, oldest → newest. */
@@ -63,6 +65,16 @@ export interface Conversation {
    * conversation run one after another, never overlapping.
    */
   say(text: string, options?: SayOptions): Turn;
+  /**
+   * Tells the NPC what happened, without a reply: adds a user message `[event] <text>` (metadata
+   * `parley_kind: 'event'`) that the NPC reads on its next turn. Queued behind a running turn, like `say()`.
+   *
+   * @example
+   * ```ts
+   * await talk.tell('The player paid 5 gold for the room.');
+   * ```
+   */
+  tell(text: string): Promise<void>;
   /** Text messages, oldest → newest, newest page first. Empty (and no thread created) before the first `say()`. */
   history(options?: HistoryOptions): Promise<HistoryPage>;
   /** Deletes the thread on the proxy and forgets it; the next `say()` starts afresh. */
@@ -87,6 +99,7 @@ export function createConversation(ctx: Context, npc: Npc, key: string): Convers
       }
       const thread = await request<{ id: string }>('POST', '/threads', {
         body: { metadata: { parley_npc: npc.id, parley_conversation: key } },
+        retry: true, // a duplicate is an unused empty thread
       });
       await store.set(storeKey, thread.id);
       return thread.id;
@@ -95,51 +108,78 @@ export function createConversation(ctx: Context, npc: Npc, key: string): Convers
   // The thread we have, without creating one.
   const existing = async () => (jobs.has(jobKey) || (await store.get(storeKey)) ? threadId() : undefined);
 
+  // Runs `job` on the thread. When the proxy lost the thread or the assistant (e.g. it restarted with an
+  // in-memory store), verifies both again, which re-creates what is gone, and tries once more.
+  const onThread = async <T>(job: (thread: string, assistant: string) => Promise<T>): Promise<T> => {
+    for (let retried = false; ; retried = true) {
+      try {
+        const [thread, assistant] = await Promise.all([threadId(), npc.ensure()]);
+        return await job(thread, assistant.id);
+      } catch (error) {
+        if (retried || !isNotFound(error)) throw error;
+        jobs.delete(jobKey);
+        jobs.delete(`a:${npc.id}`);
+      }
+    }
+  };
+
   const say = (text: string, options?: SayOptions): Turn => {
     const previous = tails.get(storeKey);
     let postedTo: string | undefined;
-    const open = async (signal: AbortSignal): Promise<OpenedRun> => {
-      await previous;
-      for (let retried = false; ; retried = true) {
-        try {
-          const [thread, assistant] = await Promise.all([threadId(), npc.ensure()]);
-          if (postedTo !== thread) {
-            await request('POST', `/threads/${thread}/messages`, {
-              body: { role: 'user', content: text },
-              signal,
-            });
-            postedTo = thread;
-          }
-          const response = await request<Response>('POST', `/threads/${thread}/runs`, {
-            body: { assistant_id: assistant.id, stream: true },
-            signal,
-            raw: true,
-          });
-          if (!response.body) throw new DialogueError('protocol', 'The run response has no body');
-          return { threadId: thread, body: response.body };
-        } catch (error) {
-          // The proxy lost the thread or the assistant (e.g. restarted with an in-memory store): verify
-          // both again, which re-creates what is gone, and try once more.
-          if (retried || !isNotFound(error)) throw error;
-          jobs.delete(jobKey);
-          jobs.delete(`a:${npc.id}`);
-        }
-      }
-    };
     const turn = startTurn(
-      open,
-      (thread, run) => request('POST', `/threads/${thread}/runs/${run}/cancel`),
+      {
+        request,
+        conversation,
+        maxToolRounds: ctx.maxToolRounds,
+        tool: (name) => ctx.tools.get(npc.id)?.get(name),
+        open: async (signal) => {
+          await previous;
+          return onThread(async (thread, assistant_id) => {
+            if (postedTo !== thread) {
+              await request('POST', `/threads/${thread}/messages`, {
+                body: { role: 'user', content: text },
+                signal,
+              });
+              postedTo = thread;
+            }
+            const body = await request<ReadableStream<Uint8Array>>('POST', `/threads/${thread}/runs`, {
+              body: { assistant_id, stream: true },
+              signal,
+              raw: true,
+            });
+            return { threadId: thread, body };
+          });
+        },
+      },
       options?.signal,
     );
     tails.set(storeKey, turn.done);
     return turn;
   };
 
-  return {
+  const tell = (text: string) => {
+    const previous = tails.get(storeKey);
+    const told = (async () => {
+      await previous;
+      await onThread((thread) =>
+        request('POST', `/threads/${thread}/messages`, {
+          body: { role: 'user', content: `${EVENT}${text}`, metadata: { parley_kind: 'event' } },
+        }),
+      );
+    })();
+    tails.set(
+      storeKey,
+      told.catch(() => {}),
+    );
+    return told;
+  };
+
+  const conversation: Conversation = {
     npc,
     key,
     threadId,
     say,
+    tell,
     async history({ limit = 20, before } = {}) {
       const thread = await existing();
       if (!thread) return { messages: [], hasMore: false };
@@ -151,8 +191,12 @@ export function createConversation(ctx: Context, npc: Npc, key: string): Convers
       );
       const messages: HistoryEntry[] = [];
       for (const m of page.data.reverse()) {
-        const text = m.content.map((part) => (part.type === 'text' ? part.text.value : '')).join('');
-        if (text) messages.push({ id: m.id, role: m.role, text, createdAt: m.created_at * 1000 });
+        const event = m.metadata?.['parley_kind'] === 'event' || undefined;
+        const text = m.content
+          .map((part) => (part.type === 'text' ? part.text.value : ''))
+          .join('')
+          .slice(event ? EVENT.length : 0);
+        if (text) messages.push({ id: m.id, role: m.role, text, createdAt: m.created_at * 1000, event });
       }
       return { messages, hasMore: page.has_more };
     },
@@ -169,6 +213,9 @@ export function createConversation(ctx: Context, npc: Npc, key: string): Convers
       await store.delete(storeKey);
     },
   };
+  return conversation;
 }
+
+const EVENT = '[event] ';
 
 const isNotFound = (error: unknown) => isDialogueError(error) && error.code === 'not_found';

@@ -1,5 +1,5 @@
 import { ASSISTANTS_BETA_HEADER, ASSISTANTS_BETA_VALUE, type ErrorBody } from '@parley/protocol';
-import { DialogueError, fromErrorObject, toDialogueError } from './errors.js';
+import { DialogueError, fromErrorObject, toDialogueError, usuallyRetryable } from './errors.js';
 
 /** The part of {@link ParleyOptions} the HTTP layer needs. */
 export interface HttpOptions {
@@ -11,26 +11,51 @@ export interface HttpOptions {
 export interface RequestOptions {
   body?: unknown;
   signal?: AbortSignal | undefined;
-  /** Return the response untouched (for streams) instead of its JSON. */
+  /** Resolve with the response body (an SSE stream) instead of its JSON. */
   raw?: boolean;
+  headers?: Record<string, string>;
+  /**
+   * Retry network failures, 5xx and rate limits with backoff, honouring `Retry-After`. Default: for every
+   * method but POST, which may create something (a message, a run) and so is only retried where the caller
+   * knows a duplicate is harmless.
+   */
+  retry?: boolean;
 }
 
 /** Sends one API call; rejects with a DialogueError for network failures and non-2xx answers. */
 export type Request = <T>(method: string, path: string, options?: RequestOptions) => Promise<T>;
 
+/** How long to wait before retry `n` (0-based): exponential, jittered so clients do not retry in step. */
+export const backoff = (n: number) => 2 ** n * (200 + Math.random() * 200);
+
+/** Resolves after `ms`; rejects with the signal's reason when it aborts first. */
+export const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    signal?.throwIfAborted();
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+
 export function createRequest(options: HttpOptions): Request {
   const base = `${options.url.replace(/\/+$/, '')}/v1`;
-  return async <T>(method: string, path: string, { body, signal, raw }: RequestOptions = {}) => {
-    const headers: Record<string, string> = { [ASSISTANTS_BETA_HEADER]: ASSISTANTS_BETA_VALUE };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    if (raw) headers['Accept'] = 'text/event-stream';
+  const once = async (method: string, path: string, { body, signal, raw, headers }: RequestOptions) => {
+    const sent: Record<string, string> = { ...headers, [ASSISTANTS_BETA_HEADER]: ASSISTANTS_BETA_VALUE };
+    if (body !== undefined) sent['Content-Type'] = 'application/json';
+    if (raw) sent['Accept'] = 'text/event-stream';
     let token: string | undefined;
     try {
       token = await options.auth?.();
     } catch (cause) {
       throw new DialogueError('auth', 'The auth callback failed', { cause });
     }
-    if (token) headers['Authorization'] = `Bearer ${token}`;
+    if (token) sent['Authorization'] = `Bearer ${token}`;
     let response: Response;
     try {
       // Resolved per call (never at import) and called unbound: window.fetch throws "Illegal invocation"
@@ -38,7 +63,7 @@ export function createRequest(options: HttpOptions): Request {
       const fetchFn = options.fetch ?? globalThis.fetch;
       response = await fetchFn(base + path, {
         method,
-        headers,
+        headers: sent,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
       });
@@ -48,19 +73,44 @@ export function createRequest(options: HttpOptions): Request {
     if (!response.ok) {
       // Not every failure is ours (an HTML 502 from a CDN): without OpenAI's error body, the status decides.
       const parsed = (await response.json().catch(() => undefined)) as Partial<ErrorBody> | undefined;
-      throw fromErrorObject(parsed?.error, response.status);
+      // Retry-After is either seconds or an HTTP date.
+      const after = response.headers.get('retry-after');
+      const wait = after ? (+after >= 0 ? +after * 1000 : Date.parse(after) - Date.now()) : Number.NaN;
+      throw fromErrorObject(parsed?.error, response.status, wait >= 0 ? wait : undefined);
     }
-    if (raw) return response as T;
+    if (raw) {
+      if (!response.body) throw new DialogueError('protocol', `No body from ${method} ${path}`);
+      return response.body;
+    }
     const text = await response.text().catch((error: unknown) => {
       throw toDialogueError(error, signal);
     });
     try {
-      return JSON.parse(text) as T;
+      return JSON.parse(text);
     } catch (cause) {
       throw new DialogueError('protocol', `Expected JSON from ${method} ${path}`, {
         status: response.status,
         cause,
       });
+    }
+  };
+
+  return async <T>(method: string, path: string, request: RequestOptions = {}) => {
+    for (let n = 0; ; n++) {
+      try {
+        return (await once(method, path, request)) as T;
+      } catch (error) {
+        const { code, retryable, retryAfter = backoff(n) } = error as DialogueError;
+        // thread_busy is retryable too, but by the caller, after the active run; 3 retries, ≤ 30 s apart.
+        const again =
+          (request.retry ?? method !== 'POST') &&
+          retryable &&
+          usuallyRetryable(code) &&
+          n < 3 &&
+          retryAfter <= 30_000;
+        if (!again) throw error;
+        await sleep(retryAfter, request.signal);
+      }
     }
   };
 }

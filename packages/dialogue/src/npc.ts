@@ -2,6 +2,7 @@ import type { Assistant, AssistantTool, JsonSchema, ListPage } from '@parley/pro
 import { type Context, share } from './context.js';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation.js';
 import { isDialogueError } from './errors.js';
+import type { ToolCall } from './turn.js';
 
 /** A function the NPC may call (JSON-schema parameters), as OpenAI's function tools take it. */
 export interface ToolDefinition {
@@ -9,6 +10,31 @@ export interface ToolDefinition {
   description?: string;
   parameters?: JsonSchema;
   strict?: boolean;
+}
+
+/** What a tool's `run` gets besides its arguments. */
+export interface ToolContext {
+  /** Aborts when the call times out or the turn is interrupted. */
+  signal: AbortSignal;
+  /** The call being answered (with the model's raw arguments). */
+  call: ToolCall;
+  /** The conversation whose turn made the call. */
+  conversation: Conversation;
+}
+
+/** A game function the NPC may call; see {@link Npc.tool}. */
+export interface GameTool<Args = Record<string, unknown>> {
+  /** Tells the model when to call it. */
+  description?: string;
+  /** JSON Schema of the arguments object. Arguments that do not fit never reach `run`. */
+  parameters?: JsonSchema;
+  /** Milliseconds `run` may take before the model is told it timed out. Default 5000. */
+  timeout?: number;
+  /**
+   * Does what the NPC asked. Its result (or promise) is what the model is told: a string as it is,
+   * anything else as JSON. A throw or rejection tells the model `{"error": message}`.
+   */
+  run(args: Args, context: ToolContext): unknown;
 }
 
 /** The game's description of an NPC; becomes one assistant on the proxy. */
@@ -20,6 +46,7 @@ export interface NpcDefinition {
   /** Omitted: the proxy's default model. */
   model?: string;
   temperature?: number;
+  /** Tools declared without a handler: calls to them are answered with an error. See {@link Npc.tool}. */
   tools?: ToolDefinition[];
   metadata?: Record<string, string>;
 }
@@ -35,6 +62,22 @@ export interface Npc {
    * `say()` calls it for you.
    */
   ensure(): Promise<Assistant>;
+  /**
+   * Gives the NPC a game function it may call mid-turn (sent with the assistant; replaces a definition's
+   * tool of the same name). Shared by every `npc()` of this id. When the model calls it, the arguments are
+   * parsed and checked against `parameters`, `run` gets them, and its result goes back to the model, which
+   * then goes on answering in the same turn. Returns a function that removes the tool again.
+   *
+   * @example
+   * ```ts
+   * innkeeper.tool('give_item', {
+   *   description: 'Hand the player an item from behind the bar.',
+   *   parameters: { type: 'object', properties: { item: { type: 'string', enum: ['key', 'ale'] } }, required: ['item'] },
+   *   run: ({ item }) => inventory.give(item), // what it returns is what the model is told
+   * });
+   * ```
+   */
+  tool<Args = Record<string, unknown>>(name: string, tool: GameTool<Args>): () => void;
   /**
    * One conversation with this NPC. Its thread is created on first use and remembered in the store,
    * so a page reload continues it.
@@ -58,19 +101,31 @@ type AssistantBody = {
 
 export function createNpc(ctx: Context, definition: NpcDefinition): Npc {
   const { id, name, instructions, model, temperature, tools = [], metadata } = definition;
-  const body: AssistantBody = {
-    name,
-    instructions,
-    tools: tools.map((fn) => ({ type: 'function', function: fn })),
-    metadata: { ...metadata, parley_npc: id },
-  };
-  if (model !== undefined) body.model = model;
-  if (temperature !== undefined) body.temperature = temperature;
+  const games = ctx.tools.get(id) ?? new Map<string, GameTool>();
+  ctx.tools.set(id, games);
 
   const npc: Npc = {
     id,
     definition,
-    ensure: () => share(ctx, `a:${id}`, JSON.stringify(body), () => ensureAssistant(ctx, id, body)),
+    ensure() {
+      // Built per call: tools registered since change the assistant.
+      const body: AssistantBody = {
+        name,
+        instructions,
+        tools: [
+          ...tools.filter((fn) => !games.has(fn.name)),
+          ...[...games].map(([name, { description, parameters }]) => ({ name, description, parameters })),
+        ].map((fn) => ({ type: 'function', function: fn })),
+        metadata: { ...metadata, parley_npc: id },
+      };
+      if (model !== undefined) body.model = model;
+      if (temperature !== undefined) body.temperature = temperature;
+      return share(ctx, `a:${id}`, JSON.stringify(body), () => ensureAssistant(ctx, id, body));
+    },
+    tool(name, tool) {
+      games.set(name, tool as GameTool);
+      return () => games.get(name) === tool && games.delete(name);
+    },
     conversation: (options) => createConversation(ctx, npc, options?.key ?? 'default'),
   };
   return npc;
@@ -97,35 +152,37 @@ async function ensureAssistant(ctx: Context, npcId: string, body: AssistantBody)
     if (!page.has_more || !last) break;
     after = `&after=${encodeURIComponent(last)}`;
   }
-  if (!found) found = await request<Assistant>('POST', '/assistants', { body });
+  // Retried like the GETs: a modify is idempotent, and a duplicate create is found (and reused) by its metadata.
+  if (!found) found = await request<Assistant>('POST', '/assistants', { body, retry: true });
   else if (differs(found, body))
-    found = await request<Assistant>('POST', `/assistants/${found.id}`, { body });
+    found = await request<Assistant>('POST', `/assistants/${found.id}`, { body, retry: true });
   if (found.id !== stored) await store.set(key, found.id);
   return found;
 }
 
-// Compares only what the game sets, so server-side defaults (strict: null, a default model) do not
-// trigger a modify on every page load.
+// Compares only what the game sets, so server-side defaults (strict: null, a default model, parameters the
+// game left out) do not trigger a modify on every page load.
 function differs(a: Assistant, b: AssistantBody): boolean {
-  const tool = (t: AssistantTool | undefined, p?: boolean) =>
-    t?.type === 'function'
-      ? JSON.stringify([
-          t.function.name,
-          t.function.description ?? '',
-          !!t.function.strict,
-          p && t.function.parameters,
-        ])
-      : t?.type;
-  return (
-    a.name !== b.name ||
-    a.instructions !== b.instructions ||
-    (b.model !== undefined && a.model !== b.model) ||
-    (b.temperature !== undefined && a.temperature !== b.temperature) ||
-    a.tools.length !== b.tools.length ||
-    b.tools.some((t, i) => {
-      const withParams = t.type === 'function' && t.function.parameters !== undefined;
-      return tool(t, withParams) !== tool(a.tools[i], withParams);
-    }) ||
-    Object.entries(b.metadata).some(([k, v]) => a.metadata?.[k] !== v)
-  );
+  const view = (x: Assistant | AssistantBody) =>
+    JSON.stringify([
+      x.name,
+      x.instructions,
+      b.model !== undefined && x.model,
+      b.temperature !== undefined && x.temperature,
+      x.tools.map((t, i) =>
+        t.type === 'function'
+          ? [
+              t.function.name,
+              t.function.description ?? '',
+              !!t.function.strict,
+              (b.tools[i] as FunctionTool | undefined)?.function.parameters !== undefined &&
+                t.function.parameters,
+            ]
+          : t.type,
+      ),
+      Object.keys(b.metadata).map((key) => x.metadata?.[key]),
+    ]);
+  return view(a) !== view(b);
 }
+
+type FunctionTool = Extract<AssistantTool, { type: 'function' }>;

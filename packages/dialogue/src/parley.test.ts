@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DialogueError, isDialogueError } from './errors.js';
+import { DialogueError } from './errors.js';
 import type { NpcDefinition } from './npc.js';
 import { createParley } from './parley.js';
 import { memoryStore } from './store.js';
-import { REPLY, startTestProxy, type TestProxy } from './test-proxy.js';
-import type { DialogueEvent, Turn } from './turn.js';
+import { collect, REPLY, rejection, startTestProxy, type TestProxy } from './test-proxy.js';
+import type { DialogueEvent } from './turn.js';
 
 const innkeeper: NpcDefinition = {
   id: 'innkeeper',
@@ -26,21 +26,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await proxy.close();
 });
-
-async function collect(turn: Turn): Promise<DialogueEvent[]> {
-  const events: DialogueEvent[] = [];
-  for await (const event of turn) events.push(event);
-  return events;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<DialogueError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isDialogueError(error)) throw new Error(`expected a DialogueError, got ${String(error)}`);
-  return error;
-}
 
 describe('npc.ensure', () => {
   it('creates one assistant for concurrent ensures of the same NPC and reuses it from the store', async () => {
@@ -233,35 +218,6 @@ describe('conversation', () => {
     expect((await rejection(turn.text)).code).toBe('interrupted');
   });
 
-  it('reports tool calls from requires_action and ends the turn with that status', async () => {
-    proxy.script = async ({ run, send }) => {
-      send('thread.run.created', run('queued'));
-      send('thread.run.in_progress', run('in_progress'));
-      const call = {
-        id: 'call_1',
-        type: 'function',
-        function: { name: 'give_item', arguments: '{"item":"key"}' },
-      };
-      send(
-        'thread.run.requires_action',
-        run('requires_action', {
-          required_action: { type: 'submit_tool_outputs', submit_tool_outputs: { tool_calls: [call] } },
-        } as never),
-      );
-      send('done', '[DONE]');
-    };
-    const turn = createParley({ url: proxy.url, store: memoryStore() })
-      .npc(innkeeper)
-      .conversation()
-      .say('The key?');
-    const events = await collect(turn);
-    expect(events.slice(1)).toEqual([
-      { type: 'tool.call', calls: [{ id: 'call_1', name: 'give_item', arguments: '{"item":"key"}' }] },
-      { type: 'turn.end', text: '', status: 'requires_action', runId: turn.runId, usage: null },
-    ]);
-    expect(await turn.text).toBe('');
-  });
-
   it('recovers when the proxy lost the thread mid-session', async () => {
     const store = memoryStore();
     const conversation = createParley({ url: proxy.url, store }).npc(innkeeper).conversation();
@@ -294,6 +250,30 @@ describe('conversation', () => {
       messages: [expect.objectContaining({ role: 'user', text: 'First' })],
       hasMore: false,
     });
+  });
+
+  it('tell() adds an event message without a run, after the running turn', async () => {
+    const conversation = createParley({ url: proxy.url, store: memoryStore() }).npc(innkeeper).conversation();
+    const turn = conversation.say('Hello');
+    const told = conversation.tell('The player paid 5 gold.');
+    await Promise.all([turn.text, told]);
+    const posts = proxy.requests.filter((r) => r.method === 'POST' && /\/(messages|runs)$/.test(r.path));
+    expect(posts.map((r) => r.body?.['content'] ?? 'run')).toEqual([
+      'Hello',
+      'run',
+      '[event] The player paid 5 gold.',
+    ]);
+    expect(posts[2]?.body?.['metadata']).toEqual({ parley_kind: 'event' });
+
+    await conversation.tell('The player sat down.');
+    expect(proxy.calls('POST', /\/runs$/)).toHaveLength(1);
+    const { messages } = await conversation.history();
+    expect(messages.map((m) => [m.role, m.text, m.event])).toEqual([
+      ['user', 'Hello', undefined],
+      ['assistant', REPLY, undefined],
+      ['user', 'The player paid 5 gold.', true],
+      ['user', 'The player sat down.', true],
+    ]);
   });
 
   it('reset() deletes the thread and the next say() starts a new one', async () => {
@@ -355,7 +335,7 @@ describe('errors', () => {
   it('maps 500 to a retryable upstream error', async () => {
     proxy.failures.push({
       method: 'POST',
-      path: /^\/v1\/threads$/,
+      path: /\/messages$/,
       status: 500,
       error: { code: 'server_error' },
     });
@@ -406,6 +386,8 @@ describe('errors', () => {
     const events = await collect(turn);
     expect(events.map((e) => e.type)).toEqual(['turn.start', 'text.delta', 'error']);
     expect(await rejection(turn.text)).toMatchObject({ code: 'network', retryable: true });
+    // It tried to resume first; the proxy had nothing more (a lone `done`), so there was nothing to wait for.
+    expect(proxy.calls('GET', /\/events$/)).toHaveLength(1);
   });
 
   it('maps an unreachable proxy to a retryable network error', async () => {

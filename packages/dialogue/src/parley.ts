@@ -13,6 +13,8 @@ export interface ParleyOptions {
   auth?: () => string | undefined | Promise<string | undefined>;
   /** Where assistant and thread ids are remembered. Default: `localStorage` when usable, else memory. */
   store?: KeyValueStore;
+  /** How many rounds of tool calls one turn may make before it is stopped (an NPC calling tools in a loop). Default 8. */
+  maxToolRounds?: number;
 }
 
 /** A connection to a Parley proxy. */
@@ -45,6 +47,8 @@ export function createParley(options: ParleyOptions): Parley {
     store: options.store ?? defaultStore(),
     jobs: new Map(),
     tails: new Map(),
+    tools: new Map(),
+    maxToolRounds: options.maxToolRounds ?? 8,
   };
   return { npc: (definition) => createNpc(ctx, definition) };
 }

@@ -1,3 +1,4 @@
+import { StreamEvent } from '@parley/protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { isDialogueError } from './errors.js';
 import { parseRunStream, type RunStreamEvent } from './parse-run-stream.js';
@@ -132,6 +133,15 @@ describe('parseRunStream', () => {
     }
     const oneByOne = Array.from(bytes, (b) => new Uint8Array([b]));
     expect(await collect(streamOf(oneByOne))).toEqual(expected);
+  });
+
+  it('yields every event name of the protocol, and only those', async () => {
+    const known = Object.values(StreamEvent).filter((name) => name !== 'done');
+    const names = [...known, 'thread.run.step.queued', 'thread.message.cancelled', 'done'];
+    const text = names.map((name) => `event: ${name}\ndata: {"name":"${name}"}\n\n`).join('');
+    const events = await collect(streamOf([new TextEncoder().encode(text)]));
+    // The two made-up names (well-formed, but not in the protocol) are skipped.
+    expect(events.map((e) => e.event)).toEqual([...known, 'done']);
   });
 
   it('rejects data that is not JSON with a protocol error', async () => {

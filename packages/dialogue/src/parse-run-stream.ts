@@ -1,6 +1,10 @@
-import { type AssistantStreamEvent, DONE_DATA, StreamEvent } from '@parley/protocol';
+import { type AssistantStreamEvent, DONE_DATA } from '@parley/protocol';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { DialogueError, toDialogueError } from './errors.js';
+
+// Every name of `StreamEvent` but `done` (a regular expression is a fraction of the object's size).
+const KNOWN =
+  /^(error|thread\.(created|run\.(created|queued|in_progress|requires_action|completed|incomplete|failed|cancelling|cancelled|expired|step\.(created|in_progress|delta|completed|failed|cancelled|expired))|message\.(created|in_progress|delta|completed|incomplete)))$/;
 
 /** One event of a run stream: the Assistants event plus its SSE `id:` (a sequence number on Parley). */
 export type RunStreamEvent = AssistantStreamEvent & { id: string | undefined };
@@ -23,7 +27,6 @@ export async function* parseRunStream(
   body: ReadableStream<Uint8Array>,
   signal?: AbortSignal,
 ): AsyncGenerator<RunStreamEvent, void, undefined> {
-  const known: string[] = Object.values(StreamEvent);
   const reader = body
     .pipeThrough(new TextDecoderStream() as TransformStream<Uint8Array, string>)
     .pipeThrough(new EventSourceParserStream())
@@ -42,15 +45,13 @@ export async function* parseRunStream(
         yield { event: 'done', data: DONE_DATA, id };
         return;
       }
-      if (!event || !known.includes(event)) continue;
+      if (!event || !KNOWN.test(event)) continue;
       let parsed: unknown;
       try {
         parsed = JSON.parse(data);
-      } catch (cause) {
-        throw new DialogueError('protocol', `Invalid JSON in '${event}' event`, { cause });
-      }
-      if (typeof parsed !== 'object' || parsed === null) {
-        throw new DialogueError('protocol', `Expected an object in '${event}' event`);
+      } catch {}
+      if (typeof parsed !== 'object' || !parsed) {
+        throw new DialogueError('protocol', `Expected a JSON object in '${event}' event`);
       }
       yield { event, data: parsed, id } as RunStreamEvent;
     }

@@ -1,8 +1,10 @@
 // Test-only (not exported from index.ts): a small real HTTP server that speaks the proxy's wire format,
 // so the tests exercise fetch, SSE framing and error bodies end to end instead of mocking our modules.
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Assistant, ErrorObject, Message, Run, RunStatus } from '@parley/protocol';
+import { type DialogueError, isDialogueError } from './errors.js';
+import type { DialogueEvent, Turn } from './turn.js';
 
 export interface LoggedRequest {
   method: string;
@@ -12,18 +14,38 @@ export interface LoggedRequest {
   body: Record<string, unknown> | undefined;
 }
 
+export interface ToolOutput {
+  tool_call_id: string;
+  output: string;
+}
+
 export interface RunContext {
   threadId: string;
   runId: string;
   /** The run object in `status`, merged with `extra`. */
   run(status: RunStatus, extra?: Partial<Run>): Run;
-  /** Writes one SSE event (with an increasing `id:`). */
+  /**
+   * Logs one SSE event (with `id:` counting over the whole run, like the proxy) and writes it to every
+   * attached stream. A stream ends after `done`; events sent while none is attached wait in the log.
+   */
   send(event: string, data: unknown): void;
-  /** Streams `text` as message created → deltas (of `piece` characters) → completed and stores it. */
-  say(text: string, piece?: number): Promise<void>;
+  /**
+   * Streams `text` as message created → deltas (of `piece` characters) → completed and stores it.
+   * `onDelta(n)` runs after the n-th delta (1-based), e.g. to `cut()` there.
+   */
+  say(text: string, piece?: number, onDelta?: (n: number) => unknown): Promise<void>;
+  /** Destroys the sockets of the attached streams mid-body; the run goes on, so a client can resume. */
+  cut(): void;
+  /**
+   * Sends `requires_action` for these calls (`[id, name, arguments]`) and `done`, then resolves with the
+   * body's `tool_outputs` of the next `submit_tool_outputs`.
+   */
+  requireAction(calls: Array<[string, string, string]>): Promise<ToolOutput[]>;
+  /** Resolves (each time anew) when the client next asks for this run's `/events`. */
+  resumed(): Promise<void>;
   /** Resolves when the client POSTs this run's cancel. */
   cancelled: Promise<void>;
-  /** Resolves when the client closes the connection. */
+  /** Resolves when the client closes the first connection. */
   closed: Promise<void>;
 }
 
@@ -38,13 +60,40 @@ export interface TestProxy {
   pageSize: number;
   /** When set, every request needs `Authorization: Bearer <token>`. */
   token: string | undefined;
-  /** One-shot failures: the first matching request gets this status and error body. */
-  failures: Array<{ method: string; path: RegExp; status: number; error: Partial<ErrorObject> }>;
+  /**
+   * One-shot failures: the first matching request gets this status, error body and headers, or (with
+   * `destroy`) has its socket destroyed, a network error for the client.
+   */
+  failures: Array<{
+    method: string;
+    path: RegExp;
+    status?: number;
+    error?: Partial<ErrorObject>;
+    headers?: Record<string, string>;
+    destroy?: boolean;
+  }>;
   /** What a run stream says; default {@link replyScript}. */
   script: RunScript;
   /** Requests matching method and a path regex. */
   calls(method: string, path: RegExp): LoggedRequest[];
   close(): Promise<void>;
+}
+
+/** Every event of a turn, in order. */
+export async function collect(turn: Turn): Promise<DialogueEvent[]> {
+  const events: DialogueEvent[] = [];
+  for await (const event of turn) events.push(event);
+  return events;
+}
+
+/** The DialogueError `promise` rejects with (fails if it resolves or rejects with anything else). */
+export async function rejection(promise: Promise<unknown>): Promise<DialogueError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isDialogueError(error)) throw new Error(`expected a DialogueError, got ${String(error)}`);
+  return error;
 }
 
 export const REPLY = 'Hail, traveller! Grüße from the Gilded Goose 🐉.';
@@ -65,6 +114,7 @@ export async function startTestProxy(): Promise<TestProxy> {
   const id = (prefix: string) => `${prefix}${++counter}`;
   const now = () => Math.floor(Date.now() / 1000);
   const cancels = new Map<string, () => void>();
+  const runs = new Map<string, ReturnType<typeof createChannel>>();
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -85,7 +135,9 @@ export async function startTestProxy(): Promise<TestProxy> {
     const failure = proxy.failures.findIndex((f) => f.method === method && f.path.test(url.pathname));
     if (failure >= 0) {
       const [f] = proxy.failures.splice(failure, 1);
-      return json(f!.status, { error: { param: null, type: 'invalid_request_error', ...f!.error } });
+      if (f!.destroy) return void req.socket.destroy();
+      res.writeHead(f!.status ?? 500, { 'content-type': 'application/json', ...f!.headers });
+      return res.end(JSON.stringify({ error: { param: null, type: 'invalid_request_error', ...f!.error } }));
     }
     if (proxy.token && req.headers.authorization !== `Bearer ${proxy.token}`) {
       return fail(401, 'unauthorized', 'Missing or invalid bearer token.');
@@ -135,6 +187,7 @@ export async function startTestProxy(): Promise<TestProxy> {
       case 'POST threads/:id/messages': {
         if (!messages) return notFound();
         const message = makeMessage(id('msg_'), objectId!, 'user', String(body?.['content']), now());
+        message.metadata = (body?.['metadata'] as Message['metadata']) ?? {};
         messages.push(message);
         return json(200, message);
       }
@@ -147,22 +200,32 @@ export async function startTestProxy(): Promise<TestProxy> {
         cancels.get(runId!)?.();
         return json(200, { id: runId, object: 'thread.run', status: 'cancelling' });
       }
+      case 'POST threads/:id/runs/:run/submit_tool_outputs': {
+        const channel = runs.get(runId!);
+        if (!channel) return notFound();
+        if (body?.['stream'] !== true) return fail(400, 'invalid_value', 'stream must be true');
+        // Like the proxy: the new stream starts after what the log holds now.
+        channel.attach(res, channel.log.length);
+        channel.submitted.shift()?.(body['tool_outputs'] as ToolOutput[]);
+        return;
+      }
+      case 'GET threads/:id/runs/:run/events': {
+        const channel = runs.get(runId!);
+        if (!channel) return notFound();
+        channel.attach(res, Number(url.searchParams.get('after') ?? req.headers['last-event-id'] ?? 0), true);
+        for (const wake of channel.resumes.splice(0)) wake();
+        return;
+      }
       case 'POST threads/:id/runs': {
         if (!messages) return notFound();
         if (body?.['stream'] !== true) return fail(400, 'invalid_value', 'stream must be true');
         const assistantId = String(body['assistant_id']);
         if (!proxy.assistants.some((a) => a.id === assistantId)) return notFound();
         const run = id('run_');
-        let sequence = 0;
-        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-        res.flushHeaders();
-        const send = (event: string, data: unknown) => {
-          if (res.writable) {
-            res.write(
-              `id: ${++sequence}\nevent: ${event}\ndata: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`,
-            );
-          }
-        };
+        const channel = createChannel();
+        runs.set(run, channel);
+        channel.attach(res, 0);
+        const { send } = channel;
         const context: RunContext = {
           threadId: objectId!,
           runId: run,
@@ -180,7 +243,8 @@ export async function startTestProxy(): Promise<TestProxy> {
               ...extra,
             }) as Run,
           send,
-          async say(text, piece = 4) {
+          cut: channel.cut,
+          async say(text, piece = 4, onDelta) {
             const messageId = id('msg_');
             const message = makeMessage(messageId, objectId!, 'assistant', '', now());
             send('thread.message.created', message);
@@ -191,17 +255,35 @@ export async function startTestProxy(): Promise<TestProxy> {
                 object: 'thread.message.delta',
                 delta: { content: [{ index: 0, type: 'text', text: { value, annotations: [] } }] },
               });
+              await onDelta?.(i / piece + 1);
               await new Promise((r) => setTimeout(r, 1));
             }
             const done = makeMessage(messageId, objectId!, 'assistant', text, now());
             messages.push(done);
             send('thread.message.completed', done);
           },
+          requireAction(calls) {
+            const outputs = new Promise<ToolOutput[]>((resolve) => channel.submitted.push(resolve));
+            const tool_calls = calls.map(([id, name, args]) => ({
+              id,
+              type: 'function',
+              function: { name, arguments: args },
+            }));
+            send(
+              'thread.run.requires_action',
+              context.run('requires_action', {
+                required_action: { type: 'submit_tool_outputs', submit_tool_outputs: { tool_calls } },
+              } as Partial<Run>),
+            );
+            send('done', '[DONE]');
+            return outputs;
+          },
+          resumed: () => new Promise<void>((resolve) => channel.resumes.push(resolve)),
           cancelled: new Promise<void>((resolve) => cancels.set(run, resolve)),
           closed: new Promise<void>((resolve) => res.on('close', () => resolve())),
         };
         await proxy.script(context);
-        res.end();
+        channel.finish();
         return;
       }
       default:
@@ -244,6 +326,63 @@ export async function startTestProxy(): Promise<TestProxy> {
   }
 
   return proxy;
+}
+
+/**
+ * A run's event log, read by any number of streams from any position, like the proxy's RunChannel: a
+ * stream gets the events after its position, then live ones, and ends after the next `done`.
+ */
+function createChannel() {
+  const log: Array<{ frame: string; done: boolean }> = [];
+  type Reader = { res: ServerResponse; position: number; resumed: boolean };
+  const readers = new Set<Reader>();
+  let finished = false;
+  const flush = (reader: Reader) => {
+    while (reader.position < log.length) {
+      const entry = log[reader.position++]!;
+      reader.res.write(entry.frame);
+      if (entry.done) {
+        readers.delete(reader);
+        reader.res.end();
+        return;
+      }
+    }
+    // The script is over without a `done` left to send. A resumed stream ends like the proxy's when
+    // nothing is producing (a lone `done`); the others just end, as the script chose (a dropped stream).
+    if (finished) {
+      readers.delete(reader);
+      reader.res.end(reader.resumed ? 'event: done\ndata: [DONE]\n\n' : undefined);
+    }
+  };
+  return {
+    log,
+    submitted: [] as Array<(outputs: ToolOutput[]) => void>,
+    resumes: [] as Array<() => void>,
+    attach(res: ServerResponse, after: number, resumed = false) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      res.flushHeaders();
+      const reader = { res, position: Math.min(after, log.length), resumed };
+      readers.add(reader);
+      res.on('close', () => readers.delete(reader));
+      flush(reader);
+    },
+    send(event: string, data: unknown) {
+      const payload = typeof data === 'string' ? data : JSON.stringify(data);
+      log.push({
+        frame: `id: ${log.length + 1}\nevent: ${event}\ndata: ${payload}\n\n`,
+        done: event === 'done',
+      });
+      for (const reader of readers) flush(reader);
+    },
+    cut() {
+      for (const { res } of readers) res.destroy();
+      readers.clear();
+    },
+    finish() {
+      finished = true;
+      for (const reader of readers) flush(reader);
+    },
+  };
 }
 
 // Like the real API, the server fills defaults the client did not send (a model, `strict: false`).

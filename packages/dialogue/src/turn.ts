@@ -1,5 +1,9 @@
-import type { RunStatus, Usage } from '@parley/protocol';
+import type { FunctionToolCall, RunStatus, Usage } from '@parley/protocol';
+import type { Conversation } from './conversation.js';
 import { DialogueError, fromErrorObject, toDialogueError } from './errors.js';
+import { backoff, type Request, sleep } from './http.js';
+import { validate } from './json-schema.js';
+import type { GameTool } from './npc.js';
 import { parseRunStream } from './parse-run-stream.js';
 
 /** A function call the NPC asked for (`arguments` is the model's JSON text, unparsed). */
@@ -11,14 +15,21 @@ export interface ToolCall {
 
 /**
  * What a {@link Turn} reports, discriminated on `type`. Every turn ends with exactly one `turn.end`
- * (the run completed, stopped at `incomplete`, or waits for tool outputs: `requires_action`) or one
- * `error` (including `interrupted`), and nothing follows it.
+ * (the run completed or stopped at `incomplete`) or one `error` (including `interrupted`), and nothing
+ * follows it. Tool calls are answered within the turn: `tool.call`, then one `tool.result` per call,
+ * then the rest of the answer.
  */
 export type DialogueEvent =
   | { type: 'turn.start'; runId: string; threadId: string }
   /** `text` is everything said so far in this turn, `delta` the newest piece of it. */
   | { type: 'text.delta'; delta: string; text: string }
+  /** The NPC called the game's tools (in parallel when several); their handlers run now. */
   | { type: 'tool.call'; calls: ToolCall[] }
+  /**
+   * One call answered: `output` is what the model was told. `error` is set when the call failed (invalid
+   * arguments, no such tool, the handler threw or timed out); the model was then told `{"error": …}`.
+   */
+  | { type: 'tool.result'; id: string; name: string; output: string; error?: string }
   | { type: 'turn.end'; text: string; status: RunStatus; runId: string; usage: Usage | null }
   | { type: 'error'; error: DialogueError };
 
@@ -40,8 +51,8 @@ export interface Turn extends AsyncIterable<DialogueEvent> {
   /** The NPC's full answer; rejects with a {@link DialogueError} (`interrupted` after `interrupt()`). */
   readonly text: Promise<string>;
   /**
-   * Stops the turn: aborts the stream and asks the proxy to cancel the run (best effort: a run whose id
-   * has not arrived yet cannot be cancelled). No-op once the turn has ended.
+   * Stops the turn: aborts the stream (and running tool handlers' signals) and asks the proxy to cancel
+   * the run (best effort: a run whose id has not arrived yet cannot be cancelled). No-op once it ended.
    */
   interrupt(): void;
   /** The run's id, once the stream has announced it. */
@@ -53,18 +64,27 @@ export interface OpenedRun {
   body: ReadableStream<Uint8Array>;
 }
 
+/** What a turn needs from its conversation. */
+export interface TurnSetup {
+  /** Posts the message and the run; returns the run's stream. */
+  open(signal: AbortSignal): Promise<OpenedRun>;
+  request: Request;
+  /** The game's handler of a tool name. */
+  tool(name: string): GameTool | undefined;
+  maxToolRounds: number;
+  conversation: Conversation;
+}
+
 /**
- * Starts a turn. `open` posts the message and the run and returns the stream; `cancel` asks the proxy to
- * cancel a run. `done` settles after the final event and after any cancel request.
+ * Starts a turn: streams the run, answers its tool calls, and resumes the stream from the last event id
+ * when the connection drops. `done` settles after the final event and after any cancel request.
  */
-export function startTurn(
-  open: (signal: AbortSignal) => Promise<OpenedRun>,
-  cancel: (threadId: string, runId: string) => Promise<unknown>,
-  signal?: AbortSignal,
-): Turn & { done: Promise<void> } {
+export function startTurn(setup: TurnSetup, outer?: AbortSignal): Turn & { done: Promise<void> } {
+  const { request } = setup;
   const events: DialogueEvent[] = [];
   const waiting: Array<() => void> = [];
   const controller = new AbortController();
+  const { signal } = controller;
   let ended = false;
   let threadId: string | undefined;
   let runId: string | undefined;
@@ -82,65 +102,149 @@ export function startTurn(
     events.push(event);
     for (const wake of waiting.splice(0)) wake();
   };
-  const interrupt = () => {
-    if (ended || controller.signal.aborted) return;
-    controller.abort(new DialogueError('interrupted', 'The turn was interrupted'));
-    if (threadId && runId) cancelling = cancel(threadId, runId).catch(() => {});
+  const runPath = () => `/threads/${threadId}/runs/${runId}/`;
+  const cancel = () => {
+    if (runId) cancelling = request('POST', `${runPath()}cancel`).catch(() => {});
   };
-  signal?.addEventListener('abort', interrupt);
-  if (signal?.aborted) interrupt();
+  const interrupt = () => {
+    if (ended || signal.aborted) return;
+    controller.abort(new DialogueError('interrupted', 'The turn was interrupted'));
+    cancel();
+  };
+  outer?.addEventListener('abort', interrupt);
+  if (outer?.aborted) interrupt();
+
+  // Answers one call; throws (becoming an error output) for bad arguments, a missing handler or a timeout.
+  const answer = async (call: ToolCall): Promise<string> => {
+    const tool = setup.tool(call.name);
+    if (!tool) throw new Error(`No tool named '${call.name}'`);
+    let args: unknown;
+    try {
+      args = JSON.parse(call.arguments || '{}');
+    } catch {
+      throw new Error('The arguments are not valid JSON');
+    }
+    const invalid = tool.parameters && validate(tool.parameters, args);
+    if (invalid) throw new Error(`Invalid arguments: ${invalid}`);
+    const ms = tool.timeout ?? 5000;
+    const stop = AbortSignal.any([signal, AbortSignal.timeout(ms)]);
+    const output = await new Promise((resolve, reject) => {
+      // A handler that ignores its signal is not waited for.
+      stop.addEventListener('abort', () =>
+        reject(new Error(signal.aborted ? 'Interrupted' : `Timed out after ${ms} ms`)),
+      );
+      Promise.resolve(
+        tool.run(args as Record<string, unknown>, { signal: stop, call, conversation: setup.conversation }),
+      ).then(resolve, reject);
+    });
+    return typeof output === 'string' ? output : JSON.stringify(output ?? null);
+  };
 
   const run = async () => {
     let said = '';
     let message: string | undefined;
     let status: RunStatus | undefined;
     let usage: Usage | null = null;
-    const opened = await open(controller.signal);
-    threadId = opened.threadId;
-    for await (const ev of parseRunStream(opened.body, controller.signal)) {
-      if (ev.event === 'done') break;
-      if (ev.event === 'error') throw fromErrorObject(ev.data);
-      const data = ev.data;
-      const id = data.object === 'thread.run' ? data.id : 'run_id' in data ? data.run_id : undefined;
-      if (id && !runId) {
-        runId = id;
-        push({ type: 'turn.start', runId, threadId });
-      }
-      switch (ev.event) {
-        case 'thread.message.delta': {
-          let delta = '';
-          for (const part of ev.data.delta.content ?? []) delta += part.text?.value ?? '';
-          if (!delta) break;
-          // A run that writes several messages (around tool calls) reads as paragraphs.
-          if (said && message !== ev.data.id) delta = `\n\n${delta}`;
-          message = ev.data.id;
-          said += delta;
-          push({ type: 'text.delta', delta, text: said });
-          break;
+    let last = 0;
+    let drops = 0;
+    let rounds = 0;
+    let body: ReadableStream<Uint8Array>;
+    ({ threadId, body } = await setup.open(signal));
+    for (;;) {
+      let calls: FunctionToolCall[] | undefined;
+      let done = false;
+      try {
+        for await (const ev of parseRunStream(body, signal)) {
+          // Event ids count over the whole run, across its streams: the place to resume from.
+          if (ev.id) {
+            last = +ev.id;
+            drops = 0;
+          }
+          if (ev.event === 'done') {
+            done = true;
+            break;
+          }
+          if (ev.event === 'error') throw fromErrorObject(ev.data);
+          const data = ev.data;
+          const id = data.object === 'thread.run' ? data.id : 'run_id' in data ? data.run_id : undefined;
+          if (id && !runId) {
+            runId = id;
+            push({ type: 'turn.start', runId, threadId });
+          }
+          switch (ev.event) {
+            case 'thread.message.delta': {
+              let delta = '';
+              for (const part of ev.data.delta.content ?? []) delta += part.text?.value ?? '';
+              if (!delta) break;
+              // A run that writes several messages (around tool calls) reads as paragraphs.
+              if (said && message !== ev.data.id) delta = `\n\n${delta}`;
+              message = ev.data.id;
+              said += delta;
+              push({ type: 'text.delta', delta, text: said });
+              break;
+            }
+            case 'thread.run.requires_action':
+              calls = ev.data.required_action?.submit_tool_outputs.tool_calls;
+              break;
+            case 'thread.run.completed':
+            case 'thread.run.incomplete':
+              ({ status, usage } = ev.data);
+              break;
+            case 'thread.run.failed':
+            case 'thread.run.expired':
+              throw fromErrorObject(ev.data.last_error ?? { message: `The run ${ev.data.status}` });
+            case 'thread.run.cancelled':
+              throw new DialogueError('interrupted', 'The run was cancelled');
+          }
         }
-        case 'thread.run.requires_action':
-          push({
-            type: 'tool.call',
-            calls: (ev.data.required_action?.submit_tool_outputs.tool_calls ?? []).map((call) => ({
-              id: call.id,
-              name: call.function.name,
-              arguments: call.function.arguments,
-            })),
-          });
-          ({ status, usage } = ev.data);
-          break;
-        case 'thread.run.completed':
-        case 'thread.run.incomplete':
-          ({ status, usage } = ev.data);
-          break;
-        case 'thread.run.failed':
-        case 'thread.run.expired':
-          throw fromErrorObject(ev.data.last_error ?? { message: `The run ${ev.data.status}` });
-        case 'thread.run.cancelled':
-          throw new DialogueError('interrupted', 'The run was cancelled');
+      } catch (caught) {
+        // A dropped connection is resumed below; anything else ends the turn.
+        if (toDialogueError(caught, signal).code !== 'network') throw caught;
       }
+      if (status && runId) break;
+      if (calls) {
+        if (++rounds > setup.maxToolRounds) {
+          cancel();
+          throw new DialogueError('upstream', `More than ${rounds - 1} rounds of tool calls`, {
+            retryable: false,
+          });
+        }
+        const list = calls.map(({ id, function: f }) => ({ id, name: f.name, arguments: f.arguments }));
+        push({ type: 'tool.call', calls: list });
+        const tool_outputs = await Promise.all(
+          list.map(async (call) => {
+            const { id, name } = call;
+            let output: string;
+            let error: string | undefined;
+            try {
+              output = await answer(call);
+            } catch (caught) {
+              error = caught instanceof Error ? caught.message : String(caught);
+              output = JSON.stringify({ error });
+            }
+            push({ type: 'tool.result', id, name, output, error });
+            return { tool_call_id: id, output };
+          }),
+        );
+        body = await request('POST', `${runPath()}submit_tool_outputs`, {
+          body: { tool_outputs, stream: true },
+          signal,
+          raw: true,
+        });
+        continue;
+      }
+      // The stream ended early. Resume after the last event we saw (the proxy keeps the run going for a
+      // while), unless the server said `done` without an outcome: then there is nothing left to resume.
+      if (done || !runId || drops > 2) {
+        throw new DialogueError('network', 'The run stream ended before the run finished');
+      }
+      await sleep(backoff(drops++), signal);
+      body = await request('GET', `${runPath()}events`, {
+        signal,
+        raw: true,
+        headers: { 'Last-Event-ID': `${last}` },
+      });
     }
-    if (!status || !runId) throw new DialogueError('network', 'The run stream ended before the run finished');
     ended = true;
     push({ type: 'turn.end', text: said, status, runId, usage });
     resolveText(said);
@@ -148,13 +252,13 @@ export function startTurn(
 
   const done = run()
     .catch((caught: unknown) => {
-      const error = toDialogueError(caught, controller.signal);
+      const error = toDialogueError(caught, signal);
       ended = true;
       push({ type: 'error', error });
       rejectText(error);
     })
     .then(() => {
-      signal?.removeEventListener('abort', interrupt);
+      outer?.removeEventListener('abort', interrupt);
       return cancelling;
     })
     .then(() => {});
