@@ -105,6 +105,9 @@ export function connectPostgres(connectionString: string): Database {
  * Starts an embedded PGlite (Postgres compiled to WebAssembly): persisted in `dataDir` when given,
  * otherwise in memory and gone on close. PGlite runs one statement at a time, so concurrent callers queue
  * inside it; that is fine for a single proxy process, which is the only thing PGlite is meant for.
+ *
+ * It runs on the calling thread, blocking it for every statement; the proxy uses `openPgliteInWorker`
+ * instead and keeps this for comparison and for hosts without worker threads.
  */
 export async function openPglite(dataDir?: string): Promise<Database> {
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });

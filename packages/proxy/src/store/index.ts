@@ -1,6 +1,7 @@
-import { connectPostgres, openPglite } from './database.js';
+import { connectPostgres } from './database.js';
 import { SqlStore } from './sql-store.js';
 import type { Store } from './types.js';
+import { openPgliteInWorker } from './worker-database.js';
 
 export type { StoreErrorCode } from './errors.js';
 export { StoreError } from './errors.js';
@@ -28,10 +29,11 @@ export interface StoreOptions {
 export async function createStore(options: StoreOptions = {}): Promise<Store> {
   const { databaseUrl, dataDir } = options;
   // An empty DATABASE_URL in a deployment's environment means "not configured", not "connect to ''".
+  // PGlite runs on a worker thread: in-thread, its synchronous WebAssembly would stall every stream.
   const db =
     databaseUrl !== undefined && databaseUrl !== ''
       ? connectPostgres(databaseUrl)
-      : await openPglite(dataDir === '' ? undefined : dataDir);
+      : await openPgliteInWorker(dataDir === '' ? undefined : dataDir);
   const store = new SqlStore(db);
   try {
     await store.migrate();

@@ -7,8 +7,10 @@ import type { Assistant, Message, Run, RunStatus, RunStep, Thread } from '@parle
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../../../../test/support/postgres.js';
+import { openPglite } from './database.js';
 import { createStore, type PageQuery, type Store, StoreError } from './index.js';
 import { MIGRATIONS } from './migrations.js';
+import { SqlStore } from './sql-store.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Fixtures. Every test works under fresh owners and ids, so one database serves a whole suite.
@@ -606,7 +608,7 @@ function storeContract(current: () => Store): void {
 // ---------------------------------------------------------------------------------------------------------
 // The backends.
 
-describe('store on PGlite in memory', () => {
+describe('store on PGlite in memory (worker thread, the default)', () => {
   let store: Store;
   beforeAll(async () => {
     store = await createStore({});
@@ -618,7 +620,20 @@ describe('store on PGlite in memory', () => {
   storeContract(() => store);
 });
 
-describe('store on PGlite in a data directory', () => {
+describe('store on PGlite in memory (in-thread)', () => {
+  let store: Store;
+  beforeAll(async () => {
+    store = new SqlStore(await openPglite());
+    await store.migrate();
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  storeContract(() => store);
+});
+
+describe('store on PGlite in a data directory (worker thread, the default)', () => {
   let root: string;
   let dataDir: string;
   let store: Store;
