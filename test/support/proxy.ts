@@ -1,7 +1,21 @@
+import { mkdtempSync as makeTempDir, writeFileSync } from 'node:fs';
+import { tmpdir as osTmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import { createProxy, loadConfig } from '@parley/proxy';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream.js';
+import { UNLIMITED } from './limits.ts';
+
+/**
+ * Conformance is about the wire format, not policy: lift the caps that would otherwise refuse the
+ * suite's oversized-but-legal bodies (the policy has its own tests).
+ */
+const LOOSE_POLICY_FILE = joinPath(makeTempDir(joinPath(osTmpdir(), 'parley-policy-')), 'parley.config.json');
+writeFileSync(
+  LOOSE_POLICY_FILE,
+  JSON.stringify({ maxInstructionsChars: 1_000_000, maxMessageChars: 1_000_000 }),
+);
 
 /** The API key the proxy holds in fake-upstream mode; no client-visible byte may ever contain it. */
 export const SECRET_KEY = 'sk-test-secret-123456';
@@ -34,7 +48,14 @@ export interface StartOptions {
 
 /** Environment for a proxy in the given mode (port 0, silent, no offline delay unless overridden). */
 export function proxyEnv(mode: Mode, fake: FakeUpstream | undefined, extra: Record<string, string> = {}) {
-  const env: Record<string, string> = { PORT: '0', PARLEY_LOG: 'silent', PARLEY_OFFLINE_DELAY_MS: '0' };
+  const env: Record<string, string> = {
+    PORT: '0',
+    PARLEY_LOG: 'silent',
+    PARLEY_OFFLINE_DELAY_MS: '0',
+    PARLEY_MODELS: 'gpt-4o-mini,m,x,other-model,npc-9000',
+    PARLEY_CONFIG: LOOSE_POLICY_FILE,
+    ...UNLIMITED,
+  };
   if (mode === 'fake') {
     if (!fake) throw new Error('fake mode needs a fake upstream');
     Object.assign(env, { OPENAI_BASE_URL: fake.url, PARLEY_MODEL: FAKE_MODEL, OPENAI_API_KEY: SECRET_KEY });

@@ -1,6 +1,7 @@
 // Servers for the browser tests: a Parley proxy (offline model, its own data dir and port) and the BUILT
 // demo served by `vite preview`, with /v1 forwarded to that proxy. Vite is the demo's dependency, not
 // ours, so it is loaded from demo-game/.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -8,9 +9,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { UNLIMITED } from './limits.ts';
 
 const repoDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const demoDir = join(repoDir, 'demo-game');
+const testPageDir = join(repoDir, 'packages', 'phaser', 'test-page');
 
 /** A running server and how to stop it. */
 export interface Running {
@@ -38,6 +41,8 @@ export interface ProxyOptions {
   delayMs?: number;
   /** Extra environment. */
   env?: Record<string, string>;
+  /** Listen on this port instead of a free one (e.g. to restart a proxy where the demo expects it). */
+  port?: number;
 }
 
 /**
@@ -51,7 +56,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<Running & 
   const bin = typeof pkg.bin === 'string' ? pkg.bin : pkg.bin?.['parley-proxy'];
   if (!bin) throw new Error('@parley/proxy declares no parley-proxy bin');
 
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dataDir = await mkdtemp(join(tmpdir(), 'parley-e2e-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -59,6 +64,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<Running & 
     HOST: '127.0.0.1',
     PARLEY_DATA_DIR: dataDir,
     PARLEY_OFFLINE_DELAY_MS: String(options.delayMs ?? 10),
+    ...UNLIMITED,
     ...options.env,
   };
   // The offline model, whatever the developer's shell holds.
@@ -118,6 +124,41 @@ export async function serveDemo(proxyPort: number): Promise<Running> {
   const outDir = await mkdtemp(join(tmpdir(), 'parley-demo-'));
   const common = { root: demoDir, configFile: join(demoDir, 'vite.config.ts'), logLevel: 'warn' as const };
   await vite.build({ ...common, build: { outDir, emptyOutDir: true } });
+  const target = `http://127.0.0.1:${proxyPort}`;
+  const server = await vite.preview({
+    ...common,
+    build: { outDir },
+    preview: {
+      host: '127.0.0.1',
+      port: await freePort(),
+      strictPort: true,
+      proxy: { '/v1': { target }, '/healthz': { target } },
+    },
+  });
+  const url = server.resolvedUrls?.local[0]?.replace(/\/$/, '');
+  if (!url) throw new Error('vite preview reported no URL');
+  return {
+    url,
+    async stop() {
+      await server.close();
+      await rm(outDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Builds `@parley/phaser`'s test page (packages/phaser/test-page: a minimal scene on the plugin's source)
+ * into a temporary directory and serves it with `vite preview`, forwarding `/v1` and `/healthz` to
+ * `proxyPort`. Vite comes from the demo, as for {@link serveDemo}.
+ */
+export async function serveTestPage(proxyPort: number): Promise<Running> {
+  const vite = await loadVite();
+  const outDir = await mkdtemp(join(tmpdir(), 'parley-test-page-'));
+  const common = { root: testPageDir, configFile: false, logLevel: 'warn' as const, base: './' };
+  await vite.build({
+    ...common,
+    build: { outDir, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4000 },
+  });
   const target = `http://127.0.0.1:${proxyPort}`;
   const server = await vite.preview({
     ...common,

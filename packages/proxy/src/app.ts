@@ -1,11 +1,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRoutes, type Handler, STREAMED } from './api/routes.js';
+import { ErrorCode } from '@parley/protocol';
+import { createRoutes, GAME_OWNER, type Handler, type RouteMeta, STREAMED } from './api/routes.js';
+import { type AuthHook, createAuthenticator } from './auth/index.js';
+import type { Principal } from './auth/principal.js';
 import type { ProxyConfig } from './config.js';
-import { type ProxyError, toErrorBody, toProxyError } from './errors.js';
+import { ProxyError, toErrorBody, toProxyError } from './errors.js';
 import { readJson } from './http/body.js';
 import type { Router } from './http/router.js';
+import { createLimiter } from './limits/index.js';
+import type { Limiter } from './limits/limiter.js';
+import { estimateCostUsd } from './limits/prices.js';
 import { createLogger, type Logger } from './log.js';
+import { makeAssistant } from './objects.js';
+import { Metrics, TTFT_BUCKETS } from './ops/metrics.js';
+import { createModerator } from './ops/moderation.js';
+import { PolicyGuard } from './policy/policy.js';
 import { RunEngine } from './runs/engine.js';
 import { withMemoryCache } from './store/cache.js';
 import { createStore } from './store/index.js';
@@ -18,6 +28,8 @@ export interface Proxy {
   readonly store: Store;
   readonly engine: RunEngine;
   readonly upstream: Upstream;
+  readonly limiter: Limiter;
+  readonly metrics: Metrics;
   /** Resolves to the base URL once listening (port 0 picks a free port). */
   listen(): Promise<string>;
   /** Stops accepting, ends runs in flight (they are recorded as cancelled), closes the store. */
@@ -28,6 +40,8 @@ export interface ProxyOptions {
   /** Replaces the upstream's fetch (tests point it at a fake server through a base URL instead). */
   fetch?: typeof fetch;
   logger?: Logger;
+  /** Identifies players from requests when the proxy is embedded in a game server (see the README). */
+  authenticate?: AuthHook;
 }
 
 /**
@@ -46,12 +60,71 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   const database = await createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const store = exclusive ? withMemoryCache(database) : database;
   const upstream = createUpstream(config.upstream, options.fetch ? { fetch: options.fetch } : {});
-  const engine = new RunEngine(store, upstream, { ...config, exclusive });
+  const guard = new PolicyGuard(config.policy, upstream.defaultModel, upstream.kind === 'offline');
+  const limiter = createLimiter(config.limits);
+  const moderator = createModerator(config.moderation, upstream.moderationClient);
+  const metrics = new Metrics();
+  const auth = createAuthenticator(config.auth, {
+    host: config.host,
+    ...(options.authenticate ? { hook: options.authenticate } : {}),
+  });
+  // The game's own assistants (from the config file): every player may use them, none may change them.
+  for (const defined of config.policy.assistants) {
+    const { id, model, ...fields } = defined;
+    await store.putAssistant(GAME_OWNER, {
+      ...makeAssistant({ ...fields, model: model ?? upstream.defaultModel }),
+      id,
+    });
+  }
+  const assistantFor = async (owner: string, id: string) =>
+    (await store.getAssistant(owner, id)) ?? (await store.getAssistant(GAME_OWNER, id));
+  const engine = new RunEngine(
+    store,
+    upstream,
+    { ...config, exclusive },
+    {
+      assistant: assistantFor,
+      limiter,
+      moderator,
+      policy: guard,
+      cannedReplies: config.cannedReplies,
+      timeouts: config.timeouts,
+      onTurn: ({ model, ttftMs, usage, status }) => {
+        metrics.inc('parley_turns_total', 'Turns (run segments) by outcome.', { status });
+        if (ttftMs !== null)
+          metrics.observe(
+            'parley_ttft_seconds',
+            'Time to first token of a turn.',
+            ttftMs / 1000,
+            TTFT_BUCKETS,
+          );
+        if (!usage) return;
+        metrics.inc('parley_tokens_total', 'Tokens used.', { kind: 'prompt' }, usage.prompt_tokens);
+        metrics.inc('parley_tokens_total', 'Tokens used.', { kind: 'completion' }, usage.completion_tokens);
+        const cost = estimateCostUsd(config.limits.prices, model, {
+          promptTokens: usage.prompt_tokens,
+          completionTokens: usage.completion_tokens,
+        });
+        metrics.inc('parley_cost_usd_total', 'Estimated cost of the tokens used, USD.', {}, cost);
+      },
+    },
+  );
   const recovered = await engine.recover();
   if (recovered > 0) log.info('recovered runs left unfinished by a previous process', { count: recovered });
-  const router = createRoutes({ store, engine, upstream });
+  const router = createRoutes({
+    store,
+    engine,
+    upstream,
+    guard,
+    limiter,
+    moderator,
+    metrics,
+    auth,
+    assistantFor,
+    config,
+  });
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    void handle(router, config, log, req, res);
+    void handle(router, { config, log, auth, guard, metrics }, req, res);
   });
   server.headersTimeout = 30_000;
 
@@ -61,6 +134,8 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     store,
     engine,
     upstream,
+    limiter,
+    metrics,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -79,23 +154,34 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       });
       await engine.close();
+      await limiter.close();
       await store.close();
     },
   };
 }
 
-const CORS_ALLOWED_HEADERS = 'Authorization, Content-Type, Last-Event-ID, OpenAI-Beta, X-Stainless-*';
+const CORS_ALLOWED_HEADERS =
+  'Authorization, Content-Type, Last-Event-ID, OpenAI-Beta, Parley-Resume-Grace-Ms';
+
+interface Edge {
+  config: ProxyConfig;
+  log: Logger;
+  auth: ReturnType<typeof createAuthenticator>;
+  guard: PolicyGuard;
+  metrics: Metrics;
+}
 
 async function handle(
-  router: Router<Handler>,
-  config: ProxyConfig,
-  log: Logger,
+  router: Router<Handler, RouteMeta>,
+  edge: Edge,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
+  const { config, log, auth, guard, metrics } = edge;
   const started = performance.now();
   const url = new URL(req.url ?? '/', 'http://proxy.invalid');
   const origin = req.headers.origin;
+  let route = 'unmatched';
   if (origin && config.corsOrigins.includes(origin)) {
     res.setHeader('Access-Control-Allow-Origin', origin);
     res.setHeader('Vary', 'Origin');
@@ -110,14 +196,28 @@ async function handle(
     }
   }
   try {
-    const { handler, params } = router.match(req.method ?? 'GET', url.pathname);
+    const { handler, params, meta } = router.match(req.method ?? 'GET', url.pathname);
+    route = meta;
+    let principal: Principal | undefined;
+    if (meta === 'admin') {
+      // Admin routes do not exist for anyone without the admin token.
+      if (!auth.isAdmin(req))
+        throw new ProxyError(404, ErrorCode.NotFound, `Invalid URL (${req.method} ${url.pathname})`);
+    } else if (meta !== 'public') {
+      principal = await auth.authenticate(req);
+      if (principal.player.startsWith('parley:')) {
+        throw new ProxyError(401, ErrorCode.Unauthorized, 'That player id is reserved.');
+      }
+      guard.route(meta, req.method ?? 'GET', url.pathname);
+    }
     let bodyRead: Promise<Record<string, unknown>> | undefined;
     const result = await handler({
       req,
       res,
       params,
       query: url.searchParams,
-      owner: '',
+      owner: principal?.player ?? '',
+      principal,
       body: () => {
         bodyRead ??= readJson(req, config.maxBodyBytes);
         return bodyRead;
@@ -126,14 +226,19 @@ async function handle(
     if (result !== STREAMED) sendJson(res, 200, result);
   } catch (error) {
     const failure = toProxyError(error);
+    metrics.inc('parley_errors_total', 'Failed requests by error code.', { code: String(failure.code) });
     if (failure.status >= 500 && failure.code === 'server_error') {
-      log.error('request failed', { method: req.method, path: url.pathname, error: describe(failure.cause) });
+      log.error('request failed', { method: req.method, route, error: describe(failure.cause) });
     }
     sendError(res, failure);
   } finally {
+    metrics.inc('parley_requests_total', 'Requests by route and status.', {
+      route,
+      status: String(res.statusCode),
+    });
     log.debug('request', {
       method: req.method,
-      path: url.pathname,
+      route,
       status: res.statusCode,
       ms: +(performance.now() - started).toFixed(2),
     });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
 import { createProxy } from './app.js';
+import { DEV_MODE_BANNER } from './auth/dev-mode.js';
 import { ConfigError, loadConfig } from './config.js';
 
 /** `parley-proxy`: reads `.env` (if present) and the environment, then serves until SIGINT/SIGTERM. */
@@ -9,6 +10,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const proxy = await createProxy(config);
   const url = await proxy.listen();
+  if (config.auth.dev) process.stderr.write(`${DEV_MODE_BANNER}\n`);
   const { upstream } = config;
   if (upstream.kind === 'offline') {
     process.stderr.write(

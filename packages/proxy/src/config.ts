@@ -1,4 +1,8 @@
 import { DEFAULT_PROXY_PORT, OFFLINE_MODEL } from '@parley/protocol';
+import { type AuthConfig, loadAuthConfig } from './auth/config.js';
+import { type LimitsConfig, loadLimitsConfig } from './limits/config.js';
+import { loadModerationConfig, type ModerationConfig } from './ops/moderation.js';
+import { loadPolicy, type Policy } from './policy/policy.js';
 
 export type UpstreamKind = 'openai' | 'azure' | 'compatible' | 'offline';
 
@@ -41,6 +45,15 @@ export interface ProxyConfig {
   corsOrigins: string[];
   /** `silent` for tests. */
   logLevel: 'silent' | 'info' | 'debug';
+  auth: AuthConfig;
+  limits: LimitsConfig;
+  moderation: ModerationConfig;
+  /** From the `PARLEY_CONFIG` file: endpoints, models, caps, the game's own assistants. */
+  policy: Policy;
+  /** Over budget: the NPC answers with an in-character line instead of a 429. */
+  cannedReplies: boolean;
+  /** Upstream watchdogs (ms): before the first token, between tokens, for a whole turn. */
+  timeouts: { firstTokenMs: number; idleMs: number; totalMs: number };
 }
 
 export class ConfigError extends Error {
@@ -48,6 +61,16 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** Every part's configuration error surfaces as a ConfigError naming what is wrong. */
+function wrap<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(error instanceof Error ? error.message : String(error));
+  }
+}
 
 function int(env: Env, key: string, fallback: number, min = 0): number {
   const raw = env[key];
@@ -118,5 +141,15 @@ export function loadConfig(env: Env = process.env): ProxyConfig {
       .map((origin) => origin.trim())
       .filter(Boolean),
     logLevel: env['PARLEY_LOG'] === 'silent' ? 'silent' : env['PARLEY_LOG'] === 'debug' ? 'debug' : 'info',
+    auth: wrap(() => loadAuthConfig(env)),
+    limits: wrap(() => loadLimitsConfig(env)),
+    moderation: wrap(() => loadModerationConfig(env)),
+    policy: wrap(() => loadPolicy(text(env, 'PARLEY_CONFIG'), text(env, 'PARLEY_MODELS'))),
+    cannedReplies: ['1', 'true', 'yes'].includes((env['PARLEY_BUDGET_CANNED_REPLY'] ?? '').toLowerCase()),
+    timeouts: {
+      firstTokenMs: int(env, 'PARLEY_FIRST_TOKEN_TIMEOUT_MS', 30_000, 1),
+      idleMs: int(env, 'PARLEY_IDLE_TIMEOUT_MS', 30_000, 1),
+      totalMs: int(env, 'PARLEY_TURN_TIMEOUT_MS', 180_000, 1),
+    },
   };
 }

@@ -11,6 +11,9 @@ import {
 } from '../../support/proxy.js';
 
 /** Reads events from a live stream until `enough(events)` is true, then drops the connection. */
+/** A client that can resume asks the proxy to keep its run going across a drop (Parley extension). */
+const RESUMABLE = { 'Parley-Resume-Grace-Ms': '15000' };
+
 async function readThenDrop(
   response: Response,
   controller: AbortController,
@@ -61,7 +64,7 @@ export function resumeSuite(shared: SharedHarnesses): void {
     const response = await postJson(
       `${h.url}/v1/threads/${thread.id}/runs`,
       { assistant_id: assistant, stream: true },
-      { signal: controller.signal },
+      { signal: controller.signal, headers: RESUMABLE },
     );
     const first = await readThenDrop(response, controller, (events) =>
       events.some((e) => e.event === 'thread.message.delta'),
@@ -192,7 +195,7 @@ function graceSuite(shared: SharedHarnesses): void {
     const res = await postJson(
       `${h.url}/v1/threads/${thread.id}/runs`,
       { assistant_id: assistant.id, stream: true },
-      { signal: controller.signal },
+      { signal: controller.signal, headers: RESUMABLE },
     );
     const first = await readThenDrop(res, controller, (events) =>
       events.some((e) => e.event === 'thread.message.delta'),

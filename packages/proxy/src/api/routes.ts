@@ -10,13 +10,21 @@ import {
   StreamEvent,
   type Thread,
 } from '@parley/protocol';
+import type { Authenticator } from '../auth/authenticate.js';
+import type { Principal } from '../auth/principal.js';
+import type { ProxyConfig } from '../config.js';
 import { notFound, ProxyError, toErrorBody } from '../errors.js';
 import { Router } from '../http/router.js';
 import { drained, formatEvent, openEventStream } from '../http/sse.js';
-import { makeAssistant, makeMessage, makeThread } from '../objects.js';
+import type { Limiter, Reservation } from '../limits/limiter.js';
+import { makeAssistant, makeMessage, makeThread, messageText } from '../objects.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Moderator } from '../ops/moderation.js';
+import type { PolicyGuard, RouteName } from '../policy/policy.js';
 import type { RunChannel } from '../runs/channel.js';
 import type { RunEngine, RunParams } from '../runs/engine.js';
 import type { Owner, Page, Store } from '../store/types.js';
+import { estimateMessageTokens } from '../tokens.js';
 import type { ChatRequest, Upstream } from '../upstream/upstream.js';
 import { parse } from '../validate.js';
 import * as schema from './schemas.js';
@@ -28,8 +36,19 @@ export interface RequestContext {
   params: Record<string, string>;
   query: URLSearchParams;
   owner: Owner;
+  /** Who is calling (undefined on public and admin routes). */
+  principal: Principal | undefined;
   body(): Promise<Record<string, unknown>>;
 }
+
+/** A route's name for the policy's endpoint allowlist, or who may call it when it is not a player route. */
+export type RouteMeta = RouteName | 'public' | 'admin';
+
+/** Owner of the assistants the game defines in its config file. */
+export const GAME_OWNER = 'parley:game';
+
+/** Header a resuming client (such as `@parley/dialogue`) sends to keep its run alive across a drop. */
+export const RESUME_GRACE_HEADER = 'parley-resume-grace-ms';
 
 /** A handler returns a JSON value to send with 200, or {@link STREAMED} when it answered by itself. */
 export type Handler = (ctx: RequestContext) => Promise<unknown>;
@@ -41,6 +60,19 @@ export interface Services {
   store: Store;
   engine: RunEngine;
   upstream: Upstream;
+  guard: PolicyGuard;
+  limiter: Limiter;
+  moderator: Moderator;
+  metrics: Metrics;
+  auth: Authenticator;
+  /** A player's own assistant, or one the game defines. */
+  assistantFor(owner: Owner, id: string): Promise<Assistant | undefined>;
+  config: Pick<ProxyConfig, 'cannedReplies' | 'limits' | 'policy'>;
+}
+
+function graceOf(ctx: { req: IncomingMessage }): { graceMs: number } {
+  const raw = Number(ctx.req.headers[RESUME_GRACE_HEADER]);
+  return { graceMs: Number.isFinite(raw) && raw > 0 ? raw : 0 };
 }
 
 function list<T extends { id: string }>(page: Page<T>): ListPage<T> {
@@ -54,8 +86,9 @@ function list<T extends { id: string }>(page: Page<T>): ListPage<T> {
 }
 
 /** The whole Assistants v2 surface plus chat pass-through, health and models. */
-export function createRoutes({ store, engine, upstream }: Services): Router<Handler> {
-  const router = new Router<Handler>();
+export function createRoutes(services: Services): Router<Handler, RouteMeta> {
+  const { store, engine, upstream, guard, limiter, moderator, metrics, auth, assistantFor } = services;
+  const router = new Router<Handler, RouteMeta>();
 
   const thread = async (owner: Owner, id: string): Promise<Thread> => {
     const found = await store.getThread(owner, id);
@@ -63,9 +96,57 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
     return found;
   };
   const assistant = async (owner: Owner, id: string, param?: string): Promise<Assistant> => {
-    const found = await store.getAssistant(owner, id);
+    const found = await assistantFor(owner, id);
     if (!found) throw notFound('assistant', id, param);
     return found;
+  };
+  /** An assistant the player owns and may change (the game's own are read-only). */
+  const ownAssistant = async (owner: Owner, id: string): Promise<Assistant> => {
+    const found = await store.getAssistant(owner, id);
+    if (found) return found;
+    if (await store.getAssistant(GAME_OWNER, id)) {
+      throw new ProxyError(
+        403,
+        ErrorCode.InvalidValue,
+        'This assistant is defined by the game and is read-only.',
+        {
+          type: 'permission_error',
+        },
+      );
+    }
+    throw notFound('assistant', id);
+  };
+  /** Policy on new messages: length of each, and how many a thread may hold. */
+  const checkMessages = async (
+    owner: Owner,
+    threadId: string | undefined,
+    inputs: Array<{ content: unknown }>,
+  ) => {
+    for (const [index, input] of inputs.entries()) {
+      const text =
+        typeof input.content === 'string'
+          ? input.content
+          : messageText({ content: input.content } as Parameters<typeof messageText>[0]);
+      guard.messageText(text, inputs.length > 1 ? `messages[${index}].content` : 'content');
+    }
+    const existing = threadId ? (await store.allMessages(owner, threadId)).length : 0;
+    if (existing + inputs.length > guard.policy.maxMessagesPerThread) {
+      throw new ProxyError(
+        400,
+        ErrorCode.InvalidValue,
+        `A thread holds at most ${guard.policy.maxMessagesPerThread} messages on this server; start a new one.`,
+        { param: 'thread_id' },
+      );
+    }
+  };
+  const checkAssistantFields = (fields: {
+    model?: string | null;
+    instructions?: string | null;
+    tools?: unknown[] | null;
+  }) => {
+    guard.model(fields.model);
+    guard.instructions(fields.instructions);
+    guard.tools(fields.tools);
   };
   const run = async (owner: Owner, threadId: string, id: string) => {
     const stored = await store.getRun(owner, threadId, id);
@@ -88,36 +169,77 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
 
   const streamRun = async (ctx: RequestContext, channel: RunChannel, after: number) => {
     openEventStream(ctx.res);
-    await channel.pipe(ctx.res, after);
+    metrics.gauge('parley_streams_open', 'Event streams open now.', {}, 1);
+    try {
+      await channel.pipe(ctx.res, after);
+    } finally {
+      metrics.gauge('parley_streams_open', 'Event streams open now.', {}, -1);
+    }
     return STREAMED;
   };
 
   router
-    .add('GET', '/healthz', async () => {
+    .add('GET', '/healthz', 'public', async () => {
       const health: Health = { ok: true, upstream: upstream.kind, model: upstream.defaultModel };
       return health;
     })
-    .add('GET', '/v1/models', async () => ({
+    .add('GET', '/v1/models', 'models.list', async () => ({
       object: 'list',
       data: [{ id: upstream.defaultModel, object: 'model', created: 0, owned_by: 'parley' }],
     }))
 
+    // Player identity (see the auth module): anonymous sessions for games without accounts.
+    .add('POST', '/v1/sessions', 'public', async (ctx) => auth.issueSession(ctx.req))
+    .add('POST', '/v1/sessions/refresh', 'public', async (ctx) => auth.refreshSession(ctx.req))
+
+    // Usage: a player reads their own; operators read anyone's and can cut players off.
+    .add('GET', '/v1/usage', 'usage.read', async (ctx) => limiter.usage({ player: ctx.owner }))
+    .add('GET', '/v1/admin/usage', 'admin', async (ctx) => {
+      const player = ctx.query.get('player') ?? undefined;
+      const npc = ctx.query.get('npc') ?? undefined;
+      return limiter.usage({ ...(player ? { player } : {}), ...(npc ? { npc } : {}) });
+    })
+    .add('POST', '/v1/admin/block', 'admin', async (ctx) => {
+      const fields = parse(schema.block, await ctx.body());
+      if (!fields.player && fields.everyone !== true) {
+        throw new ProxyError(400, ErrorCode.MissingParameter, "Give 'player', or 'everyone': true.", {
+          param: 'player',
+        });
+      }
+      await limiter.setBlocked(fields.player ? { player: fields.player } : 'everyone', fields.blocked);
+      return { ok: true, target: fields.player ?? 'everyone', blocked: fields.blocked };
+    })
+    .add('GET', '/metrics', 'admin', async (ctx) => {
+      const body = metrics.render();
+      ctx.res.writeHead(200, {
+        'Content-Type': 'text/plain; version=0.0.4',
+        'Content-Length': Buffer.byteLength(body),
+      });
+      ctx.res.end(body);
+      return STREAMED;
+    })
+
     // Assistants
-    .add('POST', '/v1/assistants', async (ctx) => {
+    .add('POST', '/v1/assistants', 'assistants.create', async (ctx) => {
       const fields = parse(schema.createAssistant, await ctx.body());
+      if (!guard.policy.playerAssistants) {
+        throw new ProxyError(404, ErrorCode.NotFound, 'Invalid URL (POST /v1/assistants)');
+      }
+      checkAssistantFields(fields);
       const created = makeAssistant({ ...fields, model: fields.model ?? upstream.defaultModel });
       await store.putAssistant(ctx.owner, created);
       return created;
     })
-    .add('GET', '/v1/assistants', async (ctx) =>
+    .add('GET', '/v1/assistants', 'assistants.list', async (ctx) =>
       list(await store.listAssistants(ctx.owner, schema.pageQuery(ctx.query))),
     )
-    .add('GET', '/v1/assistants/:assistant_id', async (ctx) =>
+    .add('GET', '/v1/assistants/:assistant_id', 'assistants.retrieve', async (ctx) =>
       assistant(ctx.owner, ctx.params['assistant_id']!),
     )
-    .add('POST', '/v1/assistants/:assistant_id', async (ctx) => {
+    .add('POST', '/v1/assistants/:assistant_id', 'assistants.modify', async (ctx) => {
       const fields = parse(schema.modifyAssistant, await ctx.body());
-      const current = await assistant(ctx.owner, ctx.params['assistant_id']!);
+      const current = await ownAssistant(ctx.owner, ctx.params['assistant_id']!);
+      checkAssistantFields(fields);
       const { reasoning_effort: _ignored, ...rest } = fields;
       const updated: Assistant = { ...current };
       for (const [key, value] of Object.entries(rest)) {
@@ -127,14 +249,15 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
       await store.putAssistant(ctx.owner, updated);
       return updated;
     })
-    .add('DELETE', '/v1/assistants/:assistant_id', async (ctx) => {
+    .add('DELETE', '/v1/assistants/:assistant_id', 'assistants.delete', async (ctx) => {
       const id = ctx.params['assistant_id']!;
+      await ownAssistant(ctx.owner, id);
       if (!(await store.deleteAssistant(ctx.owner, id))) throw notFound('assistant', id);
       return { id, object: 'assistant.deleted', deleted: true };
     })
 
     // Create thread and run (before /v1/threads/:thread_id so "runs" is not read as a thread id)
-    .add('POST', '/v1/threads/runs', async (ctx) => {
+    .add('POST', '/v1/threads/runs', 'threads.createAndRun', async (ctx) => {
       const {
         thread: threadFields = {},
         tool_resources,
@@ -142,6 +265,8 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
         ...runFields
       } = parse(schema.createThreadAndRun, await ctx.body());
       await assistant(ctx.owner, runFields.assistant_id, 'assistant_id');
+      checkAssistantFields(runFields);
+      await checkMessages(ctx.owner, undefined, threadFields.messages ?? []);
       const created = makeThread({
         metadata: threadFields.metadata ?? null,
         tool_resources: threadFields.tool_resources ?? tool_resources ?? null,
@@ -149,13 +274,20 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
       await store.putThread(ctx.owner, created);
       for (const input of threadFields.messages ?? [])
         await store.putMessage(ctx.owner, makeMessage(created.id, input));
-      const started = await engine.createRun(ctx.owner, created, runFields as RunParams, { thread: created });
+      const started = await engine.createRun(
+        ctx.owner,
+        created,
+        runFields as RunParams,
+        { thread: created },
+        graceOf(ctx),
+      );
       return runFields.stream ? streamRun(ctx, started.channel, started.after) : started.run;
     })
 
     // Threads
-    .add('POST', '/v1/threads', async (ctx) => {
+    .add('POST', '/v1/threads', 'threads.create', async (ctx) => {
       const fields = parse(schema.createThread, await ctx.body());
+      await checkMessages(ctx.owner, undefined, fields.messages ?? []);
       const created = makeThread({
         metadata: fields.metadata ?? null,
         tool_resources: fields.tool_resources ?? null,
@@ -165,8 +297,10 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
         await store.putMessage(ctx.owner, makeMessage(created.id, input));
       return created;
     })
-    .add('GET', '/v1/threads/:thread_id', async (ctx) => thread(ctx.owner, ctx.params['thread_id']!))
-    .add('POST', '/v1/threads/:thread_id', async (ctx) => {
+    .add('GET', '/v1/threads/:thread_id', 'threads.retrieve', async (ctx) =>
+      thread(ctx.owner, ctx.params['thread_id']!),
+    )
+    .add('POST', '/v1/threads/:thread_id', 'threads.modify', async (ctx) => {
       const fields = parse(schema.modifyThread, await ctx.body());
       const current = await thread(ctx.owner, ctx.params['thread_id']!);
       if (fields.metadata !== undefined) current.metadata = fields.metadata ?? {};
@@ -174,7 +308,7 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
       await store.putThread(ctx.owner, current);
       return current;
     })
-    .add('DELETE', '/v1/threads/:thread_id', async (ctx) => {
+    .add('DELETE', '/v1/threads/:thread_id', 'threads.delete', async (ctx) => {
       const id = ctx.params['thread_id']!;
       await thread(ctx.owner, id);
       const active = await engine.activeRun(ctx.owner, id);
@@ -184,16 +318,17 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
     })
 
     // Messages
-    .add('POST', '/v1/threads/:thread_id/messages', async (ctx) => {
+    .add('POST', '/v1/threads/:thread_id/messages', 'messages.create', async (ctx) => {
       const input = parse(schema.createMessage, await ctx.body());
       const threadId = ctx.params['thread_id']!;
       await thread(ctx.owner, threadId);
       await noActiveRun(ctx.owner, threadId, 'add messages to');
+      await checkMessages(ctx.owner, threadId, [input]);
       const message = makeMessage(threadId, input);
       await store.putMessage(ctx.owner, message);
       return message;
     })
-    .add('GET', '/v1/threads/:thread_id/messages', async (ctx) => {
+    .add('GET', '/v1/threads/:thread_id/messages', 'messages.list', async (ctx) => {
       const threadId = ctx.params['thread_id']!;
       await thread(ctx.owner, threadId);
       const runId = ctx.query.get('run_id') ?? undefined;
@@ -206,12 +341,12 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
         ),
       );
     })
-    .add('GET', '/v1/threads/:thread_id/messages/:message_id', async (ctx) => {
+    .add('GET', '/v1/threads/:thread_id/messages/:message_id', 'messages.retrieve', async (ctx) => {
       const found = await store.getMessage(ctx.owner, ctx.params['thread_id']!, ctx.params['message_id']!);
       if (!found) throw notFound('message', ctx.params['message_id']!);
       return found;
     })
-    .add('POST', '/v1/threads/:thread_id/messages/:message_id', async (ctx) => {
+    .add('POST', '/v1/threads/:thread_id/messages/:message_id', 'messages.modify', async (ctx) => {
       const fields = parse(schema.modifyMessage, await ctx.body());
       const found = await store.getMessage(ctx.owner, ctx.params['thread_id']!, ctx.params['message_id']!);
       if (!found) throw notFound('message', ctx.params['message_id']!);
@@ -219,7 +354,7 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
       await store.putMessage(ctx.owner, found);
       return found;
     })
-    .add('DELETE', '/v1/threads/:thread_id/messages/:message_id', async (ctx) => {
+    .add('DELETE', '/v1/threads/:thread_id/messages/:message_id', 'messages.delete', async (ctx) => {
       const id = ctx.params['message_id']!;
       if (!(await store.deleteMessage(ctx.owner, ctx.params['thread_id']!, id)))
         throw notFound('message', id);
@@ -227,46 +362,55 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
     })
 
     // Runs
-    .add('POST', '/v1/threads/:thread_id/runs', async (ctx) => {
+    .add('POST', '/v1/threads/:thread_id/runs', 'runs.create', async (ctx) => {
       const params = parse(schema.createRun, await ctx.body());
       const target = await thread(ctx.owner, ctx.params['thread_id']!);
-      const started = await engine.createRun(ctx.owner, target, params as RunParams);
+      checkAssistantFields(params);
+      guard.instructions(params.additional_instructions, 'additional_instructions');
+      await checkMessages(ctx.owner, target.id, params.additional_messages ?? []);
+      const started = await engine.createRun(ctx.owner, target, params as RunParams, undefined, graceOf(ctx));
       return params.stream ? streamRun(ctx, started.channel, started.after) : started.run;
     })
-    .add('GET', '/v1/threads/:thread_id/runs', async (ctx) => {
+    .add('GET', '/v1/threads/:thread_id/runs', 'runs.list', async (ctx) => {
       const threadId = ctx.params['thread_id']!;
       await thread(ctx.owner, threadId);
       const page = await store.listRuns(ctx.owner, threadId, schema.pageQuery(ctx.query));
       return list({ ...page, data: page.data.map((stored) => engine.liveRun(stored.id) ?? stored) });
     })
-    .add('GET', '/v1/threads/:thread_id/runs/:run_id', async (ctx) => {
+    .add('GET', '/v1/threads/:thread_id/runs/:run_id', 'runs.retrieve', async (ctx) => {
       // The SDK's *AndPoll helpers wait 5 s between polls unless told otherwise; a game cannot.
       ctx.res.setHeader('openai-poll-after-ms', POLL_AFTER_MS);
       return run(ctx.owner, ctx.params['thread_id']!, ctx.params['run_id']!);
     })
-    .add('POST', '/v1/threads/:thread_id/runs/:run_id', async (ctx) => {
+    .add('POST', '/v1/threads/:thread_id/runs/:run_id', 'runs.modify', async (ctx) => {
       const fields = parse(schema.modifyRun, await ctx.body());
       const threadId = ctx.params['thread_id']!;
       const runId = ctx.params['run_id']!;
       const current = await run(ctx.owner, threadId, runId);
       return engine.setMetadata(ctx.owner, current, fields.metadata ?? {});
     })
-    .add('POST', '/v1/threads/:thread_id/runs/:run_id/cancel', async (ctx) => {
+    .add('POST', '/v1/threads/:thread_id/runs/:run_id/cancel', 'runs.cancel', async (ctx) => {
       await ctx.body();
       return engine.cancel(ctx.owner, ctx.params['thread_id']!, ctx.params['run_id']!);
     })
-    .add('POST', '/v1/threads/:thread_id/runs/:run_id/submit_tool_outputs', async (ctx) => {
-      const fields = parse(schema.submitToolOutputs, await ctx.body());
-      const started = await engine.submitToolOutputs(
-        ctx.owner,
-        ctx.params['thread_id']!,
-        ctx.params['run_id']!,
-        fields.tool_outputs,
-        fields.stream === true,
-      );
-      return fields.stream ? streamRun(ctx, started.channel, started.after) : started.run;
-    })
-    .add('GET', '/v1/threads/:thread_id/runs/:run_id/events', async (ctx) => {
+    .add(
+      'POST',
+      '/v1/threads/:thread_id/runs/:run_id/submit_tool_outputs',
+      'runs.submitToolOutputs',
+      async (ctx) => {
+        const fields = parse(schema.submitToolOutputs, await ctx.body());
+        const started = await engine.submitToolOutputs(
+          ctx.owner,
+          ctx.params['thread_id']!,
+          ctx.params['run_id']!,
+          fields.tool_outputs,
+          fields.stream === true,
+          graceOf(ctx),
+        );
+        return fields.stream ? streamRun(ctx, started.channel, started.after) : started.run;
+      },
+    )
+    .add('GET', '/v1/threads/:thread_id/runs/:run_id/events', 'runs.events', async (ctx) => {
       // Resumable streams (a Parley extension): replay after the client's last event id, then go live.
       const threadId = ctx.params['thread_id']!;
       const runId = ctx.params['run_id']!;
@@ -293,13 +437,13 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
     })
 
     // Run steps
-    .add('GET', '/v1/threads/:thread_id/runs/:run_id/steps', async (ctx) => {
+    .add('GET', '/v1/threads/:thread_id/runs/:run_id/steps', 'steps.list', async (ctx) => {
       const threadId = ctx.params['thread_id']!;
       const runId = ctx.params['run_id']!;
       await run(ctx.owner, threadId, runId);
       return list(await store.listSteps(ctx.owner, threadId, runId, schema.pageQuery(ctx.query)));
     })
-    .add('GET', '/v1/threads/:thread_id/runs/:run_id/steps/:step_id', async (ctx) => {
+    .add('GET', '/v1/threads/:thread_id/runs/:run_id/steps/:step_id', 'steps.retrieve', async (ctx) => {
       const step = await store.getStep(
         ctx.owner,
         ctx.params['thread_id']!,
@@ -311,10 +455,39 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
     })
 
     // Chat Completions pass-through, for stateless NPC lines
-    .add('POST', '/v1/chat/completions', async (ctx) => {
+    .add('POST', '/v1/chat/completions', 'chat.completions', async (ctx) => {
       const fields = parse(schema.chatCompletion, await ctx.body());
-      const { stream, stream_options, ...rest } = fields;
-      const request = rest as unknown as ChatRequest;
+      const { stream, stream_options, max_tokens, ...rest } = fields;
+      guard.model(fields.model);
+      const messages = fields.messages as Array<{ role?: unknown; content?: unknown }>;
+      for (const message of messages) {
+        if (message.role === 'user' && typeof message.content === 'string')
+          guard.messageText(message.content, 'messages');
+      }
+      const request = {
+        ...rest,
+        max_completion_tokens: guard.outputTokens(fields.max_completion_tokens ?? max_tokens ?? null),
+      } as unknown as ChatRequest;
+      const lastUser = messages.findLast((message) => message.role === 'user');
+      if (typeof lastUser?.content === 'string' && (await moderator.check(lastUser.content)).flagged) {
+        throw new ProxyError(
+          400,
+          ErrorCode.Moderation,
+          'The input was flagged by moderation and was not sent to the model.',
+          {
+            param: 'messages',
+          },
+        );
+      }
+      // Reserve the worst case before the upstream is asked; settle from the usage it reports.
+      const reservation: Reservation = await limiter.reserve({
+        player: ctx.owner,
+        model: upstream.resolveModel(fields.model),
+        promptTokens: estimateMessageTokens(request.messages),
+        maxCompletionTokens: request.max_completion_tokens ?? 1024,
+      });
+      let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
+      let opened = false;
       const controller = new AbortController();
       const onClose = () => {
         if (!ctx.res.writableFinished) controller.abort();
@@ -323,15 +496,21 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
       try {
         if (!stream) {
           const completion = await upstream.complete(request, controller.signal);
+          if (completion.usage) usage = completion.usage;
           return completion;
         }
         const events = await upstream.relay(request, controller.signal, {
-          includeUsage: stream_options?.include_usage === true,
+          keepUsage: stream_options?.include_usage === true,
+          onUsage: (reported) => {
+            usage = reported;
+          },
         });
         openEventStream(ctx.res);
+        opened = true;
+        metrics.gauge('parley_streams_open', 'Event streams open now.', {}, 1);
         try {
           for await (const text of events) {
-            if (!ctx.res.write(text)) await drained(ctx.res);
+            if (text && !ctx.res.write(text)) await drained(ctx.res);
             if (ctx.res.destroyed) return STREAMED;
           }
           ctx.res.end();
@@ -344,10 +523,22 @@ export function createRoutes({ store, engine, upstream }: Services): Router<Hand
             'The model upstream ended the stream unexpectedly.',
           );
           ctx.res.end(`\n\ndata: ${JSON.stringify(toErrorBody(failure))}\n\ndata: ${DONE_DATA}\n\n`);
+        } finally {
+          metrics.gauge('parley_streams_open', 'Event streams open now.', {}, -1);
         }
         return STREAMED;
       } finally {
         ctx.res.off('close', onClose);
+        // No usage reported after tokens flowed (the player hung up early): keep the worst case, so
+        // leaving before the end is never a way to spend without paying.
+        const spent = usage;
+        if (spent) {
+          await reservation
+            .settle({ promptTokens: spent.prompt_tokens, completionTokens: spent.completion_tokens })
+            .catch(() => {});
+        } else if (!opened) {
+          await reservation.release().catch(() => {});
+        }
       }
     });
 

@@ -254,3 +254,9 @@ export const pageQuery = (query: URLSearchParams) => {
     before: query.get('before') ?? undefined,
   } as const;
 };
+
+/** Admin kill switch: one player, or everyone. */
+export const block = object(
+  { player: string({ min: 1, max: 256 }), everyone: boolean, blocked: boolean },
+  { required: ['blocked'] },
+);

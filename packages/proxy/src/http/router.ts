@@ -3,9 +3,10 @@ import { ProxyError } from '../errors.js';
 
 export type Method = 'GET' | 'POST' | 'DELETE';
 
-interface Route<H> {
+interface Route<H, M> {
   method: Method;
   segments: string[];
+  meta: M;
   handler: H;
 }
 
@@ -16,22 +17,22 @@ export type Params = Record<string, string>;
  * A small exact-segment router: `/v1/threads/:thread_id/runs`. Unknown paths are 404 and known paths
  * with another method are 405, both in OpenAI's error body.
  */
-export class Router<H> {
-  readonly #routes: Route<H>[] = [];
+export class Router<H, M = undefined> {
+  readonly #routes: Route<H, M>[] = [];
 
-  add(method: Method, path: string, handler: H): this {
-    this.#routes.push({ method, segments: path.split('/').filter(Boolean), handler });
+  add(method: Method, path: string, meta: M, handler: H): this {
+    this.#routes.push({ method, segments: path.split('/').filter(Boolean), meta, handler });
     return this;
   }
 
-  match(method: string, pathname: string): { handler: H; params: Params } {
+  match(method: string, pathname: string): { handler: H; params: Params; meta: M } {
     const parts = pathname.split('/').filter(Boolean);
     let pathMatched = false;
     for (const route of this.#routes) {
       const params = matchSegments(route.segments, parts);
       if (!params) continue;
       pathMatched = true;
-      if (route.method === method) return { handler: route.handler, params };
+      if (route.method === method) return { handler: route.handler, params, meta: route.meta };
     }
     if (pathMatched) {
       throw new ProxyError(

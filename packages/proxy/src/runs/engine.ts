@@ -20,6 +20,8 @@ import type {
 import type { ProxyConfig } from '../config.js';
 import { notFound, ProxyError } from '../errors.js';
 import { newId, nowSeconds } from '../ids.js';
+import { cannedLine, cannedReasonFor } from '../limits/canned.js';
+import type { Limiter, Reservation } from '../limits/limiter.js';
 import {
   type MessageInput,
   makeMessage,
@@ -28,9 +30,17 @@ import {
   messageText,
   type RunFields,
 } from '../objects.js';
+import type { Moderator } from '../ops/moderation.js';
+import type { PolicyGuard } from '../policy/policy.js';
 import type { Owner, Store } from '../store/types.js';
-import { estimateMessageTokens } from '../tokens.js';
-import { AbortedError, type ChatRequest, readTurn, type Upstream } from '../upstream/upstream.js';
+import { estimateMessageTokens, estimateTokens } from '../tokens.js';
+import {
+  AbortedError,
+  type ChatRequest,
+  readTurn,
+  type TurnEvent,
+  type Upstream,
+} from '../upstream/upstream.js';
 import { RunChannel } from './channel.js';
 
 /** What a client may ask of a run beyond the assistant's settings. */
@@ -51,6 +61,31 @@ export interface StartedRun {
   after: number;
 }
 
+/** What the engine enforces around each turn; every part is optional (tests run without them). */
+export interface TurnGuards {
+  /** Resolves an assistant id for a player: their own, or one the game defines. */
+  assistant?: (owner: Owner, id: string) => Promise<Assistant | undefined>;
+  limiter?: Limiter;
+  moderator?: Moderator;
+  policy?: PolicyGuard;
+  /** Answer over-budget players with an in-character line instead of a 429. */
+  cannedReplies?: boolean;
+  /** Upstream watchdogs, milliseconds: before the first token, between tokens, for the whole segment. */
+  timeouts?: { firstTokenMs: number; idleMs: number; totalMs: number };
+  onTurn?: (event: {
+    owner: Owner;
+    model: string;
+    ttftMs: number | null;
+    usage: Usage | null;
+    status: string;
+  }) => void;
+}
+
+export interface StartOptions {
+  /** How long a streamed run may outlive its last reader (capped by the server's `resumeGraceMs`). */
+  graceMs?: number;
+}
+
 /** A run this process is responsible for: the in-memory truth while it is not terminal. */
 interface LiveRun {
   owner: Owner;
@@ -68,6 +103,13 @@ interface LiveRun {
    */
   writes: Promise<void>;
   writeError: unknown;
+  graceMs: number;
+  /** Budget reserved for the segment in flight. */
+  reservation: Reservation | undefined;
+  /** Text to answer with instead of asking the model (moderation refusal, budget line). */
+  scripted: string | undefined;
+  toolCalls: number;
+  timedOut: boolean;
 }
 
 const ACTIVE: ReadonlySet<string> = new Set(['queued', 'in_progress', 'requires_action', 'cancelling']);
@@ -96,6 +138,7 @@ export class RunEngine {
        */
       exclusive?: boolean;
     },
+    private readonly guards: TurnGuards = {},
   ) {}
 
   /** Ends runs a previous process left behind: in-flight ones fail, waiting ones keep waiting or expire. */
@@ -118,25 +161,31 @@ export class RunEngine {
     thread: Thread,
     params: RunParams,
     created?: { thread: Thread },
+    options: StartOptions = {},
   ): Promise<StartedRun> {
-    const assistant = await this.store.getAssistant(owner, params.assistant_id);
+    const assistant = await this.#assistant(owner, params.assistant_id);
     if (!assistant) throw notFound('assistant', params.assistant_id, 'assistant_id');
     if (this.#claiming.has(thread.id)) throw busy(thread.id, 'another run');
     this.#claiming.add(thread.id);
     try {
       const active = await this.activeRun(owner, thread.id);
       if (active) throw busy(thread.id, active.id);
-      for (const input of params.additional_messages ?? []) {
-        await this.store.putMessage(owner, makeMessage(thread.id, input));
-      }
       const run = makeRun(
         thread,
         assistant,
         runFields(assistant, params, this.upstream),
         this.config.runExpiresSeconds,
       );
+      // Moderation and budget come before anything is stored, so a refused turn leaves no trace.
+      const fresh = (params.additional_messages ?? []).map((input) => makeMessage(thread.id, input));
+      const history = await this.store.allMessages(owner, thread.id);
+      const scripted = await this.#screen(owner, assistant, run, [...history, ...fresh]);
+      for (const message of fresh) await this.store.putMessage(owner, message);
       await this.store.putRun(owner, run);
       const live = this.#track(owner, run, params.stream === true);
+      live.graceMs = Math.min(options.graceMs ?? 0, this.config.resumeGraceMs);
+      live.reservation = scripted.reservation;
+      live.scripted = scripted.text;
       if (created) live.channel.push(StreamEvent.ThreadCreated, created.thread);
       live.channel.push(StreamEvent.RunCreated, run);
       live.channel.push(StreamEvent.RunQueued, run);
@@ -153,6 +202,7 @@ export class RunEngine {
     runId: string,
     outputs: Array<{ tool_call_id?: string | undefined; output?: string | undefined }>,
     stream: boolean,
+    options: StartOptions = {},
   ): Promise<StartedRun> {
     const live = await this.#liveRun(owner, threadId, runId);
     const { run } = live;
@@ -187,6 +237,21 @@ export class RunEngine {
         { param: 'tool_outputs' },
       );
     }
+    // The next segment costs tokens too: reserve before anything changes (over budget → the run waits).
+    const assistant = await this.#assistant(owner, run.assistant_id);
+    const history = await this.store.allMessages(owner, run.thread_id);
+    const historyTokens =
+      history.reduce((sum, message) => sum + estimateTokens(messageText(message)) + 4, 0) +
+      [...given.values()].reduce((sum, output) => sum + estimateTokens(output), 0);
+    const screened = await this.#reserve(
+      owner,
+      assistant?.name ?? null,
+      run,
+      Math.min(historyTokens, this.config.contextTokens),
+    );
+    live.reservation = screened.reservation;
+    live.scripted = screened.text;
+    live.graceMs = Math.min(options.graceMs ?? 0, this.config.resumeGraceMs);
     clearTimeout(live.expiryTimer);
     const step = await this.#pendingToolStep(live);
     if (step && step.step_details.type === 'tool_calls') {
@@ -221,11 +286,12 @@ export class RunEngine {
     const { run } = live;
     if (run.status === 'cancelling') return structuredClone(run);
     run.status = 'cancelling';
-    await this.store.putRun(owner, run);
     live.channel.push(StreamEvent.RunCancelling, run);
     const snapshot = structuredClone(run);
     if (live.controller) {
+      // Stop paying for tokens first; the status is written through the run's ordered write queue.
       live.controller.abort();
+      live.writes = live.writes.then(() => this.store.putRun(owner, run)).catch(() => {});
     } else {
       // Nothing is executing (the run waits for tool outputs): finish the cancellation here.
       live.channel.producing = true;
@@ -282,6 +348,106 @@ export class RunEngine {
     this.#retired.clear();
   }
 
+  async #assistant(owner: Owner, id: string): Promise<Assistant | undefined> {
+    return this.guards.assistant ? this.guards.assistant(owner, id) : this.store.getAssistant(owner, id);
+  }
+
+  /** Output tokens a segment may produce: what the run asked, capped by policy. */
+  #maxOutput(run: Run): number | null {
+    return this.guards.policy
+      ? this.guards.policy.outputTokens(run.max_completion_tokens)
+      : run.max_completion_tokens;
+  }
+
+  /** Screens a new turn: moderation of the player's latest line, then the budget. */
+  async #screen(
+    owner: Owner,
+    assistant: Assistant,
+    run: Run,
+    messages: Message[],
+  ): Promise<{ text?: string; reservation?: Reservation }> {
+    const latest = messages.findLast((message) => message.role === 'user');
+    if (this.guards.moderator && latest) {
+      const verdict = await this.guards.moderator.check(messageText(latest));
+      if (verdict.flagged) return { text: this.guards.moderator.refusal(assistant.name) };
+    }
+    const history = messages.reduce((sum, message) => sum + estimateTokens(messageText(message)) + 4, 0);
+    return this.#reserve(owner, assistant.name, run, Math.min(history, this.config.contextTokens));
+  }
+
+  /**
+   * Reserves the segment's worst case before the upstream is asked, so concurrent turns cannot overspend.
+   * Over the limit: a 429 for the caller, or (when configured) the NPC's in-character budget line.
+   */
+  async #reserve(
+    owner: Owner,
+    npcName: string | null,
+    run: Run,
+    historyTokens: number,
+  ): Promise<{ text?: string; reservation?: Reservation }> {
+    const limiter = this.guards.limiter;
+    if (!limiter) return {};
+    try {
+      const reservation = await limiter.reserve({
+        player: owner,
+        npc: run.assistant_id,
+        model: run.model,
+        promptTokens: estimateTokens(run.instructions) + historyTokens,
+        maxCompletionTokens: this.#maxOutput(run) ?? 1024,
+      });
+      return { reservation };
+    } catch (error) {
+      const reason = cannedReasonFor(error);
+      if (this.guards.cannedReplies && reason)
+        return { text: cannedLine(npcName ?? undefined, reason, run.id) };
+      throw error;
+    }
+  }
+
+  /**
+   * Watches a segment: no first token within `firstTokenMs`, a gap longer than `idleMs`, or the whole
+   * segment over `totalMs` aborts the upstream request and fails the run (rather than leaving a player
+   * staring at a thinking NPC forever).
+   */
+  #watchdog(live: LiveRun): { arm(phase: 'first' | 'idle'): void; stop(): void } {
+    const limits = this.guards.timeouts;
+    if (!limits) return { arm() {}, stop() {} };
+    let timer: NodeJS.Timeout | undefined;
+    const expire = () => {
+      live.timedOut = true;
+      live.controller?.abort();
+    };
+    const total = setTimeout(expire, limits.totalMs);
+    return {
+      arm(phase) {
+        clearTimeout(timer);
+        timer = setTimeout(expire, phase === 'first' ? limits.firstTokenMs : limits.idleMs);
+      },
+      stop() {
+        clearTimeout(timer);
+        clearTimeout(total);
+      },
+    };
+  }
+
+  /** Replaces the reservation's worst case with what the segment really used. */
+  async #settle(live: LiveRun, usage: Usage | undefined, produced: string): Promise<void> {
+    const reservation = live.reservation;
+    live.reservation = undefined;
+    if (!reservation) return;
+    if (!usage && produced.length === 0) {
+      await reservation.release().catch(() => {});
+      return;
+    }
+    await reservation
+      .settle({
+        promptTokens:
+          usage?.prompt_tokens ?? Math.max(0, reservation.tokens - (this.#maxOutput(live.run) ?? 0)),
+        completionTokens: usage?.completion_tokens ?? estimateTokens(produced),
+      })
+      .catch(() => {});
+  }
+
   #track(owner: Owner, run: Run, streamed: boolean): LiveRun {
     const channel = new RunChannel(run.id);
     const live: LiveRun = {
@@ -295,18 +461,23 @@ export class RunEngine {
       continued: false,
       writes: Promise.resolve(),
       writeError: undefined,
+      graceMs: 0,
+      reservation: undefined,
+      scripted: undefined,
+      toolCalls: 0,
+      timedOut: false,
     };
     channel.onAbandoned = () => {
       // A streaming client vanished. Keep going a little so it can resume; then stop paying for tokens.
       if (!live.streamed || !live.controller) return;
       clearTimeout(live.graceTimer);
-      if (this.config.resumeGraceMs === 0) {
+      if (live.graceMs === 0) {
         void this.cancel(owner, run.thread_id, run.id).catch(() => {});
         return;
       }
       live.graceTimer = setTimeout(() => {
         if (channel.readers === 0) void this.cancel(owner, run.thread_id, run.id).catch(() => {});
-      }, this.config.resumeGraceMs);
+      }, live.graceMs);
       live.graceTimer.unref();
     };
     channel.onReader = () => clearTimeout(live.graceTimer);
@@ -361,8 +532,18 @@ export class RunEngine {
       later(() => this.store.putRun(owner, run));
       channel.push(StreamEvent.RunInProgress, run);
 
-      const request = await this.#buildRequest(live);
-      const chunks = await this.upstream.stream(request, signal);
+      const started = performance.now();
+      let firstToken: number | null = null;
+      const watchdog = this.#watchdog(live);
+      let turn: AsyncIterable<TurnEvent>;
+      if (live.scripted !== undefined) {
+        turn = scriptedTurn(live.scripted);
+        live.scripted = undefined;
+      } else {
+        const request = await this.#buildRequest(live);
+        watchdog.arm('first');
+        turn = readTurn(await this.upstream.stream(request, signal));
+      }
       let text = '';
       let reason: 'stop' | 'length' | 'tool_calls' | 'content_filter' = 'stop';
 
@@ -408,7 +589,10 @@ export class RunEngine {
         channel.push(StreamEvent.StepCompleted, messageStep);
       };
 
-      for await (const event of readTurn(chunks)) {
+      for await (const event of turn) {
+        watchdog.arm('idle');
+        if (firstToken === null && (event.type === 'text' || event.type === 'tool_call'))
+          firstToken = performance.now();
         switch (event.type) {
           case 'text': {
             if (toolStep) break; // text after tool calls in one completion is not shown (OpenAI's behaviour)
@@ -471,13 +655,31 @@ export class RunEngine {
         }
       }
 
+      watchdog.stop();
       addUsage(run, usage);
+      await this.#settle(live, usage, text + calls.map((call) => call.arguments).join(''));
+      this.guards.onTurn?.({
+        owner,
+        model: run.model,
+        ttftMs: firstToken === null ? null : firstToken - started,
+        usage: usage ?? null,
+        status: 'completed',
+      });
       const toolCalls: FunctionToolCall[] = calls.filter(Boolean).map((call) => ({
         id: call.id,
         type: 'function',
         function: { name: call.name, arguments: call.arguments },
       }));
 
+      live.toolCalls += toolCalls.length;
+      const cap = this.guards.policy?.policy.maxToolCallsPerRun;
+      if (cap !== undefined && live.toolCalls > cap) {
+        throw new ProxyError(
+          502,
+          ErrorCode.Upstream,
+          `The model asked for more than ${cap} tool calls in one run.`,
+        );
+      }
       if (toolStep && toolCalls.length > 0) {
         toolStep.step_details = {
           type: 'tool_calls',
@@ -526,6 +728,18 @@ export class RunEngine {
         channel.push(aborted ? StreamEvent.StepCancelled : StreamEvent.StepFailed, step);
       }
       addUsage(run, usage);
+      await this.#settle(live, usage, message ? 'x' : '');
+      if (live.timedOut) {
+        live.timedOut = false;
+        const failure = new ProxyError(
+          504,
+          ErrorCode.UpstreamTimeout,
+          'The model upstream took too long to answer.',
+        );
+        run.last_error = { code: 'server_error', message: failure.message };
+        await this.#finish(live, 'failed', failure);
+        return;
+      }
       if (aborted) {
         await this.#finish(live, 'cancelled');
         return;
@@ -828,4 +1042,10 @@ function runErrorCode(error: ProxyError): RunErrorCode {
 
 export function isTerminal(run: Run): boolean {
   return TERMINAL_RUN_STATUSES.includes(run.status);
+}
+
+/** A reply the proxy writes itself (moderation refusal, budget line), streamed like a model's. */
+async function* scriptedTurn(text: string): AsyncGenerator<TurnEvent> {
+  for (const word of text.match(/\s*\S+/g) ?? []) yield { type: 'text', delta: word };
+  yield { type: 'finish', reason: 'stop' };
 }

@@ -7,9 +7,17 @@ import { redact } from './errors.js';
  * they came), but with one exception: an error object inside the stream is replaced by the proxy's own
  * error body, because upstreams echo things there — including, for a bad key, the key itself.
  */
+export interface RelayOptions {
+  /** Forward the usage chunk (the client asked for `stream_options.include_usage`). */
+  keepUsage?: boolean;
+  /** Called with the usage chunk's totals, for budgets and metrics. */
+  onUsage?: (usage: { prompt_tokens: number; completion_tokens: number }) => void;
+}
+
 export async function* relayEvents(
   body: AsyncIterable<Uint8Array>,
   secret: string | undefined,
+  options: RelayOptions = {},
 ): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buffer = '';
@@ -19,17 +27,25 @@ export async function* relayEvents(
     let out = '';
     let end = buffer.indexOf('\n\n');
     while (end >= 0) {
-      out += safeEvent(buffer.slice(0, end), secret);
+      out += safeEvent(buffer.slice(0, end), secret, options);
       buffer = buffer.slice(end + 2);
       end = buffer.indexOf('\n\n');
     }
     if (out) yield out;
   }
   buffer += decoder.decode();
-  if (buffer.trim()) yield safeEvent(buffer, secret);
+  if (buffer.trim()) yield safeEvent(buffer, secret, options);
 }
 
-function safeEvent(event: string, secret: string | undefined): string {
+function safeEvent(event: string, secret: string | undefined, options: RelayOptions): string {
+  // The usage chunk is the one chunk with `"usage":{` (earlier ones carry `"usage":null`).
+  if (event.includes('"usage":{')) {
+    const usage = readUsage(event);
+    if (usage) {
+      options.onUsage?.(usage);
+      if (!options.keepUsage) return '';
+    }
+  }
   if (!event.includes('"error"')) return `${event}\n\n`;
   const data = event
     .split('\n')
@@ -54,4 +70,20 @@ function safeEvent(event: string, secret: string | undefined): string {
     `The model upstream failed: ${redact(message, secret)}`,
   );
   return `data: ${JSON.stringify(toErrorBody(failure))}\n\n`;
+}
+
+function readUsage(event: string): { prompt_tokens: number; completion_tokens: number } | undefined {
+  try {
+    const chunk = JSON.parse(event.slice(event.indexOf('{'))) as {
+      choices?: unknown[];
+      usage?: { prompt_tokens?: number; completion_tokens?: number };
+    };
+    if (!chunk.usage || (chunk.choices && chunk.choices.length > 0)) return undefined;
+    return {
+      prompt_tokens: chunk.usage.prompt_tokens ?? 0,
+      completion_tokens: chunk.usage.completion_tokens ?? 0,
+    };
+  } catch {
+    return undefined;
+  }
 }

@@ -10,7 +10,7 @@ import type { UpstreamConfig, UpstreamKind } from '../config.js';
 import { ProxyError } from '../errors.js';
 import { createOfflineFetch } from '../offline/index.js';
 import { isRetryable, mapUpstreamError, retryAfterMs } from './errors.js';
-import { relayEvents } from './relay.js';
+import { type RelayOptions, relayEvents } from './relay.js';
 
 /** A chat-completions request as the proxy builds it (the `stream` flag is the upstream's business). */
 export type ChatRequest = Omit<ChatCompletionCreateParamsNonStreaming, 'stream' | 'stream_options'>;
@@ -38,11 +38,9 @@ export interface Upstream {
    * pass-through: nothing to parse or re-serialise per token), error objects made safe. Retries and
    * error mapping before the first byte are the same as {@link stream}.
    */
-  relay(
-    request: ChatRequest,
-    signal: AbortSignal,
-    options: { includeUsage: boolean },
-  ): Promise<AsyncIterable<string>>;
+  relay(request: ChatRequest, signal: AbortSignal, options?: RelayOptions): Promise<AsyncIterable<string>>;
+  /** OpenAI's moderation endpoint, when the upstream is OpenAI itself. */
+  readonly moderationClient: Pick<OpenAI, 'moderations'> | undefined;
 }
 
 export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof fetch } = {}): Upstream {
@@ -89,19 +87,21 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
       );
       return guardStream(stream, signal, secret);
     },
-    async relay(request, signal, { includeUsage }) {
+    moderationClient: config.kind === 'openai' ? client : undefined,
+    async relay(request, signal, options = {}) {
+      // Usage is always requested (budgets settle from it); the relay drops it unless the client asked.
       const params: ChatCompletionCreateParamsStreaming = {
         ...request,
         model: this.resolveModel(request.model),
         stream: true,
-        ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
+        stream_options: { include_usage: true },
       };
       const response = await withRetries(
         () => client.chat.completions.create(params, { signal, maxRetries: 0 }).asResponse(),
         signal,
       );
       if (!response.body) throw new ProxyError(502, ErrorCode.Upstream, 'The model upstream sent no stream.');
-      return relayEvents(response.body, secret);
+      return relayEvents(response.body, secret, options);
     },
     async complete(request, signal) {
       const params: ChatCompletionCreateParamsNonStreaming = {

@@ -1,0 +1,254 @@
+import { readFileSync } from 'node:fs';
+import { type AssistantTool, ErrorCode, OFFLINE_MODEL } from '@parley/protocol';
+import { tools as toolsCheck } from '../api/schemas.js';
+import { ProxyError } from '../errors.js';
+import {
+  array,
+  boolean,
+  type Check,
+  metadata,
+  nullable,
+  number,
+  object,
+  parse,
+  string,
+} from '../validate.js';
+
+/**
+ * Route names, for the endpoint allowlist. Admin routes are not listed: they need the admin token and are
+ * never reachable with a player's token.
+ */
+export const ROUTES = [
+  'assistants.create',
+  'assistants.list',
+  'assistants.retrieve',
+  'assistants.modify',
+  'assistants.delete',
+  'threads.create',
+  'threads.retrieve',
+  'threads.modify',
+  'threads.delete',
+  'threads.createAndRun',
+  'messages.create',
+  'messages.list',
+  'messages.retrieve',
+  'messages.modify',
+  'messages.delete',
+  'runs.create',
+  'runs.list',
+  'runs.retrieve',
+  'runs.modify',
+  'runs.cancel',
+  'runs.submitToolOutputs',
+  'runs.events',
+  'steps.list',
+  'steps.retrieve',
+  'chat.completions',
+  'models.list',
+  'usage.read',
+] as const;
+export type RouteName = (typeof ROUTES)[number];
+
+/** An assistant the game defines in its config file: every player can use it, none can change it. */
+export interface GameAssistant {
+  id: string;
+  name: string;
+  instructions: string;
+  model?: string | undefined;
+  description?: string | null | undefined;
+  tools?: AssistantTool[] | undefined;
+  temperature?: number | null | undefined;
+  metadata?: Record<string, string> | null | undefined;
+}
+
+export interface Policy {
+  /** Routes players may call; everything else answers 404 as if it did not exist. */
+  endpoints: ReadonlySet<RouteName>;
+  /** Models a request may name (the default model and the offline model are always allowed). */
+  models: ReadonlySet<string>;
+  /** Output tokens per turn: a request asking for more is clamped, none asked means this. */
+  maxOutputTokens: number;
+  maxInstructionsChars: number;
+  maxMessageChars: number;
+  maxMessagesPerThread: number;
+  maxToolsPerAssistant: number;
+  maxToolCallsPerRun: number;
+  /** Whether players may create their own assistants (owned by them) besides the game's. */
+  playerAssistants: boolean;
+  assistants: GameAssistant[];
+}
+
+/** Safe defaults: what a game needs for NPC conversations, nothing more. */
+export function defaultPolicy(): Policy {
+  return {
+    endpoints: new Set(ROUTES),
+    models: new Set(),
+    maxOutputTokens: 1024,
+    maxInstructionsChars: 16_000,
+    maxMessageChars: 4000,
+    maxMessagesPerThread: 500,
+    maxToolsPerAssistant: 16,
+    maxToolCallsPerRun: 8,
+    playerAssistants: true,
+    assistants: [],
+  };
+}
+
+const routeName: Check<RouteName> = (value, path) => {
+  const name = string()(value, path);
+  if (!(ROUTES as readonly string[]).includes(name)) {
+    throw new ProxyError(
+      400,
+      ErrorCode.InvalidValue,
+      `Unknown endpoint '${name}' in ${path}; known: ${ROUTES.join(', ')}.`,
+    );
+  }
+  return name as RouteName;
+};
+
+const fileShape = object({
+  $schema: string(),
+  endpoints: array(routeName),
+  models: array(string({ min: 1, max: 256 })),
+  maxOutputTokens: number({ integer: true, min: 1 }),
+  maxInstructionsChars: number({ integer: true, min: 1 }),
+  maxMessageChars: number({ integer: true, min: 1 }),
+  maxMessagesPerThread: number({ integer: true, min: 1 }),
+  maxToolsPerAssistant: number({ integer: true, min: 0 }),
+  maxToolCallsPerRun: number({ integer: true, min: 1 }),
+  playerAssistants: boolean,
+  assistants: array(
+    object(
+      {
+        id: string({ min: 1, max: 64, pattern: /^asst_[A-Za-z0-9_-]+$/ }),
+        name: string({ min: 1, max: 256 }),
+        instructions: string({ max: 256_000 }),
+        model: string({ min: 1, max: 256 }),
+        description: nullable(string({ max: 512 })),
+        tools: toolsCheck,
+        temperature: nullable(number({ min: 0, max: 2 })),
+        metadata: nullable(metadata),
+      },
+      { required: ['id', 'name', 'instructions'] },
+    ),
+    { max: 1000 },
+  ),
+});
+
+/**
+ * Reads the policy from a JSON file (`PARLEY_CONFIG`), over the defaults. A bad file stops the proxy at
+ * start-up with a message naming the field, rather than running with a policy nobody wrote.
+ */
+export function loadPolicy(path: string | undefined, extraModels?: string): Policy {
+  const policy = withModels(defaultPolicy(), extraModels);
+  if (!path) return policy;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(
+      `PARLEY_CONFIG: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  let file: ReturnType<typeof fileShape>;
+  try {
+    file = parse(fileShape, raw);
+  } catch (error) {
+    throw new Error(`PARLEY_CONFIG: ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return {
+    ...policy,
+    ...(file.endpoints ? { endpoints: new Set(file.endpoints) } : {}),
+    maxOutputTokens: file.maxOutputTokens ?? policy.maxOutputTokens,
+    maxInstructionsChars: file.maxInstructionsChars ?? policy.maxInstructionsChars,
+    maxMessageChars: file.maxMessageChars ?? policy.maxMessageChars,
+    maxMessagesPerThread: file.maxMessagesPerThread ?? policy.maxMessagesPerThread,
+    maxToolsPerAssistant: file.maxToolsPerAssistant ?? policy.maxToolsPerAssistant,
+    maxToolCallsPerRun: file.maxToolCallsPerRun ?? policy.maxToolCallsPerRun,
+    playerAssistants: file.playerAssistants ?? policy.playerAssistants,
+    assistants: (file.assistants ?? []).map((entry) => ({ ...entry })),
+    ...(file.models ? { models: new Set([...file.models, ...policy.models]) } : {}),
+  };
+}
+
+/** `PARLEY_MODELS`: a comma-separated list added to the allowlist. */
+function withModels(policy: Policy, extra: string | undefined): Policy {
+  const names = (extra ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  return names.length === 0 ? policy : { ...policy, models: new Set([...policy.models, ...names]) };
+}
+
+/** The checks the routes and the run engine apply; each throws OpenAI's error body shape when violated. */
+export class PolicyGuard {
+  constructor(
+    readonly policy: Policy,
+    private readonly defaultModel: string,
+    /** Offline, a model name is never used (the offline model answers), so any name is fine. */
+    private readonly anyModel = false,
+  ) {}
+
+  /** 404 for a route the policy does not open, exactly as for a route that does not exist. */
+  route(name: RouteName, method: string, path: string): void {
+    if (!this.policy.endpoints.has(name)) {
+      throw new ProxyError(404, ErrorCode.NotFound, `Invalid URL (${method} ${path})`);
+    }
+  }
+
+  model(model: string | null | undefined, param = 'model'): void {
+    if (this.anyModel || !model || model === this.defaultModel || model === OFFLINE_MODEL) return;
+    if (!this.policy.models.has(model)) {
+      throw new ProxyError(
+        400,
+        ErrorCode.ModelNotFound,
+        `The model '${model.slice(0, 64)}' is not allowed on this server.`,
+        {
+          param,
+        },
+      );
+    }
+  }
+
+  instructions(text: string | null | undefined, param = 'instructions'): void {
+    if (text && text.length > this.policy.maxInstructionsChars) {
+      throw new ProxyError(
+        400,
+        ErrorCode.InvalidValue,
+        `Instructions are limited to ${this.policy.maxInstructionsChars} characters on this server.`,
+        { param },
+      );
+    }
+  }
+
+  messageText(text: string, param = 'content'): void {
+    if (text.length > this.policy.maxMessageChars) {
+      throw new ProxyError(
+        400,
+        ErrorCode.InvalidValue,
+        `Messages are limited to ${this.policy.maxMessageChars} characters on this server.`,
+        {
+          param,
+        },
+      );
+    }
+  }
+
+  tools(tools: readonly unknown[] | null | undefined, param = 'tools'): void {
+    if (tools && tools.length > this.policy.maxToolsPerAssistant) {
+      throw new ProxyError(
+        400,
+        ErrorCode.InvalidValue,
+        `At most ${this.policy.maxToolsPerAssistant} tools per assistant on this server.`,
+        {
+          param,
+        },
+      );
+    }
+  }
+
+  /** The output-token cap for a turn: what was asked, never more than the policy allows. */
+  outputTokens(requested: number | null | undefined): number {
+    return Math.min(requested ?? this.policy.maxOutputTokens, this.policy.maxOutputTokens);
+  }
+}
