@@ -48,7 +48,11 @@ export function createRequest(options: HttpOptions): Request {
   const once = async (method: string, path: string, { body, signal, raw, headers }: RequestOptions) => {
     const sent: Record<string, string> = { ...headers, [ASSISTANTS_BETA_HEADER]: ASSISTANTS_BETA_VALUE };
     if (body !== undefined) sent['Content-Type'] = 'application/json';
-    if (raw) sent['Accept'] = 'text/event-stream';
+    if (raw) {
+      sent['Accept'] = 'text/event-stream';
+      // This client resumes dropped streams, so it asks the proxy to keep the run going across a drop.
+      sent['Parley-Resume-Grace-Ms'] = '15000';
+    }
     let token: string | undefined;
     try {
       token = await options.auth?.();
