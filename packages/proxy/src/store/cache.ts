@@ -35,41 +35,31 @@ const copy = <T>(value: T): T => structuredClone(value);
  * the player's line and the first token. Never used for PostgreSQL, which other instances may write.
  */
 export function withMemoryCache(store: Store, limits = { objects: 10_000, threads: 1_000 }): Store {
-  const assistants = new Lru<string, { owner: Owner; value: Assistant }>(limits.objects);
-  const threads = new Lru<string, { owner: Owner; value: Thread }>(limits.objects);
+  const assistants = objectCache<Assistant>(
+    limits.objects,
+    (owner, id) => store.getAssistant(owner, id),
+    (owner, value) => store.putAssistant(owner, value),
+  );
+  const threads = objectCache<Thread>(
+    limits.objects,
+    (owner, id) => store.getThread(owner, id),
+    (owner, value) => store.putThread(owner, value),
+  );
   /** Every message of a thread in store order, for threads read recently. */
   const histories = new Lru<string, { owner: Owner; messages: Message[] }>(limits.threads);
 
   return {
     ...bind(store),
-    async putAssistant(owner, assistant) {
-      await store.putAssistant(owner, assistant);
-      assistants.set(assistant.id, { owner, value: copy(assistant) });
-    },
-    async getAssistant(owner, id) {
-      const hit = assistants.get(id);
-      if (hit) return hit.owner === owner ? copy(hit.value) : undefined;
-      const found = await store.getAssistant(owner, id);
-      if (found) assistants.set(id, { owner, value: copy(found) });
-      return found;
-    },
+    putAssistant: assistants.put,
+    getAssistant: assistants.get,
     async deleteAssistant(owner, id) {
-      assistants.delete(id);
+      assistants.forget(id);
       return store.deleteAssistant(owner, id);
     },
-    async putThread(owner, thread) {
-      await store.putThread(owner, thread);
-      threads.set(thread.id, { owner, value: copy(thread) });
-    },
-    async getThread(owner, id) {
-      const hit = threads.get(id);
-      if (hit) return hit.owner === owner ? copy(hit.value) : undefined;
-      const found = await store.getThread(owner, id);
-      if (found) threads.set(id, { owner, value: copy(found) });
-      return found;
-    },
+    putThread: threads.put,
+    getThread: threads.get,
     async deleteThread(owner, id) {
-      threads.delete(id);
+      threads.forget(id);
       histories.delete(id);
       return store.deleteThread(owner, id);
     },
@@ -95,6 +85,31 @@ export function withMemoryCache(store: Store, limits = { objects: 10_000, thread
         histories.set(threadId, { owner, messages: copy(messages) });
       }
       return messages;
+    },
+  };
+}
+
+/** Write-through, owner-checked caching of one kind of object by id. */
+function objectCache<T extends { id: string }>(
+  limit: number,
+  read: (owner: Owner, id: string) => Promise<T | undefined>,
+  write: (owner: Owner, value: T) => Promise<void>,
+) {
+  const lru = new Lru<string, { owner: Owner; value: T }>(limit);
+  return {
+    async put(owner: Owner, value: T): Promise<void> {
+      await write(owner, value);
+      lru.set(value.id, { owner, value: copy(value) });
+    },
+    async get(owner: Owner, id: string): Promise<T | undefined> {
+      const hit = lru.get(id);
+      if (hit) return hit.owner === owner ? copy(hit.value) : undefined;
+      const found = await read(owner, id);
+      if (found) lru.set(id, { owner, value: copy(found) });
+      return found;
+    },
+    forget(id: string): void {
+      lru.delete(id);
     },
   };
 }
