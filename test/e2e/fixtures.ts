@@ -1,5 +1,5 @@
-import { test as base } from '@playwright/test';
-import { type Running, serveDemo, startProxy } from '../support/servers.js';
+import { test as base, expect, type Locator, type Page } from '@playwright/test';
+import { type ProxyOptions, type Running, serveDemo, serveTestPage, startProxy } from '../support/servers.js';
 
 /** The servers one worker shares across its tests. */
 export interface DemoServers {
@@ -34,6 +34,273 @@ export const test = base.extend<object, { servers: DemoServers }>({
     { scope: 'worker', timeout: 120_000 },
   ],
   baseURL: async ({ servers }, use) => use(servers.demo.url),
+});
+
+/** What packages/phaser/test-page exposes on `window.__parleyTest` (read-only use in specs). */
+export interface PluginTestHook {
+  parley: {
+    isTalking: boolean;
+    consoleOpen: boolean;
+    activeNpc?: { id: string; state: string };
+    npc(
+      id: string,
+    ): { bark(text: string, options?: { duration?: number }): void; barking?: string } | undefined;
+  };
+  events: Array<{ name: string; npc?: string; [key: string]: unknown }>;
+  view?: { text: string; more: boolean; page: number; pages: number; suggestions: string[]; state: string };
+}
+
+declare global {
+  interface Window {
+    __parleyTest?: PluginTestHook;
+  }
+}
+
+/** The servers of the plugin's browser tests: an offline proxy and `@parley/phaser`'s test page. */
+export interface PluginServers {
+  proxy: { url: string; port: number };
+  page: Running;
+}
+
+/**
+ * `test` for the plugin's specs (e2e/plugin-*.spec.ts): a worker-scoped proxy whose offline model streams
+ * a word every `proxyDelayMs` (default 60: slow enough to act mid-stream) and the built test page of
+ * packages/phaser/test-page as `baseURL`.
+ */
+export const pluginTest = base.extend<object, { pluginServers: PluginServers; proxyDelayMs: number }>({
+  proxyDelayMs: [60, { scope: 'worker', option: true }],
+  pluginServers: [
+    async ({ proxyDelayMs }, use) => {
+      const proxy = await startProxy({ delayMs: proxyDelayMs });
+      try {
+        const page = await serveTestPage(proxy.port);
+        try {
+          await use({ proxy, page });
+        } finally {
+          await page.stop();
+        }
+      } finally {
+        await proxy.stop();
+      }
+    },
+    { scope: 'worker', timeout: 120_000 },
+  ],
+  baseURL: async ({ pluginServers }, use) => use(pluginServers.page.url),
+});
+
+/** What demo-game exposes on `window.__parleyDemo` (read-only; see demo-game/src/village-scene.ts). */
+export interface VillageHook {
+  mode: 'title' | 'play';
+  player: { x: number; y: number; tileX: number; tileY: number };
+  walking: boolean;
+  nearNpc: string | null;
+  talking: string | null;
+  npcStates: Record<string, string>;
+  npcScreen: Record<string, { x: number; y: number }>;
+  quest: string;
+  coins: number;
+  inventory: Record<string, number>;
+  gateOpen: boolean;
+  connection: string;
+  playerId: string;
+  npcIds: Record<string, string>;
+  consoleOpen: boolean;
+}
+
+declare global {
+  interface Window {
+    __parleyDemo?: VillageHook;
+  }
+}
+
+export type VillagerId = 'brom' | 'tilda' | 'marta' | 'odo';
+export const VILLAGER_NAMES: Record<VillagerId, string> = {
+  brom: 'Brom',
+  tilda: 'Tilda',
+  marta: 'Marta',
+  odo: 'Odo',
+};
+
+/**
+ * Drives the Eastwatch demo like a player: real key presses and mouse clicks, the dialogue read from the
+ * ARIA live region `#parley-live`, and `window.__parleyDemo` only to know when to stop walking.
+ */
+export class Village {
+  constructor(readonly page: Page) {}
+
+  get live(): Locator {
+    return this.page.locator('#parley-live');
+  }
+
+  hook(): Promise<VillageHook> {
+    return this.page.evaluate(() => {
+      const h = window.__parleyDemo!;
+      return JSON.parse(
+        JSON.stringify({
+          ...h,
+          player: h.player,
+          npcScreen: h.npcScreen,
+          npcStates: h.npcStates,
+          inventory: h.inventory,
+          npcIds: h.npcIds,
+        }),
+      ) as VillageHook;
+    });
+  }
+
+  /** Opens the page and picks a title-menu entry (Start / Continue / New game). */
+  async open(choice: RegExp | string = /^(Start|Continue)$/, url = '/?renderer=canvas'): Promise<void> {
+    await this.page.goto(url);
+    await this.page.getByRole('button', { name: choice }).click();
+    await expect.poll(async () => (await this.hook()).mode, { timeout: 20_000 }).toBe('play');
+  }
+
+  /**
+   * Holds `key` until `done(hook)` is true, then releases it. `done` runs in the page (every animation
+   * frame), so it must not use anything from the test's scope.
+   */
+  async hold(key: string, done: (hook: VillageHook) => boolean, timeout = 20_000): Promise<VillageHook> {
+    await this.page.keyboard.down(key);
+    try {
+      await this.page.waitForFunction((fn) => new Function('h', `return (${fn})(h)`)(window.__parleyDemo), done.toString(), {
+        timeout,
+      });
+    } catch (error) {
+      throw new Error(`held ${key} for ${timeout} ms: ${JSON.stringify((await this.hook()).player)}`, { cause: error });
+    } finally {
+      await this.page.keyboard.up(key);
+    }
+    return this.hook();
+  }
+
+  /**
+   * Walks to a villager by clicking: on them when they are on screen (the player walks up and the
+   * dialogue opens), else towards them, again and again. Resolves when the dialogue is open.
+   */
+  async talkTo(npc: VillagerId, timeout = 45_000): Promise<void> {
+    const viewport = this.page.viewportSize() ?? { width: 1280, height: 800 };
+    const deadline = Date.now() + timeout;
+    let hook = await this.hook();
+    while (hook.talking !== hook.npcIds[npc]) {
+      if (Date.now() > deadline) throw new Error(`could not reach ${npc}: ${JSON.stringify(hook.player)}`);
+      const target = hook.npcScreen[npc]!;
+      // Keep clear of the HUD panels in the top corners and the screen's edges.
+      const safe = { left: 40, right: viewport.width - 40, top: 140, bottom: viewport.height - 40 };
+      const onScreen =
+        target.x > safe.left && target.x < safe.right && target.y > safe.top && target.y < safe.bottom;
+      if (onScreen) {
+        await this.page.mouse.click(target.x, target.y);
+        await expect
+          .poll(async () => (hook = await this.hook()).talking, { timeout: 20_000, intervals: [100] })
+          .toBe(hook.npcIds[npc]);
+        break;
+      }
+      const cx = viewport.width / 2;
+      const cy = viewport.height / 2;
+      const dx = target.x - cx;
+      const dy = target.y - cy;
+      const scale = Math.min(
+        1,
+        (cx - 80) / Math.max(1, Math.abs(dx)),
+        (cy - 160) / Math.max(1, Math.abs(dy)),
+      );
+      await this.page.mouse.click(cx + dx * scale, cy + dy * scale);
+      await this.page.waitForTimeout(150);
+      await expect
+        .poll(async () => (hook = await this.hook()).walking, { timeout: 15_000, intervals: [100] })
+        .toBe(false);
+    }
+    await expect(this.page.locator('input[data-parley="input"]')).toBeFocused();
+  }
+
+  /** Types a line into the dialogue, presses Enter, and returns the NPC's finished reply. */
+  async say(npc: VillagerId, line: string, timeout = 30_000): Promise<string> {
+    const name = VILLAGER_NAMES[npc];
+    const input = this.page.locator('input[data-parley="input"]');
+    await expect(input).toBeFocused();
+    await this.page.keyboard.type(line);
+    await this.page.keyboard.press('Enter');
+    const reply = await this.page.waitForFunction(
+      ({ name, line }) => {
+        const lines = [...document.querySelectorAll('#parley-live p:not([data-kind])')];
+        const last = lines.at(-1) as HTMLElement | undefined;
+        const before = lines.at(-2) as HTMLElement | undefined;
+        if (!last || !before || last.dataset['speaker'] !== name || before.textContent !== line) return false;
+        return last.dataset['state'] === 'streaming' ? false : `${last.dataset['state']}|${last.textContent}`;
+      },
+      { name, line },
+      { timeout, polling: 50 },
+    );
+    const [state, ...text] = String(await reply.jsonValue()).split('|');
+    if (state !== 'done') throw new Error(`${name}'s reply ended ${state}: ${text.join('|')}`);
+    return text.join('|');
+  }
+
+  /** Lets the typewriter finish (an empty Enter shows the rest at once). */
+  async finishTyping(npc: VillagerId): Promise<void> {
+    for (let i = 0; i < 6; i++) {
+      const hook = await this.hook();
+      if (hook.npcStates[npc] === 'listening') return;
+      await this.page.keyboard.press('Enter');
+      await this.page.waitForTimeout(150);
+    }
+    await expect.poll(async () => (await this.hook()).npcStates[npc], { timeout: 15_000 }).toBe('listening');
+  }
+
+  /** Escape until the dialogue is closed. */
+  async leave(): Promise<void> {
+    for (let i = 0; i < 3 && (await this.hook()).talking; i++) {
+      await this.page.keyboard.press('Escape');
+      await this.page.waitForTimeout(100);
+    }
+    await expect.poll(async () => (await this.hook()).talking).toBe(null);
+  }
+
+  /** GET on the proxy through the page (same origin, as this player). */
+  async api<T>(path: string): Promise<T> {
+    return this.page.evaluate(
+      async ({ path }) => {
+        const player = window.__parleyDemo!.playerId;
+        const response = await fetch(path, {
+          headers: { 'X-Parley-Player': player, 'OpenAI-Beta': 'assistants=v2' },
+        });
+        return (await response.json()) as unknown;
+      },
+      { path },
+    ) as Promise<T>;
+  }
+
+  /** The thread the dialogue module remembers for this villager and player (localStorage). */
+  async threadId(npc: VillagerId): Promise<string | null> {
+    return this.page.evaluate((npc) => {
+      const hook = window.__parleyDemo!;
+      return localStorage.getItem(`parley:thread:${hook.npcIds[npc]}:${hook.playerId}`);
+    }, npc);
+  }
+}
+
+/**
+ * `test` for the village specs: `village` drives the demo served by the worker's servers, and
+ * `startVillage(options)` starts a proxy of its own (e.g. slow, or with tiny budgets) with the demo in
+ * front of it, both stopped after the test.
+ */
+export const villageTest = test.extend<{
+  village: Village;
+  startVillage: (options?: ProxyOptions) => Promise<{ url: string; proxy: Running & { port: number } }>;
+}>({
+  village: async ({ page }, use) => use(new Village(page)),
+  // biome-ignore lint/correctness/noEmptyPattern: Playwright requires the fixtures argument to be destructured.
+  startVillage: async ({}, use) => {
+    const started: Running[] = [];
+    await use(async (options = {}) => {
+      const proxy = await startProxy(options);
+      started.push(proxy);
+      const demo = await serveDemo(proxy.port);
+      started.unshift(demo);
+      return { url: demo.url, proxy };
+    });
+    for (const server of started) await server.stop().catch(() => {});
+  },
 });
 
 export { expect } from '@playwright/test';

@@ -1,4 +1,7 @@
 import type * as Phaser from 'phaser';
+import { InputHistory } from './input-history.js';
+import type { Measure } from './pager.js';
+import type { PageLayout, SessionView } from './talk-session.js';
 
 /** Look of the dialogue box; every field has a default. */
 export interface DialogueBoxTheme {
@@ -19,12 +22,14 @@ export interface DialogueBoxTheme {
 
 /** What the box reports back to the plugin. */
 export interface DialogueBoxHandlers {
-  /** Enter with a non-empty line. */
+  /** Enter with a non-empty line, or a suggestion chip. */
   submit(text: string): void;
-  /** Enter with an empty line: the player wants the typing to finish at once. */
-  skip(): void;
+  /** The advance control went down (Enter on an empty line, a click or tap on the panel). */
+  advancePress(): void;
+  /** …and came up again. */
+  advanceRelease(): void;
   /** Escape. */
-  close(): void;
+  escape(): void;
 }
 
 const DEFAULT_THEME: Required<DialogueBoxTheme> = {
@@ -43,14 +48,29 @@ const DEFAULT_THEME: Required<DialogueBoxTheme> = {
 const MARGIN = 16;
 const PAD = 16;
 const INPUT_HEIGHT = 34;
+const LINE_SPACING = 4;
+const HINT_LONG = 'Enter: say / next  ·  ↑↓: earlier lines  ·  Esc: stop / leave';
+const HINT_SHORT = 'Enter · ↑↓ · Esc';
+
+interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
 
 /**
  * The on-screen dialogue: a panel pinned to the bottom of the camera (scroll factor 0) with the NPC's
- * name, the reply as typed so far, the player's last line, and a DOM `<input>` laid over the canvas for
- * typing. It only renders and forwards input; the plugin decides what it shows.
+ * name, the page of the reply typed so far, a continue arrow when more pages follow, the player's last
+ * line, a DOM `<input>` laid over the canvas for typing (with Up/Down history), and suggested replies as
+ * DOM buttons above the panel. It only renders and forwards input; the plugin decides what it shows.
  */
 export class DialogueBox {
   readonly input: HTMLInputElement;
+  /** The row of suggested-reply buttons. */
+  readonly chips: HTMLElement;
+  /** Lines the player sent, for Up/Down (shared by every NPC of the scene). */
+  readonly history = new InputHistory();
   readonly #scene: Phaser.Scene;
   readonly #handlers: DialogueBoxHandlers;
   readonly #theme: Required<DialogueBoxTheme>;
@@ -60,12 +80,23 @@ export class DialogueBox {
   readonly #hint: Phaser.GameObjects.Text;
   readonly #you: Phaser.GameObjects.Text;
   readonly #body: Phaser.GameObjects.Text;
+  readonly #arrow: Phaser.GameObjects.Text;
+  readonly #pageCount: Phaser.GameObjects.Text;
+  readonly #measure: Measure;
   #bodyLines = 4;
+  #bodyWidth = 400;
   #open = false;
-  #inputRect = { x: 0, y: 0, width: 0, height: 0 };
+  #panelRect: Rect = { x: 0, y: 0, width: 0, height: 0 };
+  #inputRect: Rect = { x: 0, y: 0, width: 0, height: 0 };
   #lastPlacement = '';
+  #suggestions: readonly string[] = [];
   readonly #onKeyDown = (event: KeyboardEvent): void => this.#keyDown(event);
+  readonly #onKeyUp = (event: KeyboardEvent): void => this.#keyUp(event);
+  // A key released elsewhere never reaches the input: losing focus ends a hold too.
+  readonly #onBlur = (): void => this.#handlers.advanceRelease();
   readonly #stopKey = (event: Event): void => event.stopPropagation();
+  readonly #onChipKey = (event: KeyboardEvent): void => this.#chipKey(event);
+  readonly #onChipClick = (event: MouseEvent): void => this.#chipClick(event);
 
   constructor(scene: Phaser.Scene, handlers: DialogueBoxHandlers, theme: DialogueBoxTheme = {}) {
     this.#scene = scene;
@@ -82,15 +113,42 @@ export class DialogueBox {
     this.#name = text(t.fontSize, t.nameColor, { fontStyle: 'bold' });
     this.#hint = text(Math.round(t.fontSize * 0.7), t.dimColor);
     this.#you = text(Math.round(t.fontSize * 0.8), t.dimColor, { fontStyle: 'italic' });
-    this.#body = text(t.fontSize, t.textColor, { lineSpacing: 4 });
+    this.#body = text(t.fontSize, t.textColor, { lineSpacing: LINE_SPACING });
+    this.#arrow = text(Math.round(t.fontSize * 0.8), t.nameColor)
+      .setText('▼')
+      .setOrigin(1, 1);
+    this.#pageCount = text(Math.round(t.fontSize * 0.65), t.dimColor).setOrigin(1, 1);
     this.#hint.setOrigin(1, 0);
     this.#container = scene.add
-      .container(0, 0, [this.#panel, this.#name, this.#hint, this.#you, this.#body])
+      .container(0, 0, [
+        this.#panel,
+        this.#name,
+        this.#hint,
+        this.#you,
+        this.#body,
+        this.#pageCount,
+        this.#arrow,
+      ])
       .setScrollFactor(0)
       .setDepth(t.depth)
       .setVisible(false);
 
     const doc = scene.game.canvas.ownerDocument;
+    // Pages are wrapped by the plugin (so the typewriter knows where a page ends), measured in the body's font.
+    const context = doc.createElement('canvas').getContext('2d');
+    const widths = new Map<string, number>();
+    if (context) context.font = `${t.fontSize}px ${t.fontFamily}`;
+    this.#measure = (s) => {
+      let width = widths.get(s);
+      if (width === undefined) {
+        width = context ? context.measureText(s).width : s.length * t.fontSize * 0.55;
+        if (widths.size > 4000) widths.clear();
+        widths.set(s, width);
+      }
+      return width;
+    };
+
+    const border = `#${t.borderColor.toString(16).padStart(6, '0')}`;
     this.input = doc.createElement('input');
     this.input.type = 'text';
     this.input.maxLength = 400;
@@ -99,14 +157,26 @@ export class DialogueBox {
     this.input.dataset['parley'] = 'input';
     this.input.style.cssText =
       'position:fixed;display:none;box-sizing:border-box;z-index:10;margin:0;outline:none;' +
-      `border:1px solid #${t.borderColor.toString(16).padStart(6, '0')};border-radius:4px;` +
+      `border:1px solid ${border};border-radius:4px;` +
       `background:rgba(0,0,0,0.35);color:${t.textColor};font-family:${t.fontFamily};padding:0 0.5em;`;
     // Keys typed into the input must not reach Phaser's window listeners: WASD would walk the player and
     // Phaser's key capture would swallow the characters.
     this.input.addEventListener('keydown', this.#onKeyDown);
-    this.input.addEventListener('keyup', this.#stopKey);
+    this.input.addEventListener('keyup', this.#onKeyUp);
     this.input.addEventListener('keypress', this.#stopKey);
-    doc.body.append(this.input);
+    this.input.addEventListener('blur', this.#onBlur);
+
+    this.chips = doc.createElement('div');
+    this.chips.dataset['parley'] = 'suggestions';
+    this.chips.setAttribute('role', 'group');
+    this.chips.setAttribute('aria-label', 'Suggested replies');
+    this.chips.style.cssText =
+      'position:fixed;display:none;z-index:10;flex-wrap:wrap;gap:0.4em;align-items:flex-end;' +
+      'pointer-events:none;box-sizing:border-box;';
+    this.chips.addEventListener('keydown', this.#onChipKey);
+    this.chips.addEventListener('keyup', this.#stopKey);
+    this.chips.addEventListener('click', this.#onChipClick);
+    doc.body.append(this.input, this.chips);
 
     this.layout();
   }
@@ -120,12 +190,12 @@ export class DialogueBox {
   open(name: string): void {
     this.#open = true;
     this.#name.setText(name);
-    this.#hint.setText('Enter: say  ·  Esc: leave');
     this.input.value = '';
+    this.history.reset();
     this.input.placeholder = `Say something to ${name}…`;
     this.input.setAttribute('aria-label', `Say something to ${name}`);
     this.setPlayerLine('');
-    this.setText('');
+    this.show({ text: '', tone: 'dim', more: false, page: 0, pages: 1, suggestions: [] });
     this.#container.setVisible(true);
     this.input.style.display = 'block';
     this.layout();
@@ -135,32 +205,64 @@ export class DialogueBox {
     setTimeout(() => this.focus(), 0);
   }
 
-  /** Hides the box and the input. */
+  /** Hides the box, the input and the chips. */
   close(): void {
     this.#open = false;
     this.#container.setVisible(false);
     this.input.style.display = 'none';
     this.input.blur();
+    this.#setChips([]);
   }
 
   focus(): void {
     if (this.#open) this.input.focus({ preventScroll: true });
   }
 
-  /** Sets the reply text, keeping the last lines that fit when it overflows. */
-  setText(text: string, tone: 'normal' | 'dim' | 'error' = 'normal'): void {
+  /** Renders a session view: the page text, its tone, the continue arrow and the suggestion chips. */
+  show(view: SessionView): void {
     const t = this.#theme;
-    this.#body.setColor(tone === 'error' ? t.errorColor : tone === 'dim' ? t.dimColor : t.textColor);
-    const lines = this.#body.getWrappedText(text);
-    this.#body.setText(lines.length > this.#bodyLines ? lines.slice(-this.#bodyLines).join('\n') : text);
+    this.#body.setColor(
+      view.tone === 'error' ? t.errorColor : view.tone === 'dim' ? t.dimColor : t.textColor,
+    );
+    // Messages (errors, "listening") are not paginated: wrap them here and keep the last lines that fit.
+    const text = view.tone === 'normal' ? view.text : this.#wrapMessage(view.text);
+    if (this.#body.text !== text) this.#body.setText(text);
+    this.#arrow.setVisible(view.more);
+    this.#pageCount.setText(view.pages > 1 ? `${view.page + 1}/${view.pages}` : '');
+    this.#setChips(view.suggestions);
   }
 
   /** Shows the player's last line above the reply. */
   setPlayerLine(text: string): void {
     this.#you.setText(text ? `You: ${text}` : '');
     // One line only: the reply matters more than a long question.
-    const lines = this.#you.getWrappedText(this.#you.text);
-    if (lines.length > 1) this.#you.setText(`${lines[0]?.trimEnd() ?? ''}…`);
+    let line = this.#you.text;
+    while (line.length > 8 && this.#you.width > this.#bodyWidth) {
+      line = line.slice(0, -2);
+      this.#you.setText(`${line.trimEnd()}…`);
+    }
+  }
+
+  /** How replies are paginated in the box as it is now laid out. */
+  pageLayout(): PageLayout {
+    return { measure: this.#measure, width: this.#bodyWidth, lines: this.#bodyLines };
+  }
+
+  /** Whether a point in game coordinates (a pointer's `x`, `y`) lies on the panel. */
+  contains(x: number, y: number): boolean {
+    if (!this.#open) return false;
+    const camera = this.#scene.cameras.main;
+    const r = this.#panelRect;
+    const px = x - camera.x;
+    const py = y - camera.y;
+    return px >= r.x && px <= r.x + r.width && py >= r.y && py <= r.y + r.height;
+  }
+
+  /** Per frame: blinks the continue arrow and keeps the DOM elements over the canvas. */
+  update(time: number): void {
+    if (!this.#open) return;
+    if (this.#arrow.visible) this.#arrow.setAlpha(Math.floor(time / 450) % 2 ? 0.35 : 1);
+    this.place();
   }
 
   /** Recomputes the panel for the current camera size. */
@@ -172,72 +274,197 @@ export class DialogueBox {
     const x = MARGIN;
     const y = camera.height - MARGIN - height;
     const inner = width - PAD * 2;
+    this.#panelRect = { x, y, width, height };
 
     this.#panel.clear();
     this.#panel.fillStyle(t.panelColor, t.panelAlpha).fillRoundedRect(x, y, width, height, 10);
     this.#panel.lineStyle(2, t.borderColor, 1).strokeRoundedRect(x, y, width, height, 10);
 
     this.#name.setPosition(x + PAD, y + PAD - 4);
+    this.#hint.setText(HINT_LONG);
+    if (this.#hint.width > inner - this.#name.width - 24) this.#hint.setText(HINT_SHORT);
     this.#hint.setPosition(x + width - PAD, y + PAD);
     const youY = y + PAD + t.fontSize + 8;
-    this.#you.setPosition(x + PAD, youY).setWordWrapWidth(inner, true);
+    this.#you.setPosition(x + PAD, youY);
     const bodyY = youY + Math.round(t.fontSize * 0.8) + 8;
-    this.#body.setPosition(x + PAD, bodyY).setWordWrapWidth(inner, true);
+    this.#body.setPosition(x + PAD, bodyY);
     const inputY = y + height - PAD - INPUT_HEIGHT;
-    const lineHeight = t.fontSize + 4 + 4;
+    const lineHeight = this.#lineHeight();
     this.#bodyLines = Math.max(1, Math.floor((inputY - 6 - bodyY) / lineHeight));
-    this.#inputRect = { x: camera.x + x + PAD, y: camera.y + inputY, width: inner, height: INPUT_HEIGHT };
+    // Leave room at the end of the last line for the continue arrow.
+    this.#bodyWidth = inner - Math.round(t.fontSize * 1.2);
+    this.#arrow.setPosition(x + width - PAD + 2, inputY - 4);
+    this.#pageCount.setPosition(x + width - PAD - Math.round(t.fontSize * 1.1), inputY - 5);
+    this.#inputRect = { x: x + PAD, y: inputY, width: inner, height: INPUT_HEIGHT };
     this.#lastPlacement = '';
   }
 
-  /** Lays the DOM input over its slot in the panel, following the canvas' scale and position. */
+  /**
+   * Lays the DOM input and chips over the canvas, following the Scale Manager: the canvas' position
+   * (`scale.canvasBounds`) and its displayed size (`scale.displaySize`, e.g. under FIT).
+   */
   place(): void {
     if (!this.#open) return;
-    const canvas = this.#scene.game.canvas;
-    const bounds = canvas.getBoundingClientRect();
-    const sx = bounds.width / this.#scene.scale.width;
-    const sy = bounds.height / this.#scene.scale.height;
+    const scale = this.#scene.scale;
+    const camera = this.#scene.cameras.main;
+    const view = scale.canvasBounds;
+    const doc = this.input.ownerDocument;
+    const win = doc.defaultView;
+    // canvasBounds is in page coordinates; the elements are position:fixed.
+    const left = view.x - (win?.scrollX ?? 0);
+    const top = view.y - (win?.scrollY ?? 0);
+    const sx = scale.displaySize.width / scale.width;
+    const sy = scale.displaySize.height / scale.height;
     const r = this.#inputRect;
-    const placement = [bounds.left + r.x * sx, bounds.top + r.y * sy, r.width * sx, r.height * sy]
-      .map((n) => Math.round(n))
-      .join(',');
+    const p = this.#panelRect;
+    const numbers = [
+      left + (camera.x + r.x) * sx,
+      top + (camera.y + r.y) * sy,
+      r.width * sx,
+      r.height * sy,
+      top + (camera.y + p.y) * sy,
+      sy,
+    ];
+    const placement = numbers.map((n) => Math.round(n * 100) / 100).join(',');
     if (placement === this.#lastPlacement) return;
     this.#lastPlacement = placement;
-    const [left, top, width, height] = placement.split(',');
+    const [x = 0, y = 0, w = 0, h = 0, panelTop = 0] = numbers;
+    const font = Math.max(10, Math.round(this.#theme.fontSize * 0.9 * sy));
     Object.assign(this.input.style, {
-      left: `${left}px`,
-      top: `${top}px`,
-      width: `${width}px`,
-      height: `${height}px`,
-      fontSize: `${Math.max(10, Math.round(this.#theme.fontSize * 0.9 * sy))}px`,
+      left: `${Math.round(x)}px`,
+      top: `${Math.round(y)}px`,
+      width: `${Math.round(w)}px`,
+      height: `${Math.round(h)}px`,
+      fontSize: `${font}px`,
+    });
+    Object.assign(this.chips.style, {
+      left: `${Math.round(x)}px`,
+      width: `${Math.round(w)}px`,
+      bottom: `${Math.round((win?.innerHeight ?? 0) - panelTop + 6 * sy)}px`,
+      fontSize: `${Math.max(10, Math.round(this.#theme.fontSize * 0.8 * sy))}px`,
     });
   }
 
-  /** Removes the game objects, the input and its listeners. */
+  /** Removes the game objects, the DOM elements and their listeners. */
   destroy(): void {
     this.input.removeEventListener('keydown', this.#onKeyDown);
-    this.input.removeEventListener('keyup', this.#stopKey);
+    this.input.removeEventListener('keyup', this.#onKeyUp);
     this.input.removeEventListener('keypress', this.#stopKey);
+    this.input.removeEventListener('blur', this.#onBlur);
+    this.chips.removeEventListener('keydown', this.#onChipKey);
+    this.chips.removeEventListener('keyup', this.#stopKey);
+    this.chips.removeEventListener('click', this.#onChipClick);
     this.input.remove();
+    this.chips.remove();
     this.#container.destroy();
     this.#open = false;
+  }
+
+  // As Phaser lays out multi-line text: the font's measured ascent + descent, plus the line spacing.
+  #lineHeight(): number {
+    const measured = this.#body.style.getTextMetrics().fontSize;
+    return (measured > 0 ? measured : Math.round(this.#theme.fontSize * 1.25)) + LINE_SPACING;
+  }
+
+  #wrapMessage(text: string): string {
+    const words = text.split(/\s+/);
+    const lines: string[] = [];
+    let line = '';
+    for (const word of words) {
+      const next = line ? `${line} ${word}` : word;
+      if (line && this.#measure(next) > this.#bodyWidth) {
+        lines.push(line);
+        line = word;
+      } else line = next;
+    }
+    if (line) lines.push(line);
+    return lines.slice(-this.#bodyLines).join('\n');
+  }
+
+  #setChips(suggestions: readonly string[]): void {
+    if (suggestions === this.#suggestions) return;
+    this.#suggestions = suggestions;
+    const doc = this.chips.ownerDocument;
+    const t = this.#theme;
+    const border = `#${t.borderColor.toString(16).padStart(6, '0')}`;
+    this.chips.replaceChildren(
+      ...suggestions.map((reply, i) => {
+        const chip = doc.createElement('button');
+        chip.type = 'button';
+        chip.textContent = reply;
+        chip.dataset['parley'] = 'suggestion';
+        chip.dataset['index'] = String(i);
+        chip.style.cssText =
+          'pointer-events:auto;cursor:pointer;font:inherit;margin:0;padding:0.25em 0.8em;border-radius:999px;' +
+          `border:1px solid ${border};background:rgba(27,20,16,0.92);color:${t.nameColor};` +
+          `font-family:${t.fontFamily};box-shadow:0 2px 6px rgba(0,0,0,0.35);`;
+        return chip;
+      }),
+    );
+    this.chips.style.display = suggestions.length > 0 && this.#open ? 'flex' : 'none';
+  }
+
+  #chipClick(event: MouseEvent): void {
+    const chip = (event.target as HTMLElement | null)?.closest<HTMLElement>('[data-parley="suggestion"]');
+    if (!chip?.textContent) return;
+    this.#handlers.submit(chip.textContent);
+    this.focus();
+  }
+
+  // Keyboard on the chips: Left/Right move, Enter/Space activate (the button's own click), Escape or Up
+  // go back to the input.
+  #chipKey(event: KeyboardEvent): void {
+    event.stopPropagation();
+    const chips = [...this.chips.querySelectorAll<HTMLElement>('[data-parley="suggestion"]')];
+    const index = chips.indexOf(event.target as HTMLElement);
+    if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
+      event.preventDefault();
+      const step = event.key === 'ArrowRight' ? 1 : -1;
+      chips[(index + step + chips.length) % chips.length]?.focus();
+    } else if (event.key === 'Escape' || event.key === 'ArrowUp') {
+      event.preventDefault();
+      this.focus();
+    }
   }
 
   #keyDown(event: KeyboardEvent): void {
     event.stopPropagation();
     if (event.isComposing) return;
-    if (event.key === 'Enter') {
-      event.preventDefault();
-      const line = this.input.value.trim();
-      if (line) {
-        this.input.value = '';
-        this.#handlers.submit(line);
-      } else {
-        this.#handlers.skip();
+    switch (event.key) {
+      case 'Enter': {
+        event.preventDefault();
+        const line = this.input.value.trim();
+        if (line) {
+          if (event.repeat) return;
+          this.input.value = '';
+          this.history.push(line);
+          this.#handlers.submit(line);
+        } else if (!event.repeat) this.#handlers.advancePress();
+        break;
       }
-    } else if (event.key === 'Escape') {
-      event.preventDefault();
-      this.#handlers.close();
+      case 'ArrowUp':
+      case 'ArrowDown': {
+        event.preventDefault();
+        const value = this.input.value;
+        const next = event.key === 'ArrowUp' ? this.history.up(value) : this.history.down(value);
+        if (next !== value) {
+          this.input.value = next;
+          this.input.setSelectionRange(next.length, next.length);
+        } else if (event.key === 'ArrowDown' && !this.history.browsing && this.#suggestions.length > 0) {
+          // Down from the newest line moves to the suggestions.
+          this.chips.querySelector<HTMLElement>('[data-parley="suggestion"]')?.focus();
+        }
+        break;
+      }
+      case 'Escape':
+        event.preventDefault();
+        this.#handlers.escape();
+        break;
     }
+  }
+
+  #keyUp(event: KeyboardEvent): void {
+    event.stopPropagation();
+    if (event.key === 'Enter') this.#handlers.advanceRelease();
   }
 }

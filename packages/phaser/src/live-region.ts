@@ -61,10 +61,14 @@ export class LiveRegion {
     }
   }
 
-  /** Appends a line spoken by `speaker` (an NPC name, or `player`). */
-  add(speaker: string, text: string, state: LiveLineState = 'streaming'): LiveLine {
+  /**
+   * Appends a line spoken by `speaker` (an NPC name, or `player`). `kind` marks lines that are not part
+   * of a conversation (`data-kind="bark"`).
+   */
+  add(speaker: string, text: string, state: LiveLineState = 'streaming', kind?: 'bark'): LiveLine {
     const element = this.element.ownerDocument.createElement('p');
     element.dataset['speaker'] = speaker;
+    if (kind) element.dataset['kind'] = kind;
     element.textContent = text;
     setState(element, state);
     this.element.append(element);

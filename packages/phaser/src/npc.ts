@@ -1,7 +1,9 @@
-import type { Npc, NpcDefinition } from '@parley/dialogue';
+import type { GameTool, Npc, NpcDefinition } from '@parley/dialogue';
 import * as Phaser from 'phaser';
+import { type AmbientBarkOptions, AmbientBarks, barkDuration } from './barks.js';
+import type { ParleyEventName, ParleyEvents } from './events.js';
 import { NpcState } from './npc-state.js';
-import { type Point, RangeTracker } from './range.js';
+import { isWithin, type Point, RangeTracker } from './range.js';
 import type { TalkSession } from './talk-session.js';
 
 /**
@@ -29,6 +31,19 @@ export interface NpcOptions {
   conversationKey?: string;
   /** The player for this NPC's range checks; default the plugin's `setPlayer()`. */
   player?: Point;
+  /**
+   * How the NPC offers replies as chips: `'text'` (default) reads `> reply` lines that end its answer
+   * (see `SUGGESTIONS_INSTRUCTIONS`); `'tool'` also gives it a `suggest_replies` tool; `false` shows none.
+   */
+  suggestReplies?: 'text' | 'tool' | false;
+  /** Lines the NPC mutters now and then in a bubble while the player is near and not talking. */
+  ambientBarks?: AmbientBarkOptions;
+}
+
+/** Options of {@link ParleyNpc.bark}. */
+export interface BarkOptions {
+  /** How long the bubble stays, in ms. Default from the text's length (1.5 to 7 s). */
+  duration?: number;
 }
 
 /** What the NPC component needs from the plugin; keeps the component unaware of the plugin class. */
@@ -38,6 +53,14 @@ export interface NpcHost {
   createSession(npc: ParleyNpc): TalkSession;
   talkTo(npc: ParleyNpc): void;
   rangeChanged(npc: ParleyNpc, inRange: boolean): void;
+  barked(npc: ParleyNpc, text: string, duration: number): void;
+  /** Whether any dialogue is open (ambient barks wait). */
+  readonly talking: boolean;
+  on<K extends ParleyEventName>(
+    name: K,
+    handler: (event: ParleyEvents[K]) => void,
+    context?: unknown,
+  ): () => void;
   removeNpc(npc: ParleyNpc): void;
 }
 
@@ -66,8 +89,17 @@ export class ParleyNpc {
   readonly #prompt: Phaser.GameObjects.Text;
   readonly #bubble: Phaser.GameObjects.Container;
   readonly #bubbleText: Phaser.GameObjects.Text;
+  readonly #barkBubble: Phaser.GameObjects.Container;
+  readonly #barkBack: Phaser.GameObjects.Graphics;
+  readonly #barkText: Phaser.GameObjects.Text;
+  readonly #ambient: { options: AmbientBarkOptions; clock: AmbientBarks } | undefined;
   readonly #clickToTalk: boolean;
   readonly #madeInteractive: boolean;
+  /** How this NPC offers replies. */
+  readonly suggestReplies: 'text' | 'tool' | false;
+  #barkLeft = 0;
+  #barkTotal = 0;
+  #fetchingBark = false;
   readonly #onPointerDown = (): void => this.#clicked();
   readonly #onSpriteDestroy = (): void => this.destroy();
   #session: TalkSession | undefined;
@@ -90,6 +122,11 @@ export class ParleyNpc {
     this.talkKey = toKeyCode(options.talkKey ?? 'E');
     this.conversationKey = options.conversationKey ?? 'default';
     this.#clickToTalk = options.clickToTalk ?? true;
+    this.suggestReplies = options.suggestReplies ?? 'text';
+    this.#ambient = options.ambientBarks && {
+      options: options.ambientBarks,
+      clock: new AmbientBarks(options.ambientBarks),
+    };
 
     const scene = host.scene;
     const prompt = options.prompt ?? `[${keyName(this.talkKey)}] Talk`;
@@ -114,6 +151,21 @@ export class ParleyNpc {
     this.#bubble = scene.add
       .container(0, 0, [bubbleBack, this.#bubbleText])
       .setDepth(9_001)
+      .setVisible(false);
+
+    this.#barkBack = scene.add.graphics();
+    this.#barkText = scene.add
+      .text(0, 0, '', {
+        fontFamily: PROMPT_STYLE.fontFamily,
+        fontSize: '14px',
+        color: '#2a1d14',
+        align: 'center',
+        wordWrap: { width: 190, useAdvancedWrap: true },
+      })
+      .setOrigin(0.5, 1);
+    this.#barkBubble = scene.add
+      .container(0, 0, [this.#barkBack, this.#barkText])
+      .setDepth(9_002)
       .setVisible(false);
 
     this.#madeInteractive = this.#clickToTalk && !sprite.input;
@@ -169,8 +221,83 @@ export class ParleyNpc {
     this.#host.talkTo(this);
   }
 
-  /** @internal Per frame: range, prompt and bubble. */
-  update(time: number, showPrompt: boolean): void {
+  /**
+   * Shows a short line in a speech bubble above the NPC (and in the live region), outside any dialogue:
+   * a greeting, a reaction, a hint. A new bark replaces the one showing.
+   *
+   * @example
+   * ```ts
+   * brom.bark('Halt! Who goes there?', { duration: 2500 });
+   * ```
+   */
+  bark(text: string, options: BarkOptions = {}): void {
+    const line = text.trim();
+    if (this.#destroyed || !line) return;
+    const duration = Math.max(200, options.duration ?? barkDuration(line));
+    this.#barkText.setText(line);
+    const width = Math.max(40, this.#barkText.width + 20);
+    const height = this.#barkText.height + 12;
+    this.#barkText.setPosition(0, -14);
+    this.#barkBack
+      .clear()
+      .fillStyle(0xfffaf0, 0.97)
+      .fillRoundedRect(-width / 2, -height - 8, width, height, 10)
+      .fillTriangle(-7, -9, 7, -9, 0, 0)
+      .lineStyle(1.5, 0x3a2a1e, 1)
+      .strokeRoundedRect(-width / 2, -height - 8, width, height, 10);
+    this.#barkLeft = duration;
+    this.#barkTotal = duration;
+    this.#barkBubble.setVisible(true).setAlpha(1);
+    this.#follow();
+    this.#host.barked(this, line, duration);
+  }
+
+  /** The bark showing, if any. */
+  get barking(): string | undefined {
+    return this.#barkBubble.visible ? this.#barkText.text : undefined;
+  }
+
+  /**
+   * Gives the NPC a game function it may call mid-reply (`Npc.tool` of `@parley/dialogue`); its calls and
+   * results arrive as `npc.tool.call` and `npc.tool.result` events. Returns the function that removes it.
+   *
+   * @example
+   * ```ts
+   * brom.tool('open_gate', { description: 'Open the north gate.', run: () => (gate.open(), 'opened') });
+   * ```
+   */
+  tool<Args = Record<string, unknown>>(name: string, tool: GameTool<Args>): () => void {
+    return this.npc.tool(name, tool);
+  }
+
+  /**
+   * Tells the NPC what happened, without a reply (`Conversation.tell`): it reads it on its next turn.
+   *
+   * @example
+   * ```ts
+   * await brom.tell('The player showed the mayor’s seal.');
+   * ```
+   */
+  tell(text: string): Promise<void> {
+    return this.npc.conversation({ key: this.conversationKey }).tell(text);
+  }
+
+  /**
+   * Subscribes to the plugin's events about this NPC only; returns the unsubscribe function.
+   *
+   * @example
+   * ```ts
+   * brom.on(ParleyEvents.State, ({ state }) => guard.setTint(state === 'thinking' ? 0xffffaa : 0xffffff));
+   * ```
+   */
+  on<K extends ParleyEventName>(name: K, handler: (event: ParleyEvents[K]) => void): () => void {
+    return this.#host.on(name, (event) => {
+      if ((event as { npc?: ParleyNpc }).npc === this) handler(event);
+    });
+  }
+
+  /** @internal Per frame: range, prompt, state bubble and barks. */
+  update(time: number, showPrompt: boolean, delta = 0): void {
     const player = this.player;
     const was = this.#range.inside;
     const now = player && this.sprite.active ? this.#range.update(this.sprite, player) : false;
@@ -178,6 +305,7 @@ export class ParleyNpc {
     if (now !== was) this.#host.rangeChanged(this, now);
     this.#prompt.setVisible(showPrompt);
     this.#renderState(time);
+    this.#updateBarks(delta, player);
     this.#follow();
   }
 
@@ -191,6 +319,7 @@ export class ParleyNpc {
     if (this.#madeInteractive && this.sprite.scene) this.sprite.removeInteractive();
     this.#prompt.destroy();
     this.#bubble.destroy();
+    this.#barkBubble.destroy();
     this.#host.removeNpc(this);
   }
 
@@ -209,10 +338,47 @@ export class ParleyNpc {
     if (this.#bubbleText.text !== glyph) this.#bubbleText.setText(glyph);
   }
 
+  #updateBarks(delta: number, player: Point | undefined): void {
+    if (this.#barkLeft > 0) {
+      this.#barkLeft -= delta;
+      // Fade out over the last 300 ms.
+      this.#barkBubble.setAlpha(Math.min(1, Math.max(0, this.#barkLeft / Math.min(300, this.#barkTotal))));
+      if (this.#barkLeft <= 0) this.#barkBubble.setVisible(false);
+    }
+    const ambient = this.#ambient;
+    if (!ambient || this.#fetchingBark) return;
+    const radius = ambient.options.radius ?? this.#range.radius * 3;
+    const near = player !== undefined && this.sprite.active && isWithin(this.sprite, player, radius);
+    const eligible = near && !this.#host.talking && this.state === NpcState.Idle && this.#barkLeft <= 0;
+    if (!ambient.clock.update(delta, eligible)) return;
+    const { lines } = ambient.options;
+    if (typeof lines !== 'function') {
+      const line = ambient.clock.pick(lines);
+      if (line) this.bark(line);
+      return;
+    }
+    this.#fetchingBark = true;
+    Promise.resolve()
+      .then(lines)
+      .then(
+        (line) => {
+          this.#fetchingBark = false;
+          if (line && !this.#host.talking) this.bark(line);
+        },
+        () => {
+          this.#fetchingBark = false;
+        },
+      );
+  }
+
+  // Stacks what floats above the sprite: the state bubble, then the prompt, then a bark.
   #follow(): void {
-    const top = this.sprite.y - this.sprite.displayHeight * (this.sprite.originY ?? 0.5);
-    this.#bubble.setPosition(this.sprite.x, top - 4);
-    this.#prompt.setPosition(this.sprite.x, top - (this.#bubble.visible ? 30 : 6));
+    let top = this.sprite.y - this.sprite.displayHeight * (this.sprite.originY ?? 0.5) - 4;
+    this.#bubble.setPosition(this.sprite.x, top);
+    if (this.#bubble.visible) top -= 26;
+    this.#prompt.setPosition(this.sprite.x, top - 2);
+    if (this.#prompt.visible) top -= this.#prompt.height + 4;
+    this.#barkBubble.setPosition(this.sprite.x, top);
   }
 }
 

@@ -4,19 +4,48 @@ import {
   type NpcDefinition,
   type Parley,
   type ParleyOptions,
+  type Turn,
 } from '@parley/dialogue';
 import * as Phaser from 'phaser';
+import { ConsoleModel, type PriceTable, type RunRecord } from './console-model.js';
+import { DebugConsole } from './debug-console.js';
 import { DialogueBox, type DialogueBoxTheme } from './dialogue-box.js';
 import { type ParleyEventName, ParleyEvents } from './events.js';
+import { FastForward, type FastForwardOptions } from './fast-forward.js';
+import type { GlyphTiming } from './glyph-meter.js';
 import { LiveRegion } from './live-region.js';
 import { type NpcHost, type NpcOptions, type NpcSprite, ParleyNpc } from './npc.js';
 import { distanceSquared, type Point } from './range.js';
+import { SUGGEST_REPLIES_TOOL, suggestRepliesTool } from './suggestions.js';
 import { TalkSession } from './talk-session.js';
 
 /** Key under which the plugin is installed in the Scene Systems. */
 export const PARLEY_PLUGIN_KEY = 'ParleyPlugin';
 /** Property of the Scene the plugin is mapped to: `this.parley`. */
 export const PARLEY_SCENE_MAPPING = 'parley';
+
+/** A glyph timing with the NPC it belongs to, as `onGlyph` and the devtools hook receive it. */
+export type GlyphReport = GlyphTiming & { npcId: string };
+
+/**
+ * What tools outside the game (a profiler, the glyph benchmark, browser devtools) may set on
+ * `globalThis.__PARLEY_DEVTOOLS__` before the game starts, to measure and drive a build without changes
+ * to the game's code, in the manner of React's and Redux's devtools hooks. Nothing is reported unless a
+ * tool installed it.
+ */
+export interface ParleyDevtoolsHook {
+  /** Each plugin instance, when its scene starts… */
+  attach?(plugin: ParleyPlugin): void;
+  /** …and when it shuts down. */
+  detach?(plugin: ParleyPlugin): void;
+  /** Every glyph timing, as `onGlyph` receives it. */
+  glyph?(report: GlyphReport): void;
+}
+
+declare global {
+  // `var` is how a global property is declared for `globalThis.__PARLEY_DEVTOOLS__`.
+  var __PARLEY_DEVTOOLS__: ParleyDevtoolsHook | undefined;
+}
 
 /** Options of {@link ParleyPlugin.connect}: the `@parley/dialogue` client's, plus presentation. */
 export interface ParleyPluginOptions extends ParleyOptions {
@@ -26,13 +55,30 @@ export interface ParleyPluginOptions extends ParleyOptions {
   theme?: DialogueBoxTheme;
   /** Id of the ARIA live region that mirrors the dialogue. Default `parley-live`. */
   liveRegionId?: string;
+  /** Press-and-hold of the advance control (hold time, speed-up, page turning). */
+  fastForward?: FastForwardOptions;
+  /**
+   * The in-game debug console: `'backtick'` makes it available behind the backtick key, `true` also
+   * opens it at start, `false` (default) leaves it out. Ship it off:
+   * `console: import.meta.env.DEV ? 'backtick' : false`.
+   */
+  console?: boolean | 'backtick';
+  /** Prices (US dollars per million tokens, by model) for the console's cost estimate. */
+  prices?: PriceTable;
+  /**
+   * Called with each streamed token's time to its first drawn glyph (see {@link GlyphTiming}); also
+   * emitted as the `npc.glyph` event.
+   */
+  onGlyph?: (report: GlyphReport) => void;
 }
 
 /**
- * The Parley scene plugin: talking NPCs, a dialogue box and an ARIA live region. It renders what
+ * The Parley scene plugin: talking NPCs with barks, a paged dialogue box with typing, skip, history,
+ * suggested replies and interrupt, an ARIA live region and a debug console. It renders what
  * `@parley/dialogue` reports and forwards the player's input; it never talks HTTP itself.
  *
- * Install it from the game config with {@link parleyPluginConfig}; each scene then has `this.parley`.
+ * Install it from the game config with {@link parleyPluginConfig} (or {@link installParley}); each scene
+ * then has `this.parley`.
  *
  * @example
  * ```ts
@@ -55,9 +101,22 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
   #active: ParleyNpc | undefined;
   #box: DialogueBox | undefined;
   #live: LiveRegion | undefined;
+  #fastForward = new FastForward();
+  #consoleModel: ConsoleModel | undefined;
+  #console: DebugConsole | undefined;
   #keys = new Map<number, Phaser.Input.Keyboard.Key>();
+  #source: RunRecord['source'] = 'player';
+  #holdSource: 'key' | 'pointer' = 'key';
+  // Whether walking out of range closes the dialogue: only for one that began face to face.
+  #closeOnLeave = false;
   #running = false;
   #destroyed = false;
+  readonly #onConsoleKey = (event: KeyboardEvent): void => {
+    if (event.code !== 'Backquote' || event.ctrlKey || event.metaKey || event.altKey) return;
+    event.preventDefault();
+    event.stopPropagation();
+    if (!event.repeat) this.toggleConsole();
+  };
   // What NPC components may ask of the plugin, without seeing the rest of it.
   readonly #host: NpcHost = ((plugin) => ({
     get scene() {
@@ -66,9 +125,17 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     get player() {
       return plugin.#player;
     },
+    get talking() {
+      return plugin.isTalking;
+    },
     createSession: (npc: ParleyNpc) => plugin.#createSession(npc),
     talkTo: (npc: ParleyNpc) => plugin.talkTo(npc),
     rangeChanged: (npc: ParleyNpc, inRange: boolean) => plugin.#emit(ParleyEvents.Range, { npc, inRange }),
+    barked: (npc: ParleyNpc, text: string, duration: number) => {
+      plugin.#live?.add(npc.name, text, 'done', 'bark');
+      plugin.#emit(ParleyEvents.Bark, { npc, text, duration });
+    },
+    on: (name, handler, context) => plugin.on(name, handler, context),
     removeNpc: (npc: ParleyNpc) => plugin.#forget(npc),
   }))(this);
 
@@ -84,18 +151,22 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
   }
 
   /**
-   * Creates the `@parley/dialogue` client. Call it in `create()` (or pass options to
-   * {@link parleyPluginConfig}). Calling it again replaces the client for NPCs added afterwards.
+   * Creates the `@parley/dialogue` client and applies the presentation options. Call it in `create()`
+   * (or pass options to {@link parleyPluginConfig}). Calling it again replaces the client for NPCs added
+   * afterwards.
    */
   connect(options: ParleyPluginOptions): this {
     this.#options = options;
-    const { url, fetch, auth, store } = options;
+    const { url, fetch, auth, store, maxToolRounds } = options;
     this.#client = createParley({
       url,
       ...(fetch && { fetch }),
       ...(auth && { auth }),
       ...(store && { store }),
+      ...(maxToolRounds !== undefined && { maxToolRounds }),
     });
+    this.#fastForward = new FastForward(options.fastForward);
+    if (this.#running) this.#setUpConsole();
     return this;
   }
 
@@ -118,7 +189,7 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
 
   /**
    * Makes `sprite` a talking NPC: a prompt appears when the player is in range, the talk key (E) or a
-   * click opens the dialogue, and the NPC's state shows above it.
+   * click/tap opens the dialogue, the NPC's state shows above it, and it can bark.
    *
    * @example
    * ```ts
@@ -128,14 +199,17 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
   addNpc(sprite: NpcSprite, definition: NpcDefinition, options: NpcOptions = {}): ParleyNpc {
     if (!this.#running) throw new Error('addNpc() needs a running scene: call it in create()');
     let handle: Npc | undefined;
-    const npc = new ParleyNpc(
-      this.#host,
-      sprite,
-      definition,
-      () => (handle ??= this.client.npc(definition)),
-      options,
-    );
+    const client = () => {
+      if (!handle) {
+        handle = this.client.npc(definition);
+        if (options.suggestReplies === 'tool') handle.tool(SUGGEST_REPLIES_TOOL, suggestRepliesTool);
+      }
+      return handle;
+    };
+    const npc = new ParleyNpc(this.#host, sprite, definition, client, options);
     this.#npcs.push(npc);
+    this.#consoleModel?.addNpc(definition);
+    if (this.#console?.isOpen) this.#loadAssistant(npc);
     if (!this.#keys.has(npc.talkKey)) {
       const key = this.scene!.input.keyboard?.addKey(npc.talkKey, false);
       key?.on(Phaser.Input.Keyboard.Events.DOWN, () => this.#talkKeyDown(npc.talkKey));
@@ -147,6 +221,11 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
   /** The NPCs of this scene. */
   get npcs(): readonly ParleyNpc[] {
     return this.#npcs;
+  }
+
+  /** The NPC with this id. */
+  npc(id: string): ParleyNpc | undefined {
+    return this.#npcs.find((npc) => npc.id === id);
   }
 
   /** The NPC the dialogue box is open on. */
@@ -172,7 +251,10 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     return best;
   }
 
-  /** Opens the dialogue box on `npc` (closing any other conversation). */
+  /**
+   * Opens the dialogue box on `npc` (closing any other conversation). Walking out of range closes it
+   * again, unless it was opened with the player out of range (a cutscene, a call from afar).
+   */
   talkTo(npc: ParleyNpc): void {
     if (!this.#running) return;
     if (this.#active === npc) {
@@ -182,20 +264,35 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     if (this.#active) this.closeDialogue();
     const session = npc.session;
     this.#active = npc;
+    this.#closeOnLeave = npc.inRange;
     this.#box ??= this.#createBox();
     this.#box.open(npc.name);
+    session.setLayout(this.#box.pageLayout());
     // The input swallows key events, so keys held while walking up would otherwise stay down.
     this.scene!.input.keyboard?.resetKeys();
     session.open();
-    this.#box.setText(session.view.text, session.view.tone);
+    this.#box.show(session.view);
+    this.#console?.select(npc.id);
     this.#emit(ParleyEvents.TalkStart, { npc });
   }
 
   /** Sends a line to the NPC the dialogue is open on, as if typed. */
   say(text: string): void {
-    if (!this.#active) return;
-    this.#box?.setPlayerLine(text.trim());
-    this.#active.session.send(text);
+    const line = text.trim();
+    if (!this.#active || !line) return;
+    this.#box?.setPlayerLine(line);
+    this.#active.session.send(line);
+  }
+
+  /**
+   * Interrupts the reply streaming in the open dialogue (`turn.interrupt()`); the box stays open.
+   * Returns false when nothing was streaming. Escape does this, and a second Escape closes.
+   */
+  interrupt(): boolean {
+    const npc = this.#active;
+    if (!npc?.existingSession?.interrupt()) return false;
+    this.#emit(ParleyEvents.Interrupt, { npc });
+    return true;
   }
 
   /** Closes the dialogue box, interrupting a reply still streaming. */
@@ -205,8 +302,22 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     this.#active = undefined;
     npc.existingSession?.close();
     this.#box?.close();
+    this.#fastForward.release();
     this.scene?.input.keyboard?.resetKeys();
     this.#emit(ParleyEvents.TalkEnd, { npc });
+  }
+
+  /** Whether the debug console is showing. */
+  get consoleOpen(): boolean {
+    return this.#console?.isOpen ?? false;
+  }
+
+  /**
+   * Shows or hides the debug console (toggles without an argument). Does nothing unless
+   * `connect({ console })` enabled it.
+   */
+  toggleConsole(open?: boolean): void {
+    this.#console?.toggle(open);
   }
 
   /**
@@ -251,18 +362,24 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     const events = this.systems!.events;
     events.on(Phaser.Scenes.Events.UPDATE, this.#update, this);
     events.once(Phaser.Scenes.Events.SHUTDOWN, this.#shutdown, this);
+    scene.game.events.on(Phaser.Core.Events.POST_RENDER, this.#postRender, this);
     scene.scale.on(Phaser.Scale.Events.RESIZE, this.#resize, this);
     scene.input.on(Phaser.Input.Events.POINTER_DOWN, this.#pointerDown, this);
-    scene.input.keyboard?.on('keydown-ESC', this.closeDialogue, this);
+    scene.input.on(Phaser.Input.Events.POINTER_UP, this.#pointerUp, this);
+    scene.input.on(Phaser.Input.Events.POINTER_UP_OUTSIDE, this.#pointerUp, this);
+    scene.input.keyboard?.on('keydown-ESC', this.#escape, this);
     const defaults = this.defaultOptions();
     if (!this.#client && defaults) this.connect(defaults);
     this.#live = new LiveRegion(scene.game.canvas.ownerDocument, { id: this.#options?.liveRegionId });
+    this.#setUpConsole();
+    globalThis.__PARLEY_DEVTOOLS__?.attach?.(this);
   }
 
   // Scene SHUTDOWN (also run by destroy): interrupt open turns, drop every listener and DOM element.
   #shutdown(): void {
     if (!this.#running) return;
     this.#running = false;
+    globalThis.__PARLEY_DEVTOOLS__?.detach?.(this);
     this.closeDialogue();
     for (const npc of [...this.#npcs]) npc.destroy();
     this.#npcs = [];
@@ -274,9 +391,13 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     this.#keys.clear();
     this.systems?.events.off(Phaser.Scenes.Events.UPDATE, this.#update, this);
     this.systems?.events.off(Phaser.Scenes.Events.SHUTDOWN, this.#shutdown, this);
+    scene?.game.events.off(Phaser.Core.Events.POST_RENDER, this.#postRender, this);
     scene?.scale.off(Phaser.Scale.Events.RESIZE, this.#resize, this);
     scene?.input.off(Phaser.Input.Events.POINTER_DOWN, this.#pointerDown, this);
-    scene?.input.keyboard?.off('keydown-ESC', this.closeDialogue, this);
+    scene?.input.off(Phaser.Input.Events.POINTER_UP, this.#pointerUp, this);
+    scene?.input.off(Phaser.Input.Events.POINTER_UP_OUTSIDE, this.#pointerUp, this);
+    scene?.input.keyboard?.off('keydown-ESC', this.#escape, this);
+    this.#tearDownConsole();
     this.#box?.destroy();
     this.#box = undefined;
     this.#live?.destroy();
@@ -285,16 +406,109 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     this.events.removeAllListeners();
   }
 
+  #setUpConsole(): void {
+    const mode = this.#options?.console ?? false;
+    if (!mode) {
+      this.#tearDownConsole();
+      return;
+    }
+    if (!this.#console) {
+      const doc = this.scene!.game.canvas.ownerDocument;
+      this.#consoleModel = new ConsoleModel({ prices: this.#options?.prices });
+      for (const npc of this.#npcs) this.#consoleModel.addNpc(npc.definition);
+      this.#console = new DebugConsole(doc, this.#consoleModel, {
+        send: (npcId, text) => this.#sendFromConsole(npcId, text),
+        loadAssistant: (npcId) => {
+          const npc = this.npc(npcId);
+          if (npc) this.#loadAssistant(npc);
+        },
+        toggled: (open) => this.#emit(ParleyEvents.Console, { open }),
+      });
+      doc.defaultView?.addEventListener('keydown', this.#onConsoleKey, true);
+    }
+    if (mode === true) this.#console.toggle(true);
+  }
+
+  #tearDownConsole(): void {
+    this.#console?.element.ownerDocument.defaultView?.removeEventListener(
+      'keydown',
+      this.#onConsoleKey,
+      true,
+    );
+    this.#console?.destroy();
+    this.#console = undefined;
+    this.#consoleModel = undefined;
+  }
+
+  // The assistant as the proxy has it, through @parley/dialogue (which makes the request).
+  #loadAssistant(npc: ParleyNpc): void {
+    const model = this.#consoleModel;
+    if (!model) return;
+    npc.npc.ensure().then(
+      (assistant) => model.setAssistant(npc.id, assistant),
+      (error: unknown) =>
+        model.setAssistantError(npc.id, error instanceof Error ? error.message : String(error)),
+    );
+  }
+
+  #sendFromConsole(npcId: string, text: string): void {
+    const npc = this.npc(npcId);
+    if (!npc) return;
+    this.#source = 'console';
+    try {
+      if (this.#active === npc) {
+        this.say(text);
+        return;
+      }
+      // Not in a dialogue: straight to the conversation; the console shows the answer.
+      const turn = npc.npc.conversation({ key: npc.conversationKey }).say(text);
+      this.#turnStarted(npc, text, turn);
+    } finally {
+      this.#source = 'player';
+    }
+  }
+
+  #turnStarted(npc: ParleyNpc, line: string, turn: Turn): void {
+    this.#emit(ParleyEvents.Say, { npc, text: line, turn });
+    const model = this.#consoleModel;
+    if (!model) return;
+    const run = model.startRun(npc.id, line, this.#source);
+    if (!model.npc(npc.id)?.assistant) this.#loadAssistant(npc);
+    void (async () => {
+      for await (const event of turn) model.record(run, event);
+    })();
+  }
+
   #update(time: number, delta: number): void {
     const nearest = this.isTalking ? undefined : this.nearestNpc();
     for (const npc of this.#npcs) {
       npc.existingSession?.tick(delta);
-      npc.update(time, npc === nearest);
+      npc.update(time, npc === nearest, delta);
     }
-    // Walking away ends the conversation, as it would in person.
+    // Walking away ends a conversation begun face to face, as it would in person (one opened from afar,
+    // e.g. a cutscene calling talkTo(), stays open).
     const active = this.#active;
-    if (active?.player && !active.inRange) this.closeDialogue();
-    this.#box?.place();
+    if (active) {
+      if (active.inRange) this.#closeOnLeave = true;
+      else if (this.#closeOnLeave && active.player) this.closeDialogue();
+    }
+    this.#box?.update(time);
+  }
+
+  // The first frame drawn after the typewriter placed a token's first character: report its latency.
+  #postRender(): void {
+    const npc = this.#active;
+    const glyphs = npc?.existingSession?.glyphs;
+    if (!npc || !glyphs?.waiting) return;
+    const timings = glyphs.drawn(performance.now());
+    if (timings.length === 0) return;
+    const hook = globalThis.__PARLEY_DEVTOOLS__;
+    for (const timing of timings) {
+      const report = { ...timing, npcId: npc.id };
+      this.#options?.onGlyph?.(report);
+      hook?.glyph?.(report);
+      this.#emit(ParleyEvents.Glyph, { ...timing, npc });
+    }
   }
 
   #talkKeyDown(code: number): void {
@@ -303,17 +517,42 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     if (npc && npc.talkKey === code) this.talkTo(npc);
   }
 
-  #pointerDown(): void {
+  // Escape interrupts a reply that is streaming; with nothing streaming it closes the dialogue.
+  #escape(): void {
+    if (!this.#active) return;
+    if (!this.interrupt()) this.closeDialogue();
+  }
+
+  #advancePress(source: 'key' | 'pointer'): void {
+    const session = this.#active?.existingSession;
+    if (!session) return;
+    this.#holdSource = source;
+    this.#fastForward.press(performance.now());
+    session.advance();
+  }
+
+  #pointerDown(pointer: Phaser.Input.Pointer): void {
+    const box = this.#box;
+    if (!box?.isOpen) return;
+    if (box.contains(pointer.x, pointer.y)) this.#advancePress('pointer');
     // Clicking the canvas moves focus away from the input; give it back so typing keeps working.
-    if (this.#box?.isOpen) setTimeout(() => this.#box?.focus(), 0);
+    setTimeout(() => this.#box?.focus(), 0);
+  }
+
+  #pointerUp(): void {
+    this.#fastForward.release();
   }
 
   #resize(): void {
-    this.#box?.layout();
-    if (this.#active) {
-      const view = this.#active.session.view;
-      this.#box?.setText(view.text, view.tone);
+    const box = this.#box;
+    if (!box) return;
+    box.layout();
+    const session = this.#active?.existingSession;
+    if (session) {
+      session.setLayout(box.pageLayout());
+      box.show(session.view);
     }
+    box.place();
   }
 
   #createBox(): DialogueBox {
@@ -321,8 +560,13 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
       this.scene!,
       {
         submit: (text) => this.say(text),
-        skip: () => this.#active?.session.skip(),
-        close: () => this.closeDialogue(),
+        advancePress: () => this.#advancePress('key'),
+        // The input's keyup or blur: ends a hold of the key, not one of the pointer (clicking the canvas
+        // may blur the input).
+        advanceRelease: () => {
+          if (this.#holdSource === 'key') this.#fastForward.release();
+        },
+        escape: () => this.#escape(),
       },
       this.#options?.theme,
     );
@@ -330,20 +574,32 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
 
   #createSession(npc: ParleyNpc): TalkSession {
     const live = this.#live;
+    const suggest = npc.suggestReplies !== false;
     return new TalkSession({
       name: npc.name,
       conversation: npc.npc.conversation({ key: npc.conversationKey }),
       mirror: live && { add: (speaker, text, state) => live.add(speaker, text, state) },
       typewriter: { charsPerSecond: this.#options?.charsPerSecond ?? 45 },
+      // Through the plugin: connect() may replace the control after the session exists.
+      fastForward: {
+        speed: (now) => this.#fastForward.speed(now),
+        shouldTurn: (now, since) => this.#fastForward.shouldTurn(now, since),
+      },
       handlers: {
         state: (state, previous) => this.#emit(ParleyEvents.State, { npc, state, previous }),
         view: (view) => {
-          if (this.#active === npc) this.#box?.setText(view.text, view.tone);
+          if (this.#active === npc) this.#box?.show(suggest ? view : { ...view, suggestions: [] });
         },
+        turn: (line, turn) => this.#turnStarted(npc, line, turn),
         reply: ({ text, status, runId, usage }) =>
           this.#emit(ParleyEvents.Reply, { npc, text, status, runId, usage }),
         error: (error, message) => this.#emit(ParleyEvents.Error, { npc, error, message }),
         toolCall: (calls) => this.#emit(ParleyEvents.ToolCall, { npc, calls }),
+        toolResult: ({ id, name, output, error }) =>
+          this.#emit(ParleyEvents.ToolResult, { npc, id, name, output, error }),
+        suggestions: (replies) => {
+          if (suggest) this.#emit(ParleyEvents.Suggestions, { npc, replies });
+        },
       },
     });
   }
@@ -351,6 +607,7 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
   #forget(npc: ParleyNpc): void {
     if (this.#active === npc) this.closeDialogue();
     this.#npcs = this.#npcs.filter((other) => other !== npc);
+    if (this.#running) this.#consoleModel?.removeNpc(npc.id);
   }
 
   #emit<K extends ParleyEventName>(name: K, event: ParleyEvents[K]): void {
@@ -382,6 +639,39 @@ export function parleyPluginConfig(options?: ParleyPluginOptions): ParleyPluginE
     }
   }
   return { key: PARLEY_PLUGIN_KEY, plugin: ConfiguredParleyPlugin, mapping: PARLEY_SCENE_MAPPING };
+}
+
+/**
+ * Forgets the plugin class Phaser caches globally under {@link PARLEY_PLUGIN_KEY}. Phaser keeps the
+ * first class registered under a key and ignores later ones, so under Vite HMR (where the module runs
+ * again with a new class) call this before creating the game again.
+ *
+ * @example
+ * ```ts
+ * removeParleyPlugin();
+ * const game = new Phaser.Game({ plugins: { scene: [parleyPluginConfig({ url: '' })] }, scene: [Village] });
+ * if (import.meta.hot) import.meta.hot.dispose(() => game.destroy(true));
+ * ```
+ */
+export function removeParleyPlugin(): void {
+  Phaser.Plugins.PluginCache.remove(PARLEY_PLUGIN_KEY);
+}
+
+/**
+ * Installs the plugin in a game from code instead of its config, HMR-safe: it drops a stale cached class
+ * first ({@link removeParleyPlugin}). Call it right after `new Phaser.Game(…)`, before the scenes
+ * start: every scene then has `this.parley`, connected with `options` when given.
+ *
+ * @example
+ * ```ts
+ * const game = new Phaser.Game({ scene: [Village] });
+ * installParley(game, { url: '', console: import.meta.env.DEV ? 'backtick' : false });
+ * ```
+ */
+export function installParley(game: Phaser.Game, options?: ParleyPluginOptions): void {
+  removeParleyPlugin();
+  const { plugin, key, mapping } = parleyPluginConfig(options);
+  game.plugins.installScenePlugin(key, plugin, mapping);
 }
 
 declare module 'phaser' {

@@ -1,6 +1,7 @@
 import type { DialogueError, DialogueEvent, Turn } from '@parley/dialogue';
 import { describe, expect, it } from 'vitest';
-import { type Mirror, TalkSession } from './talk-session.js';
+import { FastForward } from './fast-forward.js';
+import { type Mirror, type PageLayout, TalkSession, type TalkSessionOptions } from './talk-session.js';
 
 /** A turn fed by the test, with the same replay-and-end contract as @parley/dialogue's. */
 function fakeTurn() {
@@ -58,12 +59,13 @@ function mirror() {
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-function setup() {
+function setup(extra: Partial<TalkSessionOptions> = {}) {
   const turns: Array<ReturnType<typeof fakeTurn>> = [];
   const said: string[] = [];
   const states: string[] = [];
   const views: string[] = [];
   const errors: string[] = [];
+  const offered: string[][] = [];
   const { m, lines } = mirror();
   const session = new TalkSession({
     name: 'Brom',
@@ -81,9 +83,11 @@ function setup() {
       state: (s) => states.push(s),
       view: (v) => views.push(v.text),
       error: (_e, message) => errors.push(message),
+      suggestions: (replies) => offered.push([...replies]),
     },
+    ...extra,
   });
-  return { session, turns, said, states, views, errors, lines };
+  return { session, turns, said, states, views, errors, lines, offered };
 }
 
 describe('TalkSession', () => {
@@ -107,7 +111,7 @@ describe('TalkSession', () => {
     expect(lines[1]!.text).toBe('Closed at night.');
 
     session.tick(300);
-    expect(session.view.text).toBe('Clo');
+    expect(session.view.text).toBe('Clos'); // one character at once, then 10 a second
     push({ type: 'turn.end', text: 'Closed at night.', status: 'completed', runId: 'run_1', usage: null });
     await session.settled();
     expect(lines[1]!.state).toBe('done');
@@ -125,9 +129,10 @@ describe('TalkSession', () => {
     push({ type: 'error', error: error('network') });
     await session.settled();
     expect(session.state).toBe('listening');
-    expect(session.view).toEqual({
+    expect(session.view).toMatchObject({
       text: '(Brom seems distracted — the connection failed. Try again.)',
       tone: 'error',
+      more: false,
     });
     expect(errors).toHaveLength(1);
     expect(lines[1]!.state).toBe('error');
@@ -163,5 +168,144 @@ describe('TalkSession', () => {
     const { session, said } = setup();
     session.send('Anyone there?');
     expect(said).toEqual([]);
+  });
+
+  // One character is one pixel: lines of 10 characters, pages of 2 lines.
+  const small: PageLayout = { measure: (text) => text.length, width: 10, lines: 2 };
+  const LONG = 'Four words per line. Then more words here, and the end.';
+
+  it('types a long reply page by page and waits for the player at each full page', async () => {
+    const { session, turns, states } = setup({ layout: small });
+    session.open();
+    session.send('Tell me everything');
+    const { push } = turns[0]!;
+    push({ type: 'text.delta', delta: LONG, text: LONG });
+    push({ type: 'turn.end', text: LONG, status: 'completed', runId: 'run_1', usage: null });
+    await session.settled();
+    session.tick(60_000);
+    expect(session.view).toMatchObject({ text: 'Four words\nper line.', more: true, page: 0 });
+    expect(session.view.pages).toBeGreaterThan(2);
+    session.tick(60_000);
+    expect(session.view.page).toBe(0); // it waits however long it takes
+    expect(session.state).toBe('speaking');
+
+    expect(session.advance()).toBe('next');
+    expect(session.view).toMatchObject({ text: 'T', page: 1 });
+    expect(session.advance()).toBe('complete'); // the page appears at once
+    expect(session.view).toMatchObject({ text: 'Then more\nwords', more: true });
+    while (session.advance() !== 'none') session.tick(60_000);
+    expect(session.view.text).toBe('here, and\nthe end.');
+    expect(session.view.more).toBe(false);
+    expect(states.at(-1)).toBe('listening');
+  });
+
+  it('fast-forwards while the advance control is held: faster typing, pages turn by themselves', async () => {
+    let now = 0;
+    const fastForward = new FastForward({ holdMs: 300, speed: 5, pageMs: 200 });
+    const { session, turns } = setup({ layout: small, fastForward, now: () => now });
+    session.open();
+    session.send('Go on');
+    turns[0]!.push({ type: 'text.delta', delta: LONG, text: LONG });
+    await tick();
+    session.tick(100); // 1 due at once + 1 at 10 chars/s
+    expect(session.view.text).toBe('Fo');
+    fastForward.press(now);
+    now = 300;
+    session.tick(100); // 5 times as fast
+    expect(session.view.text).toBe('Four wo');
+    session.tick(2000);
+    expect(session.view.more).toBe(true);
+    now = 450;
+    session.tick(16);
+    expect(session.view.page).toBe(0);
+    now = 520;
+    session.tick(16); // full for 200 ms: turns
+    expect(session.view.page).toBe(1);
+    fastForward.release();
+    session.tick(2000);
+    now = 2000;
+    session.tick(16);
+    expect(session.view.page).toBe(1); // released: waits again
+  });
+
+  it('holds back suggestion lines while streaming and offers them once the reply is typed', async () => {
+    const { session, turns, views, offered } = setup();
+    session.open();
+    session.send('Can I pass?');
+    const { push } = turns[0]!;
+    const parts = ['Not ', 'tonight.', '\n', '> Ask', ' why\n', '> Leave'];
+    let text = '';
+    for (const delta of parts) {
+      text += delta;
+      push({ type: 'text.delta', delta, text });
+      await tick();
+      session.tick(10_000);
+    }
+    expect(views.some((v) => v.includes('>'))).toBe(false);
+    expect(session.view.suggestions).toEqual([]);
+    push({ type: 'turn.end', text, status: 'completed', runId: 'run_1', usage: null });
+    await session.settled();
+    session.tick(10_000);
+    expect(session.view.text).toBe('Not tonight.');
+    expect(session.view.suggestions).toEqual(['Ask why', 'Leave']);
+    expect(offered).toEqual([['Ask why', 'Leave']]);
+    session.send('Ask why');
+    expect(session.view.suggestions).toEqual([]);
+  });
+
+  it('offers the replies of a suggest_replies tool call', async () => {
+    const { session, turns } = setup();
+    session.open();
+    session.send('Hm?');
+    const { push } = turns[0]!;
+    const calls = [{ id: 'call_1', name: 'suggest_replies', arguments: '{"replies":["Yes","No"]}' }];
+    push({ type: 'tool.call', calls });
+    push({ type: 'tool.result', id: 'call_1', name: 'suggest_replies', output: '{"shown":2}' });
+    push({ type: 'text.delta', delta: 'Well?', text: 'Well?' });
+    push({ type: 'turn.end', text: 'Well?', status: 'completed', runId: 'run_1', usage: null });
+    await session.settled();
+    session.tick(10_000);
+    expect(session.view.suggestions).toEqual(['Yes', 'No']);
+  });
+
+  it('interrupt() stops the stream; the NPC trails off where it was cut', async () => {
+    const { session, turns, lines, states } = setup();
+    session.open();
+    session.send('Tell me a long story');
+    const { push } = turns[0]!;
+    push({ type: 'text.delta', delta: 'Long ago, in the ', text: 'Long ago, in the ' });
+    await tick();
+    session.tick(500); // 6 characters typed
+    expect(session.interrupt()).toBe(true);
+    await session.settled();
+    expect(session.busy).toBe(false);
+    expect(session.interrupt()).toBe(false);
+    expect(session.view).toMatchObject({ text: 'Long a—', tone: 'normal' });
+    expect(lines[1]).toMatchObject({ state: 'interrupted', text: 'Long ago, in the ' });
+    expect(states.at(-1)).toBe('listening');
+  });
+
+  it('measures each delta from arrival to its first placed character', async () => {
+    let now = 0;
+    const { session, turns } = setup({ now: () => now });
+    session.open();
+    session.send('Hi');
+    const { push } = turns[0]!;
+    now = 10;
+    push({ type: 'text.delta', delta: 'Hello', text: 'Hello' });
+    await tick();
+    now = 12;
+    push({ type: 'text.delta', delta: ' there', text: 'Hello there' }); // arrives behind the typewriter
+    await tick();
+    now = 20;
+    session.tick(16);
+    const first = session.glyphs.drawn(25);
+    expect(first).toEqual([
+      { arrivedAt: 10, placedAt: 20, drawnAt: 25, latency: 15, caughtUp: true, offset: 0, length: 5 },
+    ]);
+    now = 700;
+    session.tick(1000);
+    const second = session.glyphs.drawn(716);
+    expect(second).toMatchObject([{ arrivedAt: 12, latency: 704, caughtUp: false, offset: 5 }]);
   });
 });

@@ -1,6 +1,10 @@
 import type { Conversation, DialogueError, DialogueEvent, ToolCall, Turn } from '@parley/dialogue';
 import { inWorldErrorText } from './error-text.js';
+import { type AdvanceAction, advanceAction, FastForward } from './fast-forward.js';
+import { GlyphMeter } from './glyph-meter.js';
 import { type NpcSignal, NpcState, nextNpcState } from './npc-state.js';
+import { type Measure, Pager } from './pager.js';
+import { parseSuggestReplies, SUGGEST_REPLIES_TOOL, splitSuggestions } from './suggestions.js';
 import { Typewriter, type TypewriterOptions } from './typewriter.js';
 
 /** A line of the DOM mirror, as {@link LiveRegion} makes them. */
@@ -16,17 +20,37 @@ export interface Mirror {
 
 /** What the dialogue box should show for this NPC right now. */
 export interface SessionView {
+  /** The page on screen, as typed so far (lines joined by `\n`). */
   text: string;
   tone: 'normal' | 'dim' | 'error';
+  /** The page is fully shown and another follows: show the continue arrow. */
+  more: boolean;
+  /** Index of the page on screen, and how many pages the reply has so far. */
+  page: number;
+  pages: number;
+  /** Replies to offer as chips (only once the reply is typed out). */
+  suggestions: readonly string[];
+}
+
+/** How the dialogue box lays out text: the measure of its font, the line width and lines per page. */
+export interface PageLayout {
+  measure: Measure;
+  width: number;
+  lines: number;
 }
 
 /** Callbacks of a {@link TalkSession}; the Phaser layer renders them and re-emits them as events. */
 export interface SessionHandlers {
   state?(state: NpcState, previous: NpcState): void;
   view?(view: SessionView): void;
+  /** A line went out: `turn` can be followed by others (the debug console). */
+  turn?(line: string, turn: Turn): void;
   reply?(event: Extract<DialogueEvent, { type: 'turn.end' }>): void;
   error?(error: DialogueError, message: string): void;
   toolCall?(calls: ToolCall[]): void;
+  toolResult?(result: Extract<DialogueEvent, { type: 'tool.result' }>): void;
+  /** The NPC offered replies (shown once its reply is typed out). */
+  suggestions?(replies: readonly string[]): void;
 }
 
 /** Options of {@link TalkSession}. */
@@ -36,17 +60,30 @@ export interface TalkSessionOptions {
   conversation: Pick<Conversation, 'say'>;
   mirror?: Mirror | undefined;
   typewriter?: TypewriterOptions | undefined;
+  /** Pagination; default one endless page. */
+  layout?: PageLayout | undefined;
+  /** The press-and-hold state of the advance control, shared with the box. */
+  fastForward?: Pick<FastForward, 'speed' | 'shouldTurn'> | undefined;
   handlers?: SessionHandlers;
+  /** Monotonic clock in ms. Default `performance.now()`. */
+  now?: () => number;
 }
+
+const ONE_PAGE: PageLayout = {
+  measure: (text) => text.length,
+  width: Number.POSITIVE_INFINITY,
+  lines: Number.POSITIVE_INFINITY,
+};
 
 /**
  * One NPC's side of the dialogue, free of Phaser: it sends the player's lines, follows each turn's
- * events, paces the reply through a {@link Typewriter}, mirrors both lines into the live region and
- * drives the NPC state machine. The plugin calls `tick()` every frame and renders what the handlers say.
+ * events, paces the reply through a {@link Typewriter} page by page, mirrors both lines into the live
+ * region, collects suggested replies and drives the NPC state machine. The plugin calls `tick()` every
+ * frame and renders what the handlers say.
  *
  * @example
  * ```ts
- * const session = new TalkSession({ name: 'Brom', conversation, handlers: { view: (v) => box.setText(v.text) } });
+ * const session = new TalkSession({ name: 'Brom', conversation, handlers: { view: (v) => box.show(v) } });
  * session.open();
  * session.send('Is the gate open?');
  * // every frame: session.tick(delta);
@@ -54,15 +91,23 @@ export interface TalkSessionOptions {
  */
 export class TalkSession {
   readonly name: string;
+  /** Token → glyph timings of this session's replies. */
+  readonly glyphs = new GlyphMeter();
   readonly #conversation: Pick<Conversation, 'say'>;
   readonly #mirror: Mirror | undefined;
   readonly #handlers: SessionHandlers;
   readonly #typewriter: Typewriter;
+  readonly #pager: Pager;
+  readonly #fast: Pick<FastForward, 'speed' | 'shouldTurn'>;
+  readonly #now: () => number;
   #state: NpcState = NpcState.Idle;
   #turn: Turn | undefined;
   #following: Promise<void> | undefined;
   #generation = 0;
-  #view: SessionView = { text: '', tone: 'dim' };
+  #tone: SessionView['tone'] = 'dim';
+  #suggestions: readonly string[] = [];
+  #fullSince: number | undefined;
+  #view: SessionView = { text: '', tone: 'dim', more: false, page: 0, pages: 1, suggestions: [] };
 
   constructor(options: TalkSessionOptions) {
     this.name = options.name;
@@ -70,6 +115,10 @@ export class TalkSession {
     this.#mirror = options.mirror;
     this.#handlers = options.handlers ?? {};
     this.#typewriter = new Typewriter(options.typewriter);
+    const layout = options.layout ?? ONE_PAGE;
+    this.#pager = new Pager(layout.measure, layout.width, layout.lines);
+    this.#fast = options.fastForward ?? new FastForward();
+    this.#now = options.now ?? (() => performance.now());
   }
 
   get state(): NpcState {
@@ -86,49 +135,97 @@ export class TalkSession {
     return this.#turn !== undefined;
   }
 
+  /** The turn still streaming, if any. */
+  get turn(): Turn | undefined {
+    return this.#turn;
+  }
+
   /** Settles when the current turn's events have all been handled (for tests and orderly shutdown). */
   settled(): Promise<void> {
     return this.#following ?? Promise.resolve();
+  }
+
+  /** The box changed size or font: re-wrap the reply, staying on the page being read. */
+  setLayout(layout: PageLayout): void {
+    this.#pager.resize(layout.measure, layout.width, layout.lines, this.#typewriter.shown);
+    if (this.#tone === 'normal') this.#render();
   }
 
   /** The dialogue box opened on this NPC. */
   open(): void {
     if (this.#state !== NpcState.Idle) return;
     this.#signal('open');
-    this.#show({ text: `(${this.name} is listening.)`, tone: 'dim' });
+    this.#showMessage(`(${this.name} is listening.)`, 'dim');
   }
 
   /**
    * Sends the player's line. A turn still streaming is interrupted first: the player has moved on, and
    * the conversation runs turns one after another anyway.
    */
-  send(text: string): void {
+  send(text: string): Turn | undefined {
     const line = text.trim();
-    if (!line || this.#state === NpcState.Idle) return;
+    if (!line || this.#state === NpcState.Idle) return undefined;
     this.#turn?.interrupt();
     const generation = ++this.#generation;
     this.#typewriter.reset();
+    this.#pager.reset();
+    this.glyphs.clear();
+    this.#suggestions = [];
     this.#mirror?.add('player', line, 'done');
     const mirrored = this.#mirror?.add(this.name, '');
     const turn = this.#conversation.say(line);
     this.#turn = turn;
     this.#signal('sent');
-    this.#show({ text: '…', tone: 'dim' });
+    this.#showMessage('…', 'dim');
+    this.#handlers.turn?.(line, turn);
     this.#following = this.#follow(turn, generation, mirrored);
+    return turn;
   }
 
-  /** Reveals the rest of the reply at once. */
-  skip(): void {
-    this.#typewriter.skip();
+  /**
+   * The advance control was pressed (Enter on an empty line, a click or tap on the box): completes the
+   * page being typed, or turns to the next one.
+   */
+  advance(): AdvanceAction {
+    if (this.#state !== NpcState.Speaking) return 'none';
+    const shown = this.#typewriter.shown;
+    const limit = Math.min(this.#pager.limit, this.#typewriter.target.length);
+    const action = advanceAction({ typing: shown < limit, hasNext: this.#pager.hasNext });
+    if (action === 'complete') this.#typewriter.skip(this.#pager.limit);
+    else if (action === 'next') this.#turnPage();
+    if (action === 'complete') this.glyphs.placed(this.#typewriter.shown, this.#now());
     this.tick(0);
+    return action;
+  }
+
+  /**
+   * Stops the reply that is streaming (`turn.interrupt()`); the NPC trails off where the player cut in.
+   * Returns false when nothing was streaming.
+   */
+  interrupt(): boolean {
+    if (!this.#turn) return false;
+    this.#turn.interrupt();
+    return true;
   }
 
   /** Advances the typewriter; call once per frame with the frame's delta in ms. */
   tick(dtMs: number): void {
     if (this.#state !== NpcState.Speaking) return;
-    if (this.#typewriter.tick(dtMs) || dtMs === 0)
-      this.#show({ text: this.#typewriter.visible, tone: 'normal' });
-    if (this.#typewriter.done) this.#signal('typed');
+    const now = this.#now();
+    if (this.#typewriter.tick(dtMs * this.#fast.speed(now), this.#pager.limit)) {
+      this.glyphs.placed(this.#typewriter.shown, now);
+    }
+    const full = this.#pager.full(this.#typewriter.shown);
+    if (!full) this.#fullSince = undefined;
+    else {
+      this.#fullSince ??= now;
+      if (this.#fast.shouldTurn(now, this.#fullSince)) this.#turnPage();
+    }
+    this.#render();
+    if (this.#typewriter.done && !this.#pager.hasNext) {
+      this.#signal('typed');
+      this.#render();
+    }
   }
 
   /** The box closed: interrupts a streaming turn and returns to idle. */
@@ -137,50 +234,81 @@ export class TalkSession {
     this.#turn?.interrupt();
     this.#turn = undefined;
     this.#typewriter.reset();
+    this.#pager.reset();
+    this.glyphs.clear();
+    this.#suggestions = [];
     this.#signal('close');
   }
 
   async #follow(turn: Turn, generation: number, mirrored: MirrorLine | undefined): Promise<void> {
     const current = () => generation === this.#generation;
+    let offered: readonly string[] = [];
     for await (const event of turn) {
       switch (event.type) {
         case 'turn.start':
           break;
-        case 'text.delta':
-          mirrored?.update(event.text);
+        case 'text.delta': {
+          const { body } = splitSuggestions(event.text);
+          mirrored?.update(body);
           if (!current()) break;
-          this.#typewriter.set(event.text);
+          const before = this.#typewriter.target.length;
+          this.#typewriter.set(body);
+          this.glyphs.arrived(before, body.length - before, this.#now(), this.#typewriter.shown >= before);
+          this.#pager.update(body);
           this.#signal('text');
           break;
+        }
         case 'tool.call':
-          if (current()) this.#handlers.toolCall?.(event.calls);
+          if (!current()) break;
+          for (const call of event.calls) {
+            if (call.name === SUGGEST_REPLIES_TOOL) offered = parseSuggestReplies(call.arguments);
+          }
+          this.#handlers.toolCall?.(event.calls);
           break;
-        case 'turn.end':
-          mirrored?.finish('done', event.text);
+        case 'tool.result':
+          if (current()) this.#handlers.toolResult?.(event);
+          break;
+        case 'turn.end': {
+          const { body, suggestions } = splitSuggestions(event.text);
+          mirrored?.finish('done', body);
           if (!current()) break;
           this.#turn = undefined;
-          this.#typewriter.set(event.text);
+          this.#typewriter.set(body);
           this.#typewriter.end();
+          this.#pager.update(body);
+          this.#suggestions = suggestions.length > 0 ? suggestions : offered;
+          if (this.#suggestions.length > 0) this.#handlers.suggestions?.(this.#suggestions);
           this.#handlers.reply?.(event);
           // A turn that ends without words (e.g. only tool calls) has nothing to type.
           if (this.#state === NpcState.Thinking) {
-            this.#signal('failed');
-            this.#show({
-              text: event.text || `(${this.name} says nothing.)`,
-              tone: event.text ? 'normal' : 'dim',
-            });
+            this.#signal(body ? 'text' : 'failed');
+            if (!body) this.#showMessage(`(${this.name} says nothing.)`, 'dim');
           }
           break;
+        }
         case 'error': {
           const interrupted = event.error.code === 'interrupted';
           const message = inWorldErrorText(this.name, event.error);
           mirrored?.finish(interrupted ? 'interrupted' : 'error', interrupted ? undefined : message);
           if (!current()) break;
           this.#turn = undefined;
-          this.#typewriter.reset();
           this.#handlers.error?.(event.error, message);
+          this.glyphs.clear();
+          const said = this.#typewriter.visible.trimEnd();
           this.#signal('failed');
-          this.#show({ text: message, tone: 'error' });
+          if (interrupted && said) {
+            // The NPC stops where the player cut in.
+            this.#typewriter.set(`${said}—`);
+            this.#typewriter.end();
+            this.#typewriter.skip();
+            this.#pager.update(this.#typewriter.target);
+            this.#tone = 'normal';
+            this.#render();
+          } else {
+            this.#typewriter.reset();
+            this.#pager.reset();
+            this.#showMessage(message, interrupted ? 'dim' : 'error');
+          }
           break;
         }
         default: {
@@ -191,14 +319,50 @@ export class TalkSession {
     }
   }
 
+  #turnPage(): void {
+    if (this.#pager.next()) this.#fullSince = undefined;
+  }
+
   #signal(signal: NpcSignal): void {
     const previous = this.#state;
     this.#state = nextNpcState(previous, signal);
     if (this.#state !== previous) this.#handlers.state?.(this.#state, previous);
   }
 
+  // A message that is not the reply (listening, thinking, an error): shown whole, on one page.
+  #showMessage(text: string, tone: SessionView['tone']): void {
+    this.#tone = tone;
+    this.#show({ text, tone, more: false, page: 0, pages: 1, suggestions: this.#offered() });
+  }
+
+  #render(): void {
+    const shown = this.#typewriter.shown;
+    this.#tone = 'normal';
+    this.#show({
+      text: this.#pager.text(shown),
+      tone: 'normal',
+      more: this.#pager.full(shown),
+      page: this.#pager.index,
+      pages: this.#pager.pages.length,
+      suggestions: this.#offered(),
+    });
+  }
+
+  #offered(): readonly string[] {
+    return this.#state === NpcState.Listening ? this.#suggestions : [];
+  }
+
   #show(view: SessionView): void {
-    if (view.text === this.#view.text && view.tone === this.#view.tone) return;
+    const old = this.#view;
+    if (
+      view.text === old.text &&
+      view.tone === old.tone &&
+      view.more === old.more &&
+      view.page === old.page &&
+      view.pages === old.pages &&
+      view.suggestions === old.suggestions
+    )
+      return;
     this.#view = view;
     this.#handlers.view?.(view);
   }

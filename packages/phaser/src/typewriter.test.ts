@@ -11,8 +11,18 @@ describe('Typewriter', () => {
       uneven.tick(100);
       whole.tick(100);
     }
-    expect(uneven.visible).toBe('Who g');
-    expect(whole.visible).toBe('Who g');
+    // The first character is due at once, then one per 100 ms.
+    expect(uneven.visible).toBe('Who go');
+    expect(whole.visible).toBe('Who go');
+  });
+
+  it('shows the first character after a wait on the next frame', () => {
+    const typewriter = new Typewriter({ charsPerSecond: 10, sentencePause: 0 });
+    typewriter.write('Halt');
+    expect(typewriter.tick(16)).toBe(true);
+    expect(typewriter.visible).toBe('H');
+    typewriter.tick(16);
+    expect(typewriter.visible).toBe('H'); // then the pace applies
   });
 
   it('does not burst after waiting for tokens', () => {
@@ -23,7 +33,7 @@ describe('Typewriter', () => {
     typewriter.tick(5000); // nothing to show: the idle time is not banked
     typewriter.write('cdefgh');
     typewriter.tick(100);
-    expect(typewriter.visible).toBe('abc');
+    expect(typewriter.visible).toBe('abcd'); // one due at once, one for the 100 ms
   });
 
   it('is done only after the source ends and everything is shown', () => {
@@ -38,7 +48,7 @@ describe('Typewriter', () => {
   it('pauses after a sentence but not inside a number', () => {
     const typewriter = new Typewriter({ charsPerSecond: 10, sentencePause: 5 });
     typewriter.write('No. 3.5 it is');
-    typewriter.tick(300);
+    typewriter.tick(200);
     expect(typewriter.visible).toBe('No.');
     typewriter.tick(500); // pays off the pause
     expect(typewriter.visible).toBe('No.');
@@ -50,13 +60,13 @@ describe('Typewriter', () => {
     const typewriter = new Typewriter({ charsPerSecond: 10, catchUpAfter: 20 });
     typewriter.write('x'.repeat(100));
     typewriter.tick(1000);
-    expect(typewriter.visible.length).toBe(20);
+    expect(typewriter.visible.length).toBe(21);
   });
 
   it('never splits a surrogate pair', () => {
     const typewriter = new Typewriter({ charsPerSecond: 10 });
     typewriter.write('🛡️ok');
-    typewriter.tick(100);
+    typewriter.tick(0);
     expect(typewriter.visible).toBe('🛡');
   });
 
@@ -66,6 +76,18 @@ describe('Typewriter', () => {
     typewriter.skip();
     expect(typewriter.visible).toBe('The gate is closed at night.');
     expect(typewriter.typing).toBe(false);
+  });
+
+  it('stops at a limit (a full page) without banking the wait', () => {
+    const typewriter = new Typewriter({ charsPerSecond: 10, sentencePause: 0 });
+    typewriter.write('abcdefgh');
+    typewriter.tick(1000, 3);
+    expect(typewriter.visible).toBe('abc');
+    typewriter.tick(5000, 3);
+    typewriter.tick(100);
+    expect(typewriter.visible).toBe('abcde');
+    typewriter.skip(6);
+    expect(typewriter.visible).toBe('abcdef');
   });
 
   it('set() follows the full text and rewinds when the source corrects itself', () => {

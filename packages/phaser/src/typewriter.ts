@@ -34,7 +34,9 @@ export class Typewriter {
   readonly #catchUpAfter: number;
   #target = '';
   #shown = 0;
-  #budget = 0;
+  // One character is always due after a wait: the first glyph of a reply (or of a token the reader was
+  // waiting for) shows on the next frame, and the pace applies from there.
+  #budget = 1;
   #ended = false;
 
   constructor(options: TypewriterOptions = {}) {
@@ -86,32 +88,45 @@ export class Typewriter {
     this.#ended = true;
   }
 
-  /** Reveals everything received so far at once (the player pressed a key to skip). */
-  skip(): void {
-    this.#shown = this.#target.length;
-    this.#budget = 0;
+  /** How many characters (UTF-16 units) of the text are revealed. */
+  get shown(): number {
+    return this.#shown;
+  }
+
+  /**
+   * Reveals everything received so far at once (the player pressed a key to skip), or up to `limit`
+   * characters (the end of the page on screen).
+   */
+  skip(limit = Number.POSITIVE_INFINITY): void {
+    this.#shown = Math.max(this.#shown, Math.min(limit, this.#target.length));
+    this.#budget = 1;
   }
 
   /** Empties the buffer for a new line. */
   reset(): void {
     this.#target = '';
     this.#shown = 0;
-    this.#budget = 0;
+    this.#budget = 1;
     this.#ended = false;
   }
 
-  /** Advances time by `dtMs`; returns whether `visible` changed. */
-  tick(dtMs: number): boolean {
-    if (!this.typing) {
-      // Time spent waiting for tokens must not be banked, or the next chunk would appear in a burst.
-      this.#budget = 0;
+  /**
+   * Advances time by `dtMs`; returns whether `visible` changed. `limit` stops the reveal at that many
+   * characters (the end of a full page) without banking the time spent waiting there.
+   */
+  tick(dtMs: number, limit = Number.POSITIVE_INFINITY): boolean {
+    const end = Math.min(limit, this.#target.length);
+    if (this.#shown >= end) {
+      // Time spent waiting for tokens (or for the player to turn the page) must not be banked, or the
+      // next chunk would appear in a burst.
+      this.#budget = 1;
       return false;
     }
     const backlog = this.#target.length - this.#shown;
     const pace = backlog > this.#catchUpAfter ? this.charsPerSecond * 2 : this.charsPerSecond;
     this.#budget += (Math.max(0, dtMs) * pace) / 1000;
     const before = this.#shown;
-    while (this.#budget >= 1 && this.typing) {
+    while (this.#budget >= 1 && this.#shown < end) {
       const char = this.#target[this.#shown] ?? '';
       let step = 1;
       // Never split a surrogate pair: half an emoji renders as a replacement box.
