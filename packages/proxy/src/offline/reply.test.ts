@@ -274,6 +274,15 @@ describe('after tool results', () => {
     expect(text(afterResult('Error: the captain forbids it'))).toContain('the captain forbids it');
   });
 
+  it('reads a result whose yes/no fields all say no as a refusal, whatever they are called', () => {
+    const refused = text(
+      afterResult('{"opened":false,"reason":"The gate stays shut from dusk until the dawn bell."}'),
+    );
+    expect(refused).toContain("couldn't open the north gate");
+    expect(refused).toContain('the gate stays shut from dusk until the dawn bell');
+    expect(text(afterResult('{"opened":true,"sold":false}'))).not.toContain("couldn't");
+  });
+
   it('does not call the same tool again in the same turn, even when forced', () => {
     const named = { type: 'function', function: { name: 'open_gate' } } as const;
     expect(afterResult('{"ok":true}', { tool_choice: named }).kind).toBe('text');

@@ -397,6 +397,15 @@ interface Outcome {
  * Reads what a tool returned: JSON like `{"ok":true,"message":…}` or `{"error":"…"}`, a bare JSON value,
  * or plain text ("Error: …" reads as a failure).
  */
+/**
+ * `{"opened": false, "reason": "…"}`: a result whose yes/no fields all say no reads as a refusal, the way a
+ * model would read it, whatever the flag is called.
+ */
+function onlyFalseFlags(o: Record<string, unknown>): boolean {
+  const flags = Object.values(o).filter((value) => typeof value === 'boolean');
+  return flags.length > 0 && flags.every((value) => value === false);
+}
+
 export function readOutcome(output: string): Outcome {
   let parsed: unknown;
   try {
@@ -414,6 +423,7 @@ export function readOutcome(output: string): Outcome {
     (error !== undefined && error !== null && error !== false && error !== '') ||
     o['ok'] === false ||
     o['success'] === false ||
+    onlyFalseFlags(o) ||
     /^(?:error|fail|failed|failure|denied|refused|rejected)$/i.test(
       typeof o['status'] === 'string' ? o['status'] : '',
     );
