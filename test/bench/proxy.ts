@@ -8,6 +8,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UNLIMITED } from '../support/limits.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -138,6 +139,7 @@ async function main() {
       PARLEY_MODEL: 'fake-model',
       PARLEY_DATA_DIR: dataDir,
       PARLEY_LOG: 'silent',
+      ...UNLIMITED, // this bench measures the proxy's own path; test/bench/security.ts measures limits
     },
     /listening on (http:\S+)/,
   );
