@@ -18,7 +18,11 @@ const benches = [
   },
   { name: 'glyph', title: 'Token arrival to first glyph drawn', script: join(here, 'glyph.ts') },
   { name: 'frames', title: 'Frame times while NPCs stream', script: join(here, 'frames.ts') },
-  { name: 'security', title: 'Cost of auth, policy and budgets per request', script: join(here, 'security.ts') },
+  {
+    name: 'security',
+    title: 'Cost of auth, policy and budgets per request',
+    script: join(here, 'security.ts'),
+  },
 ];
 
 let failed = 0;
