@@ -1,6 +1,6 @@
 import type { ListPage, Message } from '@parley/protocol';
 import { type Context, share } from './context.js';
-import { isDialogueError } from './errors.js';
+import { isNotFound, unlessNotFound } from './errors.js';
 import type { Npc } from './npc.js';
 import { startTurn, type Turn } from './turn.js';
 
@@ -89,28 +89,26 @@ export function createConversation(ctx: Context, npc: Npc, key: string): Convers
   const threadId = () =>
     share(ctx, jobKey, '', async () => {
       const stored = await store.get(storeKey);
-      if (stored) {
-        try {
-          await request<{ id: string }>('GET', `/threads/${stored}`);
-          return stored;
-        } catch (error) {
-          if (!isNotFound(error)) throw error;
-        }
-      }
-      const thread = await request<{ id: string }>('POST', '/threads', {
+      if (stored && (await request('GET', `/threads/${stored}`).catch(unlessNotFound))) return stored;
+      const { id } = await request<{ id: string }>('POST', '/threads', {
         body: { metadata: { parley_npc: npc.id, parley_conversation: key } },
         retry: true, // a duplicate is an unused empty thread
       });
-      await store.set(storeKey, thread.id);
-      return thread.id;
+      await store.set(storeKey, id);
+      return id;
     });
 
   // The thread we have, without creating one.
   const existing = async () => (jobs.has(jobKey) || (await store.get(storeKey)) ? threadId() : undefined);
 
-  // Runs `job` on the thread. When the proxy lost the thread or the assistant (e.g. it restarted with an
-  // in-memory store), verifies both again, which re-creates what is gone, and tries once more.
-  const onThread = async <T>(job: (thread: string, assistant: string) => Promise<T>): Promise<T> => {
+  // Runs `job` on the thread once `previous` (the conversation's last turn) has ended. When the proxy lost
+  // the thread or the assistant (e.g. it restarted with an in-memory store), verifies both again, which
+  // re-creates what is gone, and tries once more.
+  const onThread = async <T>(
+    previous: Promise<unknown> | undefined,
+    job: (thread: string, assistant: string) => Promise<T>,
+  ): Promise<T> => {
+    await previous;
     for (let retried = false; ; retried = true) {
       try {
         const [thread, assistant] = await Promise.all([threadId(), npc.ensure()]);
@@ -127,30 +125,24 @@ export function createConversation(ctx: Context, npc: Npc, key: string): Convers
     const previous = tails.get(storeKey);
     let postedTo: string | undefined;
     const turn = startTurn(
-      {
-        request,
-        conversation,
-        maxToolRounds: ctx.maxToolRounds,
-        tool: (name) => ctx.tools.get(npc.id)?.get(name),
-        open: async (signal) => {
-          await previous;
-          return onThread(async (thread, assistant_id) => {
-            if (postedTo !== thread) {
-              await request('POST', `/threads/${thread}/messages`, {
-                body: { role: 'user', content: text },
-                signal,
-              });
-              postedTo = thread;
-            }
-            const body = await request<ReadableStream<Uint8Array>>('POST', `/threads/${thread}/runs`, {
-              body: { assistant_id, stream: true },
+      ctx,
+      conversation,
+      (signal) =>
+        onThread(previous, async (thread, assistant_id) => {
+          if (postedTo !== thread) {
+            await request('POST', `/threads/${thread}/messages`, {
+              body: { role: 'user', content: text },
               signal,
-              raw: true,
             });
-            return { threadId: thread, body };
+            postedTo = thread;
+          }
+          const body = await request<ReadableStream<Uint8Array>>('POST', `/threads/${thread}/runs`, {
+            body: { assistant_id, stream: true },
+            signal,
+            raw: true,
           });
-        },
-      },
+          return { threadId: thread, body };
+        }),
       options?.signal,
     );
     tails.set(storeKey, turn.done);
@@ -158,15 +150,11 @@ export function createConversation(ctx: Context, npc: Npc, key: string): Convers
   };
 
   const tell = (text: string) => {
-    const previous = tails.get(storeKey);
-    const told = (async () => {
-      await previous;
-      await onThread((thread) =>
-        request('POST', `/threads/${thread}/messages`, {
-          body: { role: 'user', content: `${EVENT}${text}`, metadata: { parley_kind: 'event' } },
-        }),
-      );
-    })();
+    const told = onThread(tails.get(storeKey), async (thread) => {
+      await request('POST', `/threads/${thread}/messages`, {
+        body: { role: 'user', content: `${EVENT}${text}`, metadata: { parley_kind: 'event' } },
+      });
+    });
     tails.set(
       storeKey,
       told.catch(() => {}),
@@ -202,13 +190,7 @@ export function createConversation(ctx: Context, npc: Npc, key: string): Convers
     },
     async reset() {
       const thread = await existing();
-      if (thread) {
-        try {
-          await request('DELETE', `/threads/${thread}`);
-        } catch (error) {
-          if (!isNotFound(error)) throw error;
-        }
-      }
+      if (thread) await request('DELETE', `/threads/${thread}`).catch(unlessNotFound);
       jobs.delete(jobKey);
       await store.delete(storeKey);
     },
@@ -217,5 +199,3 @@ export function createConversation(ctx: Context, npc: Npc, key: string): Convers
 }
 
 const EVENT = '[event] ';
-
-const isNotFound = (error: unknown) => isDialogueError(error) && error.code === 'not_found';

@@ -75,7 +75,8 @@ export const usuallyRetryable = (code: DialogueErrorCode) => /^(rate_limited|net
  * ```
  */
 export function isDialogueError(value: unknown): value is DialogueError {
-  return value instanceof DialogueError || (value instanceof Error && value.name === 'DialogueError');
+  // Every DialogueError has this name, so the name alone decides (and works across copies).
+  return value instanceof Error && value.name === 'DialogueError';
 }
 
 // OpenAI / Parley `error.code` → ours; a trailing `!` flips the code's usual `retryable`. Codes win over the
@@ -96,6 +97,16 @@ const byCode: Record<string, string> = {
   thread_busy: 'invalid_request!',
 };
 
+// HTTP status → ours, when the error code did not say (other 4xx: invalid_request; 5xx: upstream).
+const byStatus: Record<number, string> = {
+  401: 'auth',
+  403: 'auth',
+  404: 'not_found',
+  408: 'upstream',
+  409: 'upstream',
+  429: 'rate_limited',
+};
+
 /**
  * Converts an OpenAI error object (an HTTP error body's `error`, an `error` stream event, a run's
  * `last_error`) into a DialogueError. `status` is the HTTP status, if any; `retryAfter` in milliseconds.
@@ -105,40 +116,40 @@ export function fromErrorObject(
   status?: number,
   retryAfter?: number,
 ): DialogueError {
-  const message = error?.message || (status ? `Request failed with status ${status}` : 'The run failed');
+  const message = error?.message || (status ? `HTTP ${status}` : 'Run failed');
   // The type only matters for `insufficient_quota` (the other keys are no OpenAI error types).
-  const known = byCode[error?.code ?? ''] ?? byCode[error?.type ?? ''];
-  let code: DialogueErrorCode = 'upstream';
-  if (known) code = known.replace('!', '') as DialogueErrorCode;
-  else if (status !== undefined) {
-    code =
-      status === 401 || status === 403
-        ? 'auth'
-        : status === 404
-          ? 'not_found'
-          : status === 429
-            ? 'rate_limited'
-            : status >= 500 || status === 408 || status === 409
-              ? 'upstream'
-              : status >= 400
-                ? 'invalid_request'
-                : 'unknown';
-  }
+  // (A missing code looks up the key 'undefined', which no table has.)
+  const known = byCode[error?.code as string] ?? byCode[error?.type as string];
+  const code = (
+    known
+      ? known.replace('!', '')
+      : status === undefined || status >= 500
+        ? 'upstream'
+        : (byStatus[status] ?? (status >= 400 ? 'invalid_request' : 'unknown'))
+  ) as DialogueErrorCode;
   const retryable = known?.endsWith('!') ? !usuallyRetryable(code) : undefined;
   return new DialogueError(code, message, { status, retryable, retryAfter, cause: error });
 }
 
+/** The message of anything thrown. */
+export const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** Whether `error` is a DialogueError with code `not_found`. */
+export const isNotFound = (error: unknown) => isDialogueError(error) && error.code === 'not_found';
+
+/** A rejection handler that swallows `not_found` (resolving to undefined) and rethrows anything else. */
+export const unlessNotFound = (error: unknown): undefined => {
+  if (!isNotFound(error)) throw error;
+};
+
+/** The error of an interrupted turn. */
+export const interrupted = (cause?: unknown) => new DialogueError('interrupted', 'Interrupted', { cause });
+
 /** Converts anything thrown into a DialogueError; an aborted `signal` makes it `interrupted`. */
 export function toDialogueError(error: unknown, signal?: AbortSignal): DialogueError {
   if (isDialogueError(error)) return error;
-  if (signal?.aborted || (error instanceof Error && error.name === 'AbortError')) {
-    return new DialogueError('interrupted', 'The turn was interrupted', { cause: error });
-  }
+  if (signal?.aborted || (error as Error | undefined)?.name === 'AbortError') return interrupted(error);
   // fetch rejects with a TypeError when the network fails (browsers and undici alike).
-  if (error instanceof TypeError) {
-    return new DialogueError('network', error.message || 'Network error', { cause: error });
-  }
-  return new DialogueError('unknown', error instanceof Error ? error.message : String(error), {
-    cause: error,
-  });
+  const code = error instanceof TypeError ? 'network' : 'unknown';
+  return new DialogueError(code, messageOf(error) || code, { cause: error });
 }

@@ -46,29 +46,29 @@ export const sleep = (ms: number, signal?: AbortSignal) =>
 export function createRequest(options: HttpOptions): Request {
   const base = `${options.url.replace(/\/+$/, '')}/v1`;
   const once = async (method: string, path: string, { body, signal, raw, headers }: RequestOptions) => {
-    const sent: Record<string, string> = { ...headers, [ASSISTANTS_BETA_HEADER]: ASSISTANTS_BETA_VALUE };
-    if (body !== undefined) sent['Content-Type'] = 'application/json';
-    if (raw) {
-      sent['Accept'] = 'text/event-stream';
+    const sent: Record<string, string> = {
+      ...headers,
+      [ASSISTANTS_BETA_HEADER]: ASSISTANTS_BETA_VALUE,
+      ...(body !== undefined && { 'Content-Type': 'application/json' }),
       // This client resumes dropped streams, so it asks the proxy to keep the run going across a drop.
-      sent['Parley-Resume-Grace-Ms'] = '15000';
-    }
+      ...(raw && { Accept: 'text/event-stream', 'Parley-Resume-Grace-Ms': '15000' }),
+    };
     let token: string | undefined;
     try {
       token = await options.auth?.();
     } catch (cause) {
-      throw new DialogueError('auth', 'The auth callback failed', { cause });
+      throw new DialogueError('auth', 'auth() failed', { cause });
     }
     if (token) sent['Authorization'] = `Bearer ${token}`;
     let response: Response;
     try {
       // Resolved per call (never at import) and called unbound: window.fetch throws "Illegal invocation"
       // when called as a method of another object.
-      const fetchFn = options.fetch ?? globalThis.fetch;
-      response = await fetchFn(base + path, {
+      // (JSON.stringify(undefined) is undefined: no body.)
+      response = await (options.fetch ?? globalThis.fetch)(base + path, {
         method,
         headers: sent,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: JSON.stringify(body),
         signal,
       });
     } catch (error) {
@@ -79,11 +79,11 @@ export function createRequest(options: HttpOptions): Request {
       const parsed = (await response.json().catch(() => undefined)) as Partial<ErrorBody> | undefined;
       // Retry-After is either seconds or an HTTP date.
       const after = response.headers.get('retry-after');
-      const wait = after ? (+after >= 0 ? +after * 1000 : Date.parse(after) - Date.now()) : Number.NaN;
+      const wait = after ? (+after >= 0 ? +after * 1000 : Date.parse(after) - Date.now()) : NaN;
       throw fromErrorObject(parsed?.error, response.status, wait >= 0 ? wait : undefined);
     }
     if (raw) {
-      if (!response.body) throw new DialogueError('protocol', `No body from ${method} ${path}`);
+      if (!response.body) throw new DialogueError('protocol', `No body: ${method} ${path}`);
       return response.body;
     }
     const text = await response.text().catch((error: unknown) => {
@@ -92,7 +92,7 @@ export function createRequest(options: HttpOptions): Request {
     try {
       return JSON.parse(text);
     } catch (cause) {
-      throw new DialogueError('protocol', `Expected JSON from ${method} ${path}`, {
+      throw new DialogueError('protocol', `No JSON: ${method} ${path}`, {
         status: response.status,
         cause,
       });

@@ -8,23 +8,27 @@ import type { JsonSchema } from '@parley/protocol';
  * first problem, e.g. `'args.item must be string'`, or undefined when the value fits.
  */
 export function validate(schema: JsonSchema, value: unknown, at = 'args'): string | undefined {
-  const { type, properties = {}, required = [], items } = schema as Schema;
+  const { type, properties = {}, required = [], items, ...rest } = schema as Schema;
   const kind = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
-  const is = (t: unknown) => t === kind || (t === 'integer' && Number.isInteger(value));
-  if (type !== undefined && !(Array.isArray(type) ? type.some(is) : is(type))) {
+  if (
+    type !== undefined &&
+    ![type].flat().some((t) => t === kind || (t === 'integer' && Number.isInteger(value)))
+  ) {
     return `${at} must be ${type}`;
   }
-  const same = (option: unknown) => JSON.stringify(option) === JSON.stringify(value);
-  if (schema['enum'] && !(schema['enum'] as unknown[]).some(same)) {
-    return `${at} must be one of ${JSON.stringify(schema['enum'])}`;
+  const json = JSON.stringify;
+  if (rest.enum && !rest.enum.some((option) => json(option) === json(value))) {
+    return `${at} must be one of ${json(rest.enum)}`;
   }
-  // Lengths count code points, as JSON Schema does ('🐉' is one).
-  const size = kind === 'number' ? value : kind === 'string' ? [...(value as string)].length : undefined;
-  const [min, max] =
-    kind === 'number' ? [schema['minimum'], schema['maximum']] : [schema['minLength'], schema['maxLength']];
-  if (typeof size === 'number' && (size < (min as number) || size > (max as number))) {
-    return `${at} must be ${kind === 'number' ? '' : 'of length '}${size < (min as number) ? `≥ ${min}` : `≤ ${max}`}`;
-  }
+  // Lengths count code points, as JSON Schema does ('🐉' is one). Comparisons with `undefined` (no size,
+  // no bound) are false.
+  const number = kind === 'number';
+  const size = number ? value : kind === 'string' ? [...(value as string)].length : undefined;
+  const min = rest[number ? 'minimum' : 'minLength'];
+  const max = rest[number ? 'maximum' : 'maxLength'];
+  const bound = `${at} must be ${number ? '' : 'of length '}`;
+  if ((size as number) < (min as number)) return `${bound}≥ ${min}`;
+  if ((size as number) > (max as number)) return `${bound}≤ ${max}`;
   if (kind === 'array' && items) {
     for (const [i, item] of (value as unknown[]).entries()) {
       const problem = validate(items, item, `${at}[${i}]`);
@@ -37,7 +41,7 @@ export function validate(schema: JsonSchema, value: unknown, at = 'args'): strin
     for (const key in object) {
       const problem = properties[key]
         ? validate(properties[key], object[key], `${at}.${key}`)
-        : schema['additionalProperties'] === false && `${at}.${key} is not allowed`;
+        : rest.additionalProperties === false && `${at}.${key} is not allowed`;
       if (problem) return problem;
     }
   }
@@ -49,4 +53,10 @@ type Schema = {
   properties?: Record<string, JsonSchema>;
   required?: string[];
   items?: JsonSchema;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  additionalProperties?: unknown;
 };

@@ -1,7 +1,7 @@
 import type { Assistant, AssistantTool, JsonSchema, ListPage } from '@parley/protocol';
 import { type Context, share } from './context.js';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation.js';
-import { isDialogueError } from './errors.js';
+import { unlessNotFound } from './errors.js';
 import type { ToolCall } from './turn.js';
 
 /** A function the NPC may call (JSON-schema parameters), as OpenAI's function tools take it. */
@@ -138,12 +138,8 @@ async function ensureAssistant(ctx: Context, npcId: string, body: AssistantBody)
   const stored = await store.get(key);
   let found: Assistant | undefined;
   if (stored) {
-    try {
-      const assistant = await request<Assistant>('GET', `/assistants/${stored}`);
-      if (mine(assistant)) found = assistant;
-    } catch (error) {
-      if (!isDialogueError(error) || error.code !== 'not_found') throw error;
-    }
+    const assistant = await request<Assistant>('GET', `/assistants/${stored}`).catch(unlessNotFound);
+    if (assistant && mine(assistant)) found = assistant;
   }
   for (let after = ''; !found; ) {
     const page = await request<ListPage<Assistant>>('GET', `/assistants?limit=100${after}`);

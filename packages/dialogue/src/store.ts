@@ -29,7 +29,7 @@ export function memoryStore(): KeyValueStore {
 /** `localStorage` when it works (it throws in some sandboxed or private contexts), else memory. */
 export function defaultStore(): KeyValueStore {
   try {
-    const storage = globalThis.localStorage;
+    const storage = localStorage;
     const probe = 'parley:probe';
     storage.setItem(probe, probe);
     storage.removeItem(probe);

@@ -1,9 +1,9 @@
 import type { FunctionToolCall, RunStatus, Usage } from '@parley/protocol';
+import type { Context } from './context.js';
 import type { Conversation } from './conversation.js';
-import { DialogueError, fromErrorObject, toDialogueError } from './errors.js';
-import { backoff, type Request, sleep } from './http.js';
+import { DialogueError, fromErrorObject, interrupted, messageOf, toDialogueError } from './errors.js';
+import { backoff, type RequestOptions, sleep } from './http.js';
 import { validate } from './json-schema.js';
-import type { GameTool } from './npc.js';
 import { parseRunStream } from './parse-run-stream.js';
 
 /** A function call the NPC asked for (`arguments` is the model's JSON text, unparsed). */
@@ -64,23 +64,17 @@ export interface OpenedRun {
   body: ReadableStream<Uint8Array>;
 }
 
-/** What a turn needs from its conversation. */
-export interface TurnSetup {
-  /** Posts the message and the run; returns the run's stream. */
-  open(signal: AbortSignal): Promise<OpenedRun>;
-  request: Request;
-  /** The game's handler of a tool name. */
-  tool(name: string): GameTool | undefined;
-  maxToolRounds: number;
-  conversation: Conversation;
-}
-
 /**
- * Starts a turn: streams the run, answers its tool calls, and resumes the stream from the last event id
- * when the connection drops. `done` settles after the final event and after any cancel request.
+ * Starts a turn of `conversation`: `open` posts the message and the run and returns its stream. Streams the
+ * run, answers its tool calls, and resumes the stream from the last event id when the connection drops.
+ * `done` settles after the final event and after any cancel request.
  */
-export function startTurn(setup: TurnSetup, outer?: AbortSignal): Turn & { done: Promise<void> } {
-  const { request } = setup;
+export function startTurn(
+  { request, tools, maxToolRounds }: Context,
+  conversation: Conversation,
+  open: (signal: AbortSignal) => Promise<OpenedRun>,
+  outer?: AbortSignal,
+): Turn & { done: Promise<void> } {
   const events: DialogueEvent[] = [];
   const waiting: Array<() => void> = [];
   const controller = new AbortController();
@@ -89,26 +83,20 @@ export function startTurn(setup: TurnSetup, outer?: AbortSignal): Turn & { done:
   let threadId: string | undefined;
   let runId: string | undefined;
   let cancelling: Promise<unknown> | undefined;
-  let resolveText!: (text: string) => void;
-  let rejectText!: (error: DialogueError) => void;
-  const text = new Promise<string>((resolve, reject) => {
-    resolveText = resolve;
-    rejectText = reject;
-  });
-  // A game that only iterates must not see an unhandled rejection.
-  text.catch(() => {});
 
   const push = (event: DialogueEvent) => {
     events.push(event);
     for (const wake of waiting.splice(0)) wake();
   };
-  const runPath = () => `/threads/${threadId}/runs/${runId}/`;
+  // A request on this turn's run: `cancel`, `submit_tool_outputs`, `events`.
+  const runRequest = (method: string, path: string, options?: RequestOptions) =>
+    request<ReadableStream<Uint8Array>>(method, `/threads/${threadId}/runs/${runId}/${path}`, options);
   const cancel = () => {
-    if (runId) cancelling = request('POST', `${runPath()}cancel`).catch(() => {});
+    if (runId) cancelling = runRequest('POST', 'cancel').catch(() => {});
   };
   const interrupt = () => {
     if (ended || signal.aborted) return;
-    controller.abort(new DialogueError('interrupted', 'The turn was interrupted'));
+    controller.abort(interrupted());
     cancel();
   };
   outer?.addEventListener('abort', interrupt);
@@ -116,27 +104,27 @@ export function startTurn(setup: TurnSetup, outer?: AbortSignal): Turn & { done:
 
   // Answers one call; throws (becoming an error output) for bad arguments, a missing handler or a timeout.
   const answer = async (call: ToolCall): Promise<string> => {
-    const tool = setup.tool(call.name);
-    if (!tool) throw new Error(`No tool named '${call.name}'`);
+    const tool = tools.get(conversation.npc.id)?.get(call.name);
+    if (!tool) throw Error(`No tool named '${call.name}'`);
     let args: unknown;
     try {
       args = JSON.parse(call.arguments || '{}');
     } catch {
-      throw new Error('The arguments are not valid JSON');
+      throw Error('The arguments are not valid JSON');
     }
     const invalid = tool.parameters && validate(tool.parameters, args);
-    if (invalid) throw new Error(`Invalid arguments: ${invalid}`);
+    if (invalid) throw Error(`Invalid arguments: ${invalid}`);
     const ms = tool.timeout ?? 5000;
     const stop = AbortSignal.any([signal, AbortSignal.timeout(ms)]);
-    const output = await new Promise((resolve, reject) => {
+    const output = await Promise.race([
       // A handler that ignores its signal is not waited for.
-      stop.addEventListener('abort', () =>
-        reject(new Error(signal.aborted ? 'Interrupted' : `Timed out after ${ms} ms`)),
-      );
-      Promise.resolve(
-        tool.run(args as Record<string, unknown>, { signal: stop, call, conversation: setup.conversation }),
-      ).then(resolve, reject);
-    });
+      new Promise((_, reject) =>
+        stop.addEventListener('abort', () =>
+          reject(Error(signal.aborted ? 'Interrupted' : `Timed out after ${ms} ms`)),
+        ),
+      ),
+      tool.run(args as Record<string, unknown>, { signal: stop, call, conversation }),
+    ]);
     return typeof output === 'string' ? output : JSON.stringify(output ?? null);
   };
 
@@ -149,53 +137,47 @@ export function startTurn(setup: TurnSetup, outer?: AbortSignal): Turn & { done:
     let drops = 0;
     let rounds = 0;
     let body: ReadableStream<Uint8Array>;
-    ({ threadId, body } = await setup.open(signal));
+    ({ threadId, body } = await open(signal));
     for (;;) {
       let calls: FunctionToolCall[] | undefined;
       let done = false;
       try {
-        for await (const ev of parseRunStream(body, signal)) {
+        for await (const { event, data, id } of parseRunStream(body, signal)) {
           // Event ids count over the whole run, across its streams: the place to resume from.
-          if (ev.id) {
-            last = +ev.id;
+          if (id) {
+            last = +id;
             drops = 0;
           }
-          if (ev.event === 'done') {
+          if (event === 'done') {
             done = true;
             break;
           }
-          if (ev.event === 'error') throw fromErrorObject(ev.data);
-          const data = ev.data;
-          const id = data.object === 'thread.run' ? data.id : 'run_id' in data ? data.run_id : undefined;
-          if (id && !runId) {
-            runId = id;
+          if (event === 'error') throw fromErrorObject(data);
+          // (Events of other objects carry their run's id as `run_id`, or none.)
+          const ofRun = data.object === 'thread.run' ? data.id : (data as { run_id?: string | null }).run_id;
+          if (ofRun && !runId) {
+            runId = ofRun;
             push({ type: 'turn.start', runId, threadId });
           }
-          switch (ev.event) {
-            case 'thread.message.delta': {
-              let delta = '';
-              for (const part of ev.data.delta.content ?? []) delta += part.text?.value ?? '';
-              if (!delta) break;
+          if (event === 'thread.message.delta') {
+            let delta = '';
+            for (const part of data.delta.content ?? []) delta += part.text?.value ?? '';
+            if (delta) {
               // A run that writes several messages (around tool calls) reads as paragraphs.
-              if (said && message !== ev.data.id) delta = `\n\n${delta}`;
-              message = ev.data.id;
+              if (said && message !== data.id) delta = `\n\n${delta}`;
+              message = data.id;
               said += delta;
               push({ type: 'text.delta', delta, text: said });
-              break;
             }
-            case 'thread.run.requires_action':
-              calls = ev.data.required_action?.submit_tool_outputs.tool_calls;
-              break;
-            case 'thread.run.completed':
-            case 'thread.run.incomplete':
-              ({ status, usage } = ev.data);
-              break;
-            case 'thread.run.failed':
-            case 'thread.run.expired':
-              throw fromErrorObject(ev.data.last_error ?? { message: `The run ${ev.data.status}` });
-            case 'thread.run.cancelled':
-              throw new DialogueError('interrupted', 'The run was cancelled');
           }
+          if (event === 'thread.run.requires_action')
+            calls = data.required_action?.submit_tool_outputs.tool_calls;
+          if (event === 'thread.run.completed' || event === 'thread.run.incomplete')
+            ({ status, usage } = data);
+          if (event === 'thread.run.failed' || event === 'thread.run.expired') {
+            throw fromErrorObject(data.last_error ?? { message: `Run ${data.status}` });
+          }
+          if (event === 'thread.run.cancelled') throw new DialogueError('interrupted', 'Run cancelled');
         }
       } catch (caught) {
         // A dropped connection is resumed below; anything else ends the turn.
@@ -203,13 +185,15 @@ export function startTurn(setup: TurnSetup, outer?: AbortSignal): Turn & { done:
       }
       if (status && runId) break;
       if (calls) {
-        if (++rounds > setup.maxToolRounds) {
+        if (++rounds > maxToolRounds) {
           cancel();
-          throw new DialogueError('upstream', `More than ${rounds - 1} rounds of tool calls`, {
-            retryable: false,
-          });
+          throw new DialogueError('upstream', 'Too many tool rounds', { retryable: false });
         }
-        const list = calls.map(({ id, function: f }) => ({ id, name: f.name, arguments: f.arguments }));
+        const list = calls.map(({ id, function: { name, arguments: args } }) => ({
+          id,
+          name,
+          arguments: args,
+        }));
         push({ type: 'tool.call', calls: list });
         const tool_outputs = await Promise.all(
           list.map(async (call) => {
@@ -219,14 +203,14 @@ export function startTurn(setup: TurnSetup, outer?: AbortSignal): Turn & { done:
             try {
               output = await answer(call);
             } catch (caught) {
-              error = caught instanceof Error ? caught.message : String(caught);
+              error = messageOf(caught);
               output = JSON.stringify({ error });
             }
             push({ type: 'tool.result', id, name, output, error });
             return { tool_call_id: id, output };
           }),
         );
-        body = await request('POST', `${runPath()}submit_tool_outputs`, {
+        body = await runRequest('POST', 'submit_tool_outputs', {
           body: { tool_outputs, stream: true },
           signal,
           raw: true,
@@ -235,11 +219,9 @@ export function startTurn(setup: TurnSetup, outer?: AbortSignal): Turn & { done:
       }
       // The stream ended early. Resume after the last event we saw (the proxy keeps the run going for a
       // while), unless the server said `done` without an outcome: then there is nothing left to resume.
-      if (done || !runId || drops > 2) {
-        throw new DialogueError('network', 'The run stream ended before the run finished');
-      }
+      if (done || !runId || drops > 2) throw new DialogueError('network', 'Stream ended early');
       await sleep(backoff(drops++), signal);
-      body = await request('GET', `${runPath()}events`, {
+      body = await runRequest('GET', 'events', {
         signal,
         raw: true,
         headers: { 'Last-Event-ID': `${last}` },
@@ -247,16 +229,18 @@ export function startTurn(setup: TurnSetup, outer?: AbortSignal): Turn & { done:
     }
     ended = true;
     push({ type: 'turn.end', text: said, status, runId, usage });
-    resolveText(said);
+    return said;
   };
 
-  const done = run()
-    .catch((caught: unknown) => {
-      const error = toDialogueError(caught, signal);
-      ended = true;
-      push({ type: 'error', error });
-      rejectText(error);
-    })
+  const text = run().catch((caught: unknown) => {
+    const error = toDialogueError(caught, signal);
+    ended = true;
+    push({ type: 'error', error });
+    throw error;
+  });
+  // A game that only iterates must not see an unhandled rejection.
+  const done = text
+    .catch(() => {})
     .then(() => {
       outer?.removeEventListener('abort', interrupt);
       return cancelling;
