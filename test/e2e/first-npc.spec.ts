@@ -1,19 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, test } from './fixtures.js';
+import { expect, test, Village } from './fixtures.js';
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
 
-// What the demo exposes for tests (read-only; the test drives the game with real key presses).
-interface DemoHook {
-  playerNear: boolean;
-  talking: boolean;
-  bromState: string;
-}
 declare global {
   interface Window {
-    __parleyDemo?: DemoHook;
     __parleySamples?: number[];
   }
 }
@@ -21,27 +14,25 @@ declare global {
 test('walk up to Brom, press E, say a line, and read his streamed answer', async ({ page }) => {
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  const village = new Village(page);
 
-  await page.goto('/');
+  await village.open(/^(Start|Continue)$/, '/');
   await expect(page.locator('canvas')).toBeVisible();
-  await page.waitForFunction(() => window.__parleyDemo !== undefined);
   const live = page.locator('#parley-live');
   await expect(live).toHaveAttribute('role', 'log');
   await expect(live).toHaveAttribute('aria-live', 'polite');
-  const hook = <K extends keyof DemoHook>(key: K) => page.evaluate((k) => window.__parleyDemo?.[k], key);
+  const brom = (await village.hook()).npcIds['brom']!;
 
-  // Walk north up the road until the "[E] Talk" prompt shows.
-  expect(await hook('playerNear')).toBe(false);
-  await page.keyboard.down('ArrowUp');
-  await expect.poll(() => hook('playerNear'), { timeout: 30_000, intervals: [50] }).toBe(true);
-  await page.keyboard.up('ArrowUp');
+  // Walk north up the road until the "[E] Talk" prompt shows over Brom, by the gate.
+  expect((await village.hook()).nearNpc).toBe(null);
+  await village.hold('ArrowUp', (h) => h.nearNpc === h.npcIds['brom'], 30_000);
 
   await page.keyboard.press('e');
   const input = page.locator('input[data-parley="input"]');
   await expect(input).toBeVisible();
   await expect(input).toBeFocused();
   await expect(input).toHaveValue(''); // the talk key itself was not typed
-  expect(await hook('talking')).toBe(true);
+  expect((await village.hook()).talking).toBe(brom);
 
   // Record every length the NPC's line passes through, straight from the DOM as it changes.
   await page.evaluate(() => {
@@ -49,7 +40,7 @@ test('walk up to Brom, press E, say a line, and read his streamed answer', async
     const samples: number[] = [];
     window.__parleySamples = samples;
     new MutationObserver(() => {
-      const line = region.querySelector('[data-speaker="Brom"]:last-child');
+      const line = region.querySelector('[data-speaker="Brom"]:not([data-kind]):last-child');
       if (line && line.getAttribute('data-state') === 'streaming')
         samples.push(line.textContent?.length ?? 0);
     }).observe(region, { subtree: true, childList: true, characterData: true, attributes: true });
@@ -61,7 +52,7 @@ test('walk up to Brom, press E, say a line, and read his streamed answer', async
   await expect(input).toHaveValue('');
 
   await expect(live.locator('[data-speaker="player"]').last()).toHaveText('Is the gate open at night?');
-  const reply = live.locator('[data-speaker="Brom"][data-state="done"]');
+  const reply = live.locator('[data-speaker="Brom"]:not([data-kind])[data-state="done"]');
   await expect(reply).toHaveCount(1, { timeout: 30_000 });
   const text = (await reply.textContent()) ?? '';
   expect(text.trim().length).toBeGreaterThan(20);
@@ -71,13 +62,12 @@ test('walk up to Brom, press E, say a line, and read his streamed answer', async
   expect(partial.size, `streamed lengths seen: ${[...partial].join(', ')}`).toBeGreaterThanOrEqual(2);
 
   // Let the typewriter finish, then keep a picture of the scene for people to judge.
-  await expect.poll(() => hook('bromState'), { timeout: 30_000 }).toBe('listening');
+  await village.finishTyping('brom');
   await mkdir(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, 'first-npc.png') });
 
   // Escape closes the dialogue and gives the keyboard back to the game.
-  await page.keyboard.press('Escape');
+  await village.leave();
   await expect(input).toBeHidden();
-  expect(await hook('talking')).toBe(false);
   expect(pageErrors).toEqual([]);
 });

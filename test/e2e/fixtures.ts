@@ -149,7 +149,7 @@ export class Village {
   }
 
   /** Opens the page and picks a title-menu entry (Start / Continue / New game). */
-  async open(choice: RegExp | string = /^(Start|Continue)$/, url = '/?renderer=canvas'): Promise<void> {
+  async open(choice: RegExp | string = /^(Start|Continue)$/, url = '/'): Promise<void> {
     await this.page.goto(url);
     await this.page.getByRole('button', { name: choice }).click();
     await expect.poll(async () => (await this.hook()).mode, { timeout: 20_000 }).toBe('play');
@@ -162,11 +162,17 @@ export class Village {
   async hold(key: string, done: (hook: VillageHook) => boolean, timeout = 20_000): Promise<VillageHook> {
     await this.page.keyboard.down(key);
     try {
-      await this.page.waitForFunction((fn) => new Function('h', `return (${fn})(h)`)(window.__parleyDemo), done.toString(), {
-        timeout,
-      });
+      await this.page.waitForFunction(
+        (fn) => new Function('h', `return (${fn})(h)`)(window.__parleyDemo),
+        done.toString(),
+        {
+          timeout,
+        },
+      );
     } catch (error) {
-      throw new Error(`held ${key} for ${timeout} ms: ${JSON.stringify((await this.hook()).player)}`, { cause: error });
+      throw new Error(`held ${key} for ${timeout} ms: ${JSON.stringify((await this.hook()).player)}`, {
+        cause: error,
+      });
     } finally {
       await this.page.keyboard.up(key);
     }
@@ -190,9 +196,10 @@ export class Village {
         target.x > safe.left && target.x < safe.right && target.y > safe.top && target.y < safe.bottom;
       if (onScreen) {
         await this.page.mouse.click(target.x, target.y);
+        const id = hook.npcIds[npc];
         await expect
-          .poll(async () => (hook = await this.hook()).talking, { timeout: 20_000, intervals: [100] })
-          .toBe(hook.npcIds[npc]);
+          .poll(async () => (await this.hook()).talking, { timeout: 20_000, intervals: [100] })
+          .toBe(id);
         break;
       }
       const cx = viewport.width / 2;
@@ -207,8 +214,9 @@ export class Village {
       await this.page.mouse.click(cx + dx * scale, cy + dy * scale);
       await this.page.waitForTimeout(150);
       await expect
-        .poll(async () => (hook = await this.hook()).walking, { timeout: 15_000, intervals: [100] })
+        .poll(async () => (await this.hook()).walking, { timeout: 15_000, intervals: [100] })
         .toBe(false);
+      hook = await this.hook();
     }
     await expect(this.page.locator('input[data-parley="input"]')).toBeFocused();
   }
