@@ -38,6 +38,8 @@ export interface FakeUpstream {
   enqueue(...scripts: Script[]): void;
   /** Resolves when a request that was aborted by its client has been seen closing. */
   aborted: number;
+  /** `performance.now()` at which each aborted request was seen closing, in order. */
+  abortTimes: number[];
   close(): Promise<void>;
 }
 
@@ -48,12 +50,15 @@ export interface FakeUpstreamOptions {
   defaultText?: string;
   /** Keep every request (default true; benchmarks turn it off so memory stays flat). */
   record?: boolean;
+  /** Called (with `performance.now()`) the moment a request closes before its answer was finished. */
+  onAbort?: (at: number, path: string) => void;
 }
 
 export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
   const queue: Script[] = [];
   const requests: RecordedRequest[] = [];
   const state = { aborted: 0 };
+  const abortTimes: number[] = [];
   let counter = 0;
 
   const server = createServer(async (req, res) => {
@@ -64,7 +69,11 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (options.record !== false) requests.push({ path, headers: req.headers, body });
     res.on('close', () => {
-      if (!res.writableFinished) state.aborted++;
+      if (res.writableFinished) return;
+      const at = performance.now();
+      state.aborted++;
+      abortTimes.push(at);
+      options.onAbort?.(at, path);
     });
     if (!path.endsWith('/chat/completions')) {
       res.writeHead(404, { 'content-type': 'application/json' });
@@ -90,6 +99,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     get aborted() {
       return state.aborted;
     },
+    abortTimes,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

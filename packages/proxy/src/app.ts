@@ -54,6 +54,12 @@ export interface ProxyOptions {
  */
 export async function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Promise<Proxy> {
   const log = options.logger ?? createLogger(config.logLevel);
+  // First: a configuration that must not serve (dev mode on a public host, short secrets) is refused
+  // before anything is opened, migrated or connected.
+  const auth = createAuthenticator(config.auth, {
+    host: config.host,
+    ...(options.authenticate ? { hook: options.authenticate } : {}),
+  });
   // The embedded store belongs to this process alone, so reads can be served from memory; a shared
   // PostgreSQL cannot (other instances write to it).
   const exclusive = !config.databaseUrl;
@@ -64,10 +70,6 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   const limiter = createLimiter(config.limits);
   const moderator = createModerator(config.moderation, upstream.moderationClient);
   const metrics = new Metrics();
-  const auth = createAuthenticator(config.auth, {
-    host: config.host,
-    ...(options.authenticate ? { hook: options.authenticate } : {}),
-  });
   // The game's own assistants (from the config file): every player may use them, none may change them.
   for (const defined of config.policy.assistants) {
     const { id, model, ...fields } = defined;
@@ -195,20 +197,34 @@ async function handle(
       return;
     }
   }
+  const noSuchRoute = () =>
+    new ProxyError(404, ErrorCode.NotFound, `Invalid URL (${req.method} ${url.pathname})`);
   try {
-    const { handler, params, meta } = router.match(req.method ?? 'GET', url.pathname);
+    let matched: ReturnType<typeof router.match>;
+    try {
+      matched = router.match(req.method ?? 'GET', url.pathname);
+    } catch (error) {
+      // A 405 would betray a path whose every route is hidden from this caller (admin, or left out of
+      // the policy): to them it does not exist.
+      const visible = (meta: RouteMeta) =>
+        meta === 'public' || (meta === 'admin' ? auth.isAdmin(req) : guard.policy.endpoints.has(meta));
+      if (error instanceof ProxyError && error.status === 405 && !router.metas(url.pathname).some(visible))
+        throw noSuchRoute();
+      throw error;
+    }
+    const { handler, params, meta } = matched;
     route = meta;
     let principal: Principal | undefined;
     if (meta === 'admin') {
       // Admin routes do not exist for anyone without the admin token.
-      if (!auth.isAdmin(req))
-        throw new ProxyError(404, ErrorCode.NotFound, `Invalid URL (${req.method} ${url.pathname})`);
+      if (!auth.isAdmin(req)) throw noSuchRoute();
     } else if (meta !== 'public') {
+      // Before identity: a route the policy leaves out does not exist, even for anonymous callers.
+      guard.route(meta, req.method ?? 'GET', url.pathname);
       principal = await auth.authenticate(req);
       if (principal.player.startsWith('parley:')) {
         throw new ProxyError(401, ErrorCode.Unauthorized, 'That player id is reserved.');
       }
-      guard.route(meta, req.method ?? 'GET', url.pathname);
     }
     let bodyRead: Promise<Record<string, unknown>> | undefined;
     const result = await handler({

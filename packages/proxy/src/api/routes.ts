@@ -67,12 +67,26 @@ export interface Services {
   auth: Authenticator;
   /** A player's own assistant, or one the game defines. */
   assistantFor(owner: Owner, id: string): Promise<Assistant | undefined>;
-  config: Pick<ProxyConfig, 'cannedReplies' | 'limits' | 'policy'>;
+  config: Pick<ProxyConfig, 'cannedReplies' | 'limits' | 'policy' | 'timeouts'>;
 }
 
 function graceOf(ctx: { req: IncomingMessage }): { graceMs: number } {
   const raw = Number(ctx.req.headers[RESUME_GRACE_HEADER]);
   return { graceMs: Number.isFinite(raw) && raw > 0 ? raw : 0 };
+}
+
+/** The text of a chat message's content: a string, or the text of its text parts. */
+function chatText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part: unknown) =>
+      typeof part === 'object' && part !== null && typeof (part as { text?: unknown }).text === 'string'
+        ? (part as { text: string }).text
+        : '',
+    )
+    .filter(Boolean)
+    .join('\n');
 }
 
 function list<T extends { id: string }>(page: Page<T>): ListPage<T> {
@@ -460,16 +474,16 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
       const { stream, stream_options, max_tokens, ...rest } = fields;
       guard.model(fields.model);
       const messages = fields.messages as Array<{ role?: unknown; content?: unknown }>;
-      for (const message of messages) {
-        if (message.role === 'user' && typeof message.content === 'string')
-          guard.messageText(message.content, 'messages');
-      }
+      // Every message of a pass-through request is the player's: strings and text parts alike.
+      const texts = messages.map((message) => chatText(message.content));
+      messages.forEach((message, index) => {
+        if (message.role === 'user') guard.messageText(texts[index]!, 'messages');
+      });
       const request = {
         ...rest,
         max_completion_tokens: guard.outputTokens(fields.max_completion_tokens ?? max_tokens ?? null),
       } as unknown as ChatRequest;
-      const lastUser = messages.findLast((message) => message.role === 'user');
-      if (typeof lastUser?.content === 'string' && (await moderator.check(lastUser.content)).flagged) {
+      if ((await moderator.check(texts.filter(Boolean).join('\n'))).flagged) {
         throw new ProxyError(
           400,
           ErrorCode.Moderation,
@@ -493,41 +507,63 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
         if (!ctx.res.writableFinished) controller.abort();
       };
       ctx.res.on('close', onClose);
+      // The same watchdogs as runs: no first token in time, a long gap, or too long in all → give up.
+      const { timeouts } = services.config;
+      let timedOut = false;
+      const expire = () => {
+        timedOut = true;
+        controller.abort();
+      };
+      const total = setTimeout(expire, timeouts.totalMs);
+      let idle = setTimeout(expire, timeouts.firstTokenMs);
+      const timeout = () =>
+        new ProxyError(504, ErrorCode.UpstreamTimeout, 'The model upstream took too long to answer.');
       try {
         if (!stream) {
-          const completion = await upstream.complete(request, controller.signal);
-          if (completion.usage) usage = completion.usage;
-          return completion;
+          try {
+            const completion = await upstream.complete(request, controller.signal);
+            if (completion.usage) usage = completion.usage;
+            return completion;
+          } catch (error) {
+            throw timedOut ? timeout() : error;
+          }
         }
-        const events = await upstream.relay(request, controller.signal, {
-          keepUsage: stream_options?.include_usage === true,
-          onUsage: (reported) => {
-            usage = reported;
-          },
-        });
+        let events: AsyncIterable<string>;
+        try {
+          events = await upstream.relay(request, controller.signal, {
+            keepUsage: stream_options?.include_usage === true,
+            onUsage: (reported) => {
+              usage = reported;
+            },
+          });
+        } catch (error) {
+          throw timedOut ? timeout() : error;
+        }
         openEventStream(ctx.res);
         opened = true;
         metrics.gauge('parley_streams_open', 'Event streams open now.', {}, 1);
         try {
           for await (const text of events) {
+            clearTimeout(idle);
+            idle = setTimeout(expire, timeouts.idleMs);
             if (text && !ctx.res.write(text)) await drained(ctx.res);
             if (ctx.res.destroyed) return STREAMED;
           }
           ctx.res.end();
         } catch {
-          if (controller.signal.aborted || ctx.res.destroyed) return STREAMED;
-          // The upstream dropped mid-stream: finish the event in progress, then say so in OpenAI's shape.
-          const failure = new ProxyError(
-            502,
-            ErrorCode.Upstream,
-            'The model upstream ended the stream unexpectedly.',
-          );
+          if (ctx.res.destroyed || (controller.signal.aborted && !timedOut)) return STREAMED;
+          // The upstream dropped or stalled mid-stream: finish the event in progress, then say so.
+          const failure = timedOut
+            ? timeout()
+            : new ProxyError(502, ErrorCode.Upstream, 'The model upstream ended the stream unexpectedly.');
           ctx.res.end(`\n\ndata: ${JSON.stringify(toErrorBody(failure))}\n\ndata: ${DONE_DATA}\n\n`);
         } finally {
           metrics.gauge('parley_streams_open', 'Event streams open now.', {}, -1);
         }
         return STREAMED;
       } finally {
+        clearTimeout(total);
+        clearTimeout(idle);
         ctx.res.off('close', onClose);
         // No usage reported after tokens flowed (the player hung up early): keep the worst case, so
         // leaving before the end is never a way to spend without paying.

@@ -49,9 +49,12 @@ export async function readJson(req: IncomingMessage, maxBytes: number): Promise<
 }
 
 function tooLarge(maxBytes: number): ProxyError {
+  // The rest of the body is never read: close the connection after the answer instead of holding it
+  // open (or draining a body of any declared size) for the client's next request.
   return new ProxyError(
     413,
     ErrorCode.BodyTooLarge,
     `The request body is larger than the limit of ${maxBytes} bytes.`,
+    { headers: { Connection: 'close' } },
   );
 }

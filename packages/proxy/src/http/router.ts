@@ -25,6 +25,12 @@ export class Router<H, M = undefined> {
     return this;
   }
 
+  /** The metas of every route on `pathname`, whatever its method (to tell who may know the path exists). */
+  metas(pathname: string): M[] {
+    const parts = pathname.split('/').filter(Boolean);
+    return this.#routes.filter((route) => matchSegments(route.segments, parts)).map((route) => route.meta);
+  }
+
   match(method: string, pathname: string): { handler: H; params: Params; meta: M } {
     const parts = pathname.split('/').filter(Boolean);
     let pathMatched = false;

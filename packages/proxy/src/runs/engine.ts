@@ -366,9 +366,14 @@ export class RunEngine {
     run: Run,
     messages: Message[],
   ): Promise<{ text?: string; reservation?: Reservation }> {
-    const latest = messages.findLast((message) => message.role === 'user');
-    if (this.guards.moderator && latest) {
-      const verdict = await this.guards.moderator.check(messageText(latest));
+    // Everything the player wrote (any message no run produced, whatever its role) is screened, not just
+    // the latest line: an earlier flagged line would otherwise ride along in the history to the model.
+    const written = messages
+      .filter((message) => message.run_id === null)
+      .map(messageText)
+      .join('\n');
+    if (this.guards.moderator && written) {
+      const verdict = await this.guards.moderator.check(written);
       if (verdict.flagged) return { text: this.guards.moderator.refusal(assistant.name) };
     }
     const history = messages.reduce((sum, message) => sum + estimateTokens(messageText(message)) + 4, 0);
@@ -525,6 +530,8 @@ export class RunEngine {
     let message: Message | undefined;
     let toolStep: RunStep | undefined;
     const calls: Array<{ id: string; name: string; arguments: string }> = [];
+    let callCount = 0;
+    let text = '';
     let usage: Usage | undefined;
     try {
       run.status = 'in_progress';
@@ -544,7 +551,6 @@ export class RunEngine {
         watchdog.arm('first');
         turn = readTurn(await this.upstream.stream(request, signal));
       }
-      let text = '';
       let reason: 'stop' | 'length' | 'tool_calls' | 'content_filter' = 'stop';
 
       const openMessage = async () => {
@@ -606,6 +612,10 @@ export class RunEngine {
             break;
           }
           case 'tool_call': {
+            // Past the cap, stop the upstream at once rather than stream (and pay for) the rest.
+            const cap = this.guards.policy?.policy.maxToolCallsPerRun;
+            if (!calls[event.index] && cap !== undefined && live.toolCalls + callCount + 1 > cap)
+              throw tooManyToolCalls(cap);
             if (message && messageStep?.status === 'in_progress') await closeMessage('completed', null);
             if (!toolStep) {
               toolStep = makeStep(run, { type: 'tool_calls', tool_calls: [] });
@@ -619,6 +629,7 @@ export class RunEngine {
             if (!call) {
               call = { id: event.id ?? newId(IdPrefix.ToolCall), name: event.name ?? '', arguments: '' };
               calls[event.index] = call;
+              callCount++;
             } else if (event.name) call.name ||= event.name;
             call.arguments += event.arguments ?? '';
             channel.push(StreamEvent.StepDelta, {
@@ -673,13 +684,7 @@ export class RunEngine {
 
       live.toolCalls += toolCalls.length;
       const cap = this.guards.policy?.policy.maxToolCallsPerRun;
-      if (cap !== undefined && live.toolCalls > cap) {
-        throw new ProxyError(
-          502,
-          ErrorCode.Upstream,
-          `The model asked for more than ${cap} tool calls in one run.`,
-        );
-      }
+      if (cap !== undefined && live.toolCalls > cap) throw tooManyToolCalls(cap);
       if (toolStep && toolCalls.length > 0) {
         toolStep.step_details = {
           type: 'tool_calls',
@@ -692,6 +697,8 @@ export class RunEngine {
         run.expires_at = nowSeconds() + this.config.runExpiresSeconds;
         later(() => this.store.putRun(owner, run));
         await this.#flush(live);
+        // Cancelled while the writes were flushed: finish the cancellation, don't wait for outputs.
+        if (signal.aborted) throw new AbortedError('aborted');
         channel.push(StreamEvent.RunRequiresAction, run);
         live.controller = undefined;
         channel.done();
@@ -728,7 +735,9 @@ export class RunEngine {
         channel.push(aborted ? StreamEvent.StepCancelled : StreamEvent.StepFailed, step);
       }
       addUsage(run, usage);
-      await this.#settle(live, usage, message ? 'x' : '');
+      // What was generated before the failure or the cancellation is paid for (estimated when the
+      // upstream reported no usage), so hanging up mid-answer is never a way to talk for free.
+      await this.#settle(live, usage, text + calls.map((call) => call.arguments).join(''));
       if (live.timedOut) {
         live.timedOut = false;
         const failure = new ProxyError(
@@ -951,6 +960,14 @@ export class RunEngine {
     } else if (status === 'cancelled') run.cancelled_at = now;
     await this.store.putRun(owner, run);
   }
+}
+
+function tooManyToolCalls(cap: number): ProxyError {
+  return new ProxyError(
+    502,
+    ErrorCode.Upstream,
+    `The model asked for more than ${cap} tool calls in one run.`,
+  );
 }
 
 function busy(threadId: string, runId: string): ProxyError {

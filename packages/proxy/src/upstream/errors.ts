@@ -118,7 +118,7 @@ export function mapUpstreamError(error: unknown, secret: string | undefined): Pr
         ErrorCode.InvalidValue,
         `The model upstream refused the request: ${message}`,
         {
-          param: typeof error.param === 'string' ? error.param : null,
+          param: typeof error.param === 'string' ? redact(error.param, secret) : null,
           cause: error,
         },
       );
