@@ -2,6 +2,16 @@ import type { ServerResponse } from 'node:http';
 import { DONE_DATA, StreamEvent } from '@parley/protocol';
 import { drained, formatEvent } from '../http/sse.js';
 
+/** Past this much, a batch is written before more is taken from the log (back-pressure still applies). */
+const BATCH_CHARS = 64 * 1024;
+
+/** Corks `res` until the current tick's microtasks have run (Node's recommended cork/uncork pattern). */
+function corkForTick(res: ServerResponse): void {
+  if (res.writableCorked > 0) return;
+  res.cork();
+  process.nextTick(() => res.uncork());
+}
+
 export interface LoggedEvent {
   /** 1-based, over the whole run (across the streams that tool-output submissions open). */
   seq: number;
@@ -68,13 +78,24 @@ export class RunChannel {
     this.onReader?.();
     try {
       while (!closed) {
-        while (position < this.events.length && !closed) {
+        // Everything logged since the last wake goes out as one write, and the socket stays corked until
+        // the end of this tick: the events one upstream read produces (a run announces seven before its
+        // first token) leave in one syscall rather than one each.
+        let batch = '';
+        let ended = false;
+        while (position < this.events.length && !ended && batch.length < BATCH_CHARS) {
           const entry = this.events[position++]!;
-          if (!res.write(entry.frame)) await drained(res);
-          if (entry.event === StreamEvent.Done) {
-            res.end();
+          batch += entry.frame;
+          ended = entry.event === StreamEvent.Done;
+        }
+        if (batch) {
+          if (ended) {
+            res.end(batch);
             return;
           }
+          corkForTick(res);
+          if (!res.write(batch)) await drained(res);
+          continue;
         }
         if (closed) return;
         if (!this.producing) {

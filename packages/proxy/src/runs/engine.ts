@@ -13,6 +13,7 @@ import {
   type Usage,
 } from '@parley/protocol';
 import type {
+  ChatCompletionChunk,
   ChatCompletionContentPart,
   ChatCompletionMessageParam,
   ChatCompletionTool,
@@ -181,16 +182,29 @@ export class RunEngine {
       const history = await this.store.allMessages(owner, thread.id);
       const scripted = await this.#screen(owner, assistant, run, [...history, ...fresh]);
       for (const message of fresh) await this.store.putMessage(owner, message);
-      await this.store.putRun(owner, run);
       const live = this.#track(owner, run, params.stream === true);
       live.graceMs = Math.min(options.graceMs ?? 0, this.config.resumeGraceMs);
       live.reservation = scripted.reservation;
       live.scripted = scripted.text;
-      if (created) live.channel.push(StreamEvent.ThreadCreated, created.thread);
-      live.channel.push(StreamEvent.RunCreated, run);
-      live.channel.push(StreamEvent.RunQueued, run);
-      this.#start(live);
-      return { run: structuredClone(run), channel: live.channel, after: 0 };
+      // The run is announced only once its row is stored, but the upstream request does not wait for
+      // that write: the segment starts now and holds its first event until `announced` settles.
+      const snapshot = structuredClone(run);
+      const announced = this.store.putRun(owner, run).then(() => {
+        if (created) live.channel.push(StreamEvent.ThreadCreated, created.thread);
+        live.channel.push(StreamEvent.RunCreated, snapshot);
+        live.channel.push(StreamEvent.RunQueued, snapshot);
+      });
+      this.#start(live, announced);
+      try {
+        await announced;
+      } catch (error) {
+        // Never stored, so never happened: stop the request already sent and leave no trace.
+        live.controller?.abort();
+        this.#live.delete(run.id);
+        await live.reservation?.release().catch(() => {});
+        throw error;
+      }
+      return { run: snapshot, channel: live.channel, after: 0 };
     } finally {
       this.#claiming.delete(thread.id);
     }
@@ -509,17 +523,18 @@ export class RunEngine {
     );
   }
 
-  #start(live: LiveRun): void {
+  /** Starts a segment; `announced` settles once what must precede its first event has been pushed. */
+  #start(live: LiveRun, announced: Promise<void> = Promise.resolve()): void {
     live.channel.producing = true;
     live.controller = new AbortController();
-    const task = this.#execute(live, live.controller.signal)
+    const task = this.#execute(live, live.controller.signal, announced)
       .catch(() => {})
       .finally(() => this.#tasks.delete(task));
     this.#tasks.add(task);
   }
 
   /** One segment of a run: from queued to requires_action or a terminal status. */
-  async #execute(live: LiveRun, signal: AbortSignal): Promise<void> {
+  async #execute(live: LiveRun, signal: AbortSignal, announced: Promise<void>): Promise<void> {
     const { run, owner, channel } = live;
     const later = (write: () => Promise<void>) => {
       live.writes = live.writes.then(write).catch((error: unknown) => {
@@ -533,24 +548,39 @@ export class RunEngine {
     let callCount = 0;
     let text = '';
     let usage: Usage | undefined;
+    const started = performance.now();
+    const watchdog = this.#watchdog(live);
+    // The request goes out before the run is announced; its outcome is read only after.
+    const scriptedText = live.scripted;
+    live.scripted = undefined;
+    let opening: Promise<AsyncIterable<ChatCompletionChunk>> | undefined;
+    let unbuilt: { error: unknown } | undefined;
+    if (scriptedText === undefined) {
+      try {
+        const request = await this.#buildRequest(live);
+        watchdog.arm('first');
+        opening = this.upstream.stream(request, signal);
+        opening.catch(() => {}); // handled where it is awaited, below
+      } catch (error) {
+        unbuilt = { error }; // a failure of the segment like any other, reported once the run is announced
+      }
+    }
+    try {
+      await announced;
+    } catch {
+      watchdog.stop(); // never stored: createRun aborts the request and forgets the run
+      return;
+    }
     try {
       run.status = 'in_progress';
       run.started_at ??= nowSeconds();
       later(() => this.store.putRun(owner, run));
       channel.push(StreamEvent.RunInProgress, run);
+      if (unbuilt) throw unbuilt.error;
 
-      const started = performance.now();
       let firstToken: number | null = null;
-      const watchdog = this.#watchdog(live);
-      let turn: AsyncIterable<TurnEvent>;
-      if (live.scripted !== undefined) {
-        turn = scriptedTurn(live.scripted);
-        live.scripted = undefined;
-      } else {
-        const request = await this.#buildRequest(live);
-        watchdog.arm('first');
-        turn = readTurn(await this.upstream.stream(request, signal));
-      }
+      const turn: AsyncIterable<TurnEvent> =
+        opening === undefined ? scriptedTurn(scriptedText ?? '') : readTurn(await opening);
       let reason: 'stop' | 'length' | 'tool_calls' | 'content_filter' = 'stop';
 
       const openMessage = async () => {
@@ -713,6 +743,7 @@ export class RunEngine {
       await this.#flush(live);
       await this.#finish(live, incomplete ? 'incomplete' : 'completed');
     } catch (error) {
+      watchdog.stop();
       const aborted = signal.aborted || error instanceof AbortedError;
       if (message && messageStep?.status === 'in_progress') {
         message.status = 'incomplete';

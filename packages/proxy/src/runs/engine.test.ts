@@ -1,0 +1,146 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeAssistant, makeMessage, makeThread } from '../objects.js';
+import { StoreError } from '../store/errors.js';
+import { createStore } from '../store/index.js';
+import type { Store } from '../store/types.js';
+import { createUpstream } from '../upstream/upstream.js';
+import { RunEngine } from './engine.js';
+
+const OWNER = 'player-1';
+
+/** The store with its run writes held back (`hold`) or failing (`fail`); everything else goes through. */
+function withRunWrites(store: Store) {
+  const control = { mode: 'pass' as 'pass' | 'hold' | 'fail', held: [] as Array<() => void> };
+  const wrapped = new Proxy(store, {
+    get(target, key) {
+      const value = Reflect.get(target, key);
+      if (key === 'putRun') {
+        return async (...args: Parameters<Store['putRun']>) => {
+          if (control.mode === 'fail') throw new StoreError('unavailable', 'The database is unreachable.');
+          if (control.mode === 'hold') await new Promise<void>((resolve) => control.held.push(resolve));
+          return target.putRun(...args);
+        };
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { store: wrapped, control };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(condition()).toBe(true);
+}
+
+/**
+ * An upstream whose requests wait until `release()` is called, so a test can see that a request was
+ * sent and whether it was aborted before it was answered.
+ */
+function heldUpstream() {
+  const sent: Array<{ aborted: () => boolean }> = [];
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const fetch = (async (_url: RequestInfo | URL, init?: RequestInit) => {
+    const signal = init?.signal ?? undefined;
+    sent.push({ aborted: () => signal?.aborted === true });
+    await Promise.race([
+      released,
+      new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason))),
+    ]);
+    const chunk = (delta: object, finish: string | null) =>
+      `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    return new Response(
+      `${chunk({ role: 'assistant', content: 'Hello' }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`,
+      {
+        headers: { 'content-type': 'text/event-stream' },
+      },
+    );
+  }) as typeof globalThis.fetch;
+  const upstream = createUpstream(
+    {
+      kind: 'compatible',
+      baseURL: 'http://upstream.invalid/v1',
+      apiKey: 'sk-test',
+      defaultModel: 'm',
+      maxRetries: 0,
+      timeoutMs: 5000,
+      offline: { tokenDelayMs: 0, seed: 1 },
+    },
+    { fetch },
+  );
+  return { upstream, sent, release };
+}
+
+describe('RunEngine', () => {
+  let base: Store;
+  beforeEach(async () => {
+    base = await createStore();
+  });
+  afterEach(async () => {
+    await base.close();
+  });
+
+  async function setUp(store: Store) {
+    const assistant = makeAssistant({ model: 'm', instructions: 'Be brief.' });
+    await store.putAssistant(OWNER, assistant);
+    const thread = makeThread({});
+    await store.putThread(OWNER, thread);
+    await store.putMessage(OWNER, makeMessage(thread.id, { role: 'user', content: 'Hi' }));
+    return { assistant, thread };
+  }
+
+  const config = { runExpiresSeconds: 600, contextTokens: 8000, resumeGraceMs: 0 };
+
+  it('asks the model while the run is being stored, and announces the run only once it is stored', async () => {
+    const { store, control } = withRunWrites(base);
+    const { upstream, sent, release } = heldUpstream();
+    const engine = new RunEngine(store, upstream, config);
+    const { assistant, thread } = await setUp(store);
+
+    control.mode = 'hold';
+    let settled = false;
+    const creating = engine
+      .createRun(OWNER, thread, { assistant_id: assistant.id, stream: true })
+      .finally(() => {
+        settled = true;
+      });
+    await until(() => sent.length === 1 && control.held.length === 1);
+    expect(settled).toBe(false); // the request is out, the run row not yet written
+    control.mode = 'pass';
+    for (const write of control.held.splice(0)) write();
+    const started = await creating;
+    expect(await base.getRun(OWNER, thread.id, started.run.id)).toBeDefined();
+    expect(started.channel.events.map((event) => event.event).slice(0, 2)).toEqual([
+      'thread.run.created',
+      'thread.run.queued',
+    ]);
+    release();
+    await until(() => started.channel.events.at(-1)?.event === 'done');
+    expect(started.channel.events.map((event) => event.event)).toContain('thread.message.delta');
+    await engine.close();
+  });
+
+  it('leaves no run behind when the run cannot be stored, and aborts the request already sent', async () => {
+    const { store, control } = withRunWrites(base);
+    const { upstream, sent, release } = heldUpstream();
+    const engine = new RunEngine(store, upstream, config);
+    const { assistant, thread } = await setUp(store);
+
+    control.mode = 'fail';
+    const failed = engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+    await expect(failed).rejects.toMatchObject({ code: 'unavailable' });
+    expect(sent.every((request) => request.aborted())).toBe(true);
+    expect(await engine.activeRun(OWNER, thread.id)).toBeUndefined();
+    expect((await base.listRuns(OWNER, thread.id, { limit: 20, order: 'desc' })).data).toEqual([]);
+
+    // The thread is not left busy: once the store is back, the next turn runs to the end.
+    control.mode = 'pass';
+    release();
+    const retried = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+    await until(() => retried.channel.events.at(-1)?.event === 'done');
+    expect((await base.getRun(OWNER, thread.id, retried.run.id))?.status).toBe('completed');
+    await engine.close();
+  });
+});
