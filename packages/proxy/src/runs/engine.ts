@@ -536,10 +536,21 @@ export class RunEngine {
   /** One segment of a run: from queued to requires_action or a terminal status. */
   async #execute(live: LiveRun, signal: AbortSignal, announced: Promise<void>): Promise<void> {
     const { run, owner, channel } = live;
-    const later = (write: () => Promise<void>) => {
-      live.writes = live.writes.then(write).catch((error: unknown) => {
-        live.writeError ??= error;
-      });
+    // Each write stores its object as it is when the write runs, so a write queued behind another of the
+    // same object is redundant while the first has not started: under load a turn then stores its
+    // message and step once instead of twice.
+    const queued = new Set<string>();
+    const later = (object: { id: string }, write: () => Promise<void>) => {
+      if (queued.has(object.id)) return;
+      queued.add(object.id);
+      live.writes = live.writes
+        .then(() => {
+          queued.delete(object.id);
+          return write();
+        })
+        .catch((error: unknown) => {
+          live.writeError ??= error;
+        });
     };
     let messageStep: RunStep | undefined;
     let message: Message | undefined;
@@ -574,7 +585,7 @@ export class RunEngine {
     try {
       run.status = 'in_progress';
       run.started_at ??= nowSeconds();
-      later(() => this.store.putRun(owner, run));
+      later(run, () => this.store.putRun(owner, run));
       channel.push(StreamEvent.RunInProgress, run);
       if (unbuilt) throw unbuilt.error;
 
@@ -594,8 +605,8 @@ export class RunEngine {
           message_creation: { message_id: message.id },
         });
         const [m, step] = [message, messageStep];
-        later(() => this.store.putMessage(owner, m));
-        later(() => this.store.putStep(owner, step));
+        later(m, () => this.store.putMessage(owner, m));
+        later(step, () => this.store.putStep(owner, step));
         channel.push(StreamEvent.StepCreated, messageStep);
         channel.push(StreamEvent.StepInProgress, messageStep);
         channel.push(StreamEvent.MessageCreated, message);
@@ -616,8 +627,8 @@ export class RunEngine {
         messageStep.completed_at = nowSeconds();
         messageStep.usage = stepUsage;
         const [m, step] = [message, messageStep];
-        later(() => this.store.putMessage(owner, m));
-        later(() => this.store.putStep(owner, step));
+        later(m, () => this.store.putMessage(owner, m));
+        later(step, () => this.store.putStep(owner, step));
         channel.push(
           status === 'completed' ? StreamEvent.MessageCompleted : StreamEvent.MessageIncomplete,
           message,
@@ -650,7 +661,7 @@ export class RunEngine {
             if (!toolStep) {
               toolStep = makeStep(run, { type: 'tool_calls', tool_calls: [] });
               const step = toolStep;
-              later(() => this.store.putStep(owner, step));
+              later(step, () => this.store.putStep(owner, step));
               channel.push(StreamEvent.StepCreated, toolStep);
               channel.push(StreamEvent.StepInProgress, toolStep);
             }
@@ -721,11 +732,11 @@ export class RunEngine {
           tool_calls: toolCalls.map((call) => ({ ...call, function: { ...call.function, output: null } })),
         };
         toolStep.usage = usage ?? null;
-        later(() => this.store.putStep(owner, toolStep!));
+        later(toolStep, () => this.store.putStep(owner, toolStep!));
         run.status = 'requires_action';
         run.required_action = { type: 'submit_tool_outputs', submit_tool_outputs: { tool_calls: toolCalls } };
         run.expires_at = nowSeconds() + this.config.runExpiresSeconds;
-        later(() => this.store.putRun(owner, run));
+        later(run, () => this.store.putRun(owner, run));
         await this.#flush(live);
         // Cancelled while the writes were flushed: finish the cancellation, don't wait for outputs.
         if (signal.aborted) throw new AbortedError('aborted');
