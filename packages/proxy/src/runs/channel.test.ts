@@ -110,4 +110,52 @@ describe('RunChannel', () => {
     }
     expect(total).toBeGreaterThan(200 * 64 * 1024 - 256 * 1024);
   });
+
+  it('stays bounded for a stalled reader while the run is still producing, a few events a tick', async () => {
+    const channel = new RunChannel('run_1');
+    channel.producing = true;
+    channel.push('thread.run.created', { id: 'run_1' });
+    const { url, server, responses } = await serve(channel);
+    servers.push(server);
+    const res = await fetch(url);
+    const reader = res.body!.getReader();
+    await reader.read(); // read a little, then stall
+    // 8 MB arrive live, three 2 KB events a tick, as a fast upstream delivers them.
+    const word = 'x'.repeat(2048);
+    for (let i = 0; i < 4000; i++) {
+      for (let k = 0; k < 3; k++) channel.push('thread.message.delta', { word });
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(responses[0]!.writableLength).toBeLessThan(256 * 1024);
+    channel.done();
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+    }
+    expect(total).toBeGreaterThan(12_000 * 2048);
+  }, 30_000);
+
+  it('sends the events logged in one tick as one write', async () => {
+    const channel = new RunChannel('run_1');
+    channel.producing = true;
+    channel.push('thread.run.created', { id: 'run_1' });
+    const { url, server, responses } = await serve(channel);
+    servers.push(server);
+    const reading = fetch(url).then((res) => res.text());
+    await new Promise((r) => setTimeout(r, 20));
+    const res = responses[0]!;
+    let writes = 0;
+    const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+    res.write = ((...args: unknown[]) => {
+      writes++;
+      return write(...args);
+    }) as typeof res.write;
+    for (let i = 0; i < 7; i++) channel.push('thread.run.step.created', { i });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(writes).toBe(1);
+    channel.done();
+    expect(ids(await reading)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
 });

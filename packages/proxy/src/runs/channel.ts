@@ -5,11 +5,12 @@ import { drained, formatEvent } from '../http/sse.js';
 /** Past this much, a batch is written before more is taken from the log (back-pressure still applies). */
 const BATCH_CHARS = 64 * 1024;
 
-/** Corks `res` until the current tick's microtasks have run (Node's recommended cork/uncork pattern). */
-function corkForTick(res: ServerResponse): void {
-  if (res.writableCorked > 0) return;
-  res.cork();
-  process.nextTick(() => res.uncork());
+/**
+ * Resolves after the current tick's microtasks have run: by then every event that one upstream read
+ * produces has been logged, so they can leave in one write.
+ */
+function afterTick(): Promise<void> {
+  return new Promise((resolve) => process.nextTick(resolve));
 }
 
 export interface LoggedEvent {
@@ -78,9 +79,10 @@ export class RunChannel {
     this.onReader?.();
     try {
       while (!closed) {
-        // Everything logged since the last wake goes out as one write, and the socket stays corked until
-        // the end of this tick: the events one upstream read produces (a run announces seven before its
-        // first token) leave in one syscall rather than one each.
+        // The events one upstream read produces (a run announces seven before its first token) leave in
+        // one write rather than one each. Not with `res.cork()`: a corked chunked response reports no
+        // back-pressure from `write()` (Node 24), and a reader that never reads would be buffered whole.
+        if (position < this.events.length) await afterTick();
         let batch = '';
         let ended = false;
         while (position < this.events.length && !ended && batch.length < BATCH_CHARS) {
@@ -93,7 +95,7 @@ export class RunChannel {
             res.end(batch);
             return;
           }
-          corkForTick(res);
+          if (closed) return;
           if (!res.write(batch)) await drained(res);
           continue;
         }
