@@ -543,9 +543,13 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
         opened = true;
         metrics.gauge('parley_streams_open', 'Event streams open now.', {}, 1);
         try {
+          let first = true;
           for await (const text of events) {
-            clearTimeout(idle);
-            idle = setTimeout(expire, timeouts.idleMs);
+            if (first) {
+              first = false;
+              clearTimeout(idle);
+              idle = setTimeout(expire, timeouts.idleMs);
+            } else idle.refresh();
             if (text && !ctx.res.write(text)) await drained(ctx.res);
             if (ctx.res.destroyed) return STREAMED;
           }

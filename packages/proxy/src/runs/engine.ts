@@ -432,6 +432,7 @@ export class RunEngine {
     const limits = this.guards.timeouts;
     if (!limits) return { arm() {}, stop() {} };
     let timer: NodeJS.Timeout | undefined;
+    let armed: 'first' | 'idle' | undefined;
     const expire = () => {
       live.timedOut = true;
       live.controller?.abort();
@@ -439,7 +440,13 @@ export class RunEngine {
     const total = setTimeout(expire, limits.totalMs);
     return {
       arm(phase) {
+        // Re-armed on every token: refreshing the running timer costs less than replacing it.
+        if (phase === armed && timer) {
+          timer.refresh();
+          return;
+        }
         clearTimeout(timer);
+        armed = phase;
         timer = setTimeout(expire, phase === 'first' ? limits.firstTokenMs : limits.idleMs);
       },
       stop() {

@@ -11,6 +11,7 @@ import { ProxyError } from '../errors.js';
 import { createOfflineFetch } from '../offline/index.js';
 import { isRetryable, mapUpstreamError, retryAfterMs } from './errors.js';
 import { type RelayOptions, relayEvents } from './relay.js';
+import { createTransport } from './transport.js';
 
 /** A chat-completions request as the proxy builds it (the `stream` flag is the upstream's business). */
 export type ChatRequest = Omit<ChatCompletionCreateParamsNonStreaming, 'stream' | 'stream_options'>;
@@ -44,7 +45,11 @@ export interface Upstream {
 }
 
 export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof fetch } = {}): Upstream {
-  const client = createClient(config, options.fetch);
+  const transport = createTransport();
+  const client = createClient(
+    config,
+    options.fetch ?? (config.kind === 'offline' ? undefined : transport.fetch),
+  );
   const secret = config.apiKey;
 
   async function withRetries<T>(attempt: () => Promise<T>, signal: AbortSignal): Promise<T> {
@@ -100,8 +105,9 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
         () => client.chat.completions.create(params, { signal, maxRetries: 0 }).asResponse(),
         signal,
       );
-      if (!response.body) throw new ProxyError(502, ErrorCode.Upstream, 'The model upstream sent no stream.');
-      return relayEvents(response.body, secret, options);
+      const body = transport.rawBody(response) ?? response.body;
+      if (!body) throw new ProxyError(502, ErrorCode.Upstream, 'The model upstream sent no stream.');
+      return relayEvents(body, secret, options);
     },
     async complete(request, signal) {
       const params: ChatCompletionCreateParamsNonStreaming = {
