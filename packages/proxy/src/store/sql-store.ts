@@ -18,30 +18,30 @@ interface DataRow {
  * `id_taken` instead of silently moving the object between owners.
  */
 const PUT_ASSISTANT = `INSERT INTO parley_assistants AS t (id, owner, created_at, data)
-  VALUES ($1, $2, $3, $4::jsonb)
+  VALUES ($1, $2, $3, $4::json)
   ON CONFLICT (id) DO UPDATE SET created_at = EXCLUDED.created_at, data = EXCLUDED.data
   WHERE t.owner = EXCLUDED.owner`;
 const PUT_THREAD = `INSERT INTO parley_threads AS t (id, owner, created_at, data)
-  VALUES ($1, $2, $3, $4::jsonb)
+  VALUES ($1, $2, $3, $4::json)
   ON CONFLICT (id) DO UPDATE SET created_at = EXCLUDED.created_at, data = EXCLUDED.data
   WHERE t.owner = EXCLUDED.owner`;
 const PUT_MESSAGE = `INSERT INTO parley_messages AS t (id, owner, thread_id, run_id, created_at, data)
-  VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+  VALUES ($1, $2, $3, $4, $5, $6::json)
   ON CONFLICT (id) DO UPDATE SET thread_id = EXCLUDED.thread_id, run_id = EXCLUDED.run_id,
     created_at = EXCLUDED.created_at, data = EXCLUDED.data
   WHERE t.owner = EXCLUDED.owner`;
 const PUT_RUN = `INSERT INTO parley_runs AS t (id, owner, thread_id, status, created_at, data)
-  VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+  VALUES ($1, $2, $3, $4, $5, $6::json)
   ON CONFLICT (id) DO UPDATE SET thread_id = EXCLUDED.thread_id, status = EXCLUDED.status,
     created_at = EXCLUDED.created_at, data = EXCLUDED.data
   WHERE t.owner = EXCLUDED.owner`;
 const PUT_STEP = `INSERT INTO parley_steps AS t (id, owner, thread_id, run_id, created_at, data)
-  VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+  VALUES ($1, $2, $3, $4, $5, $6::json)
   ON CONFLICT (id) DO UPDATE SET thread_id = EXCLUDED.thread_id, run_id = EXCLUDED.run_id,
     created_at = EXCLUDED.created_at, data = EXCLUDED.data
   WHERE t.owner = EXCLUDED.owner`;
 
-// `data::text` rather than `data`: pg and PGlite decode jsonb with different type parsers (and a user of
+// `data::text` rather than `data`: pg and PGlite decode json with different type parsers (and a user of
 // pg may have replaced the global one); text comes back the same from both.
 const GET_ASSISTANT = 'SELECT data::text AS data FROM parley_assistants WHERE id = $1 AND owner = $2';
 const GET_THREAD = 'SELECT data::text AS data FROM parley_threads WHERE id = $1 AND owner = $2';

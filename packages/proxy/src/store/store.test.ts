@@ -7,9 +7,9 @@ import type { Assistant, Message, Run, RunStatus, RunStep, Thread } from '@parle
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../../../../test/support/postgres.js';
-import { openPglite } from './database.js';
+import { connectPostgres, type Database, openPglite } from './database.js';
 import { createStore, type PageQuery, type Store, StoreError } from './index.js';
-import { MIGRATIONS } from './migrations.js';
+import { MIGRATIONS, migrate } from './migrations.js';
 import { SqlStore } from './sql-store.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -596,13 +596,66 @@ function storeContract(current: () => Store): void {
     expect((await store.listAssistants(owner, page())).data).toHaveLength(1);
   });
 
-  it('refuses text Postgres cannot hold with a typed error', async () => {
+  it('refuses text Postgres cannot hold with a typed error, and keeps it inside an object', async () => {
     const store = current();
     const owner = unique('owner');
+    // In a column of its own, a NUL cannot be stored.
+    const bad = thread({ id: `${unique('thread')}\u0000` });
+    expect((await rejection(store.putThread(owner, bad))).code).toBe('invalid_text');
+    // Inside an object, kept as JSON text, it is an escape like any other and comes back as it went in.
     const t = thread({ metadata: { name: 'nul\u0000byte' } });
-    expect((await rejection(store.putThread(owner, t))).code).toBe('invalid_text');
-    expect(await store.getThread(owner, t.id)).toBeUndefined();
+    await store.putThread(owner, t);
+    expect(await store.getThread(owner, t.id)).toEqual(t);
   });
+}
+
+/**
+ * A database at schema version 1 (objects as `jsonb`) with one of each object, written as version 1
+ * wrote them; then the current migrations; then every object must read back as it was.
+ */
+async function upgradeFromVersion1(db: Database): Promise<void> {
+  await migrate(db, MIGRATIONS.slice(0, 1));
+  const owner = unique('owner');
+  const asst = assistant({ metadata: { shape: 'kept', nested: { list: [1, 'two', null] } } });
+  const t = thread({ metadata: { title: 'Ünïcode ✓' } });
+  const r = run(t.id);
+  const m = message(t.id, { run_id: r.id, role: 'assistant' });
+  const st = step(t.id, r.id);
+  await db.query(
+    'INSERT INTO parley_assistants (id, owner, created_at, data) VALUES ($1, $2, $3, $4::jsonb)',
+    [asst.id, owner, asst.created_at, JSON.stringify(asst)],
+  );
+  await db.query('INSERT INTO parley_threads (id, owner, created_at, data) VALUES ($1, $2, $3, $4::jsonb)', [
+    t.id,
+    owner,
+    t.created_at,
+    JSON.stringify(t),
+  ]);
+  await db.query(
+    'INSERT INTO parley_runs (id, owner, thread_id, status, created_at, data) VALUES ($1, $2, $3, $4, $5, $6::jsonb)',
+    [r.id, owner, t.id, r.status, r.created_at, JSON.stringify(r)],
+  );
+  await db.query(
+    'INSERT INTO parley_messages (id, owner, thread_id, run_id, created_at, data) VALUES ($1, $2, $3, $4, $5, $6::jsonb)',
+    [m.id, owner, t.id, r.id, m.created_at, JSON.stringify(m)],
+  );
+  await db.query(
+    'INSERT INTO parley_steps (id, owner, thread_id, run_id, created_at, data) VALUES ($1, $2, $3, $4, $5, $6::jsonb)',
+    [st.id, owner, t.id, r.id, st.created_at, JSON.stringify(st)],
+  );
+  const store = new SqlStore(db);
+  await store.migrate();
+  expect(await store.getAssistant(owner, asst.id)).toEqual(asst);
+  expect(await store.getThread(owner, t.id)).toEqual(t);
+  expect(await store.getRun(owner, t.id, r.id)).toEqual(r);
+  expect(await store.getMessage(owner, t.id, m.id)).toEqual(m);
+  expect(await store.getStep(owner, t.id, r.id, st.id)).toEqual(st);
+  expect((await store.listUnfinishedRuns()).map((entry) => entry.run.id)).toContain(r.id);
+  // And it goes on working: objects written after the upgrade sit beside the old ones.
+  const later = message(t.id);
+  await store.putMessage(owner, later);
+  expect((await store.allMessages(owner, t.id)).map((each) => each.id)).toEqual([m.id, later.id]);
+  await store.close();
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -631,6 +684,10 @@ describe('store on PGlite in memory (in-thread)', () => {
   });
 
   storeContract(() => store);
+
+  it('keeps every object when a version 1 database is brought up to date', async () => {
+    await upgradeFromVersion1(await openPglite());
+  });
 });
 
 describe('store on PGlite in a data directory (worker thread, the default)', () => {
@@ -742,6 +799,19 @@ describe.skipIf(!havePostgres && !inCi)(postgresTitle, () => {
     } finally {
       await admin.end();
     }
+  });
+
+  it('keeps every object when a version 1 database is brought up to date', async () => {
+    const url = new URL(server!.url);
+    const admin = new Client({ connectionString: url.href });
+    await admin.connect();
+    try {
+      await admin.query('CREATE DATABASE parley_upgrade');
+    } finally {
+      await admin.end();
+    }
+    url.pathname = '/parley_upgrade';
+    await upgradeFromVersion1(connectPostgres(url.href));
   });
 
   it('shares data between two stores on the same server', async () => {
