@@ -285,9 +285,11 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
         metadata: threadFields.metadata ?? null,
         tool_resources: threadFields.tool_resources ?? tool_resources ?? null,
       });
-      await store.putThread(ctx.owner, created);
-      for (const input of threadFields.messages ?? [])
-        await store.putMessage(ctx.owner, makeMessage(created.id, input));
+      await store.createThread(
+        ctx.owner,
+        created,
+        (threadFields.messages ?? []).map((input) => makeMessage(created.id, input)),
+      );
       const started = await engine.createRun(
         ctx.owner,
         created,
@@ -306,9 +308,11 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
         metadata: fields.metadata ?? null,
         tool_resources: fields.tool_resources ?? null,
       });
-      await store.putThread(ctx.owner, created);
-      for (const input of fields.messages ?? [])
-        await store.putMessage(ctx.owner, makeMessage(created.id, input));
+      await store.createThread(
+        ctx.owner,
+        created,
+        (fields.messages ?? []).map((input) => makeMessage(created.id, input)),
+      );
       return created;
     })
     .add('GET', '/v1/threads/:thread_id', 'threads.retrieve', async (ctx) =>

@@ -43,4 +43,35 @@ describe('withMemoryCache', () => {
     expect(await store.getThread('alice', thread.id)).toBeUndefined();
     expect(await store.allMessages('alice', thread.id)).toEqual([]);
   });
+
+  it('knows a new thread’s history without reading it, and stays in step afterwards', async () => {
+    const thread = makeThread({});
+    const first = [
+      makeMessage(thread.id, { role: 'user', content: 'one' }),
+      makeMessage(thread.id, { role: 'user', content: 'two' }),
+    ];
+    let reads = 0;
+    const counted = withMemoryCache(
+      new Proxy(raw, {
+        get(target, key) {
+          const value = Reflect.get(target, key);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            if (key === 'allMessages' || key === 'getThread') reads++;
+            return value.apply(target, args);
+          };
+        },
+      }),
+    );
+    await counted.createThread('alice', thread, first);
+    expect((await counted.allMessages('alice', thread.id)).map((m) => m.id)).toEqual(first.map((m) => m.id));
+    expect(await counted.getThread('alice', thread.id)).toEqual(thread);
+    expect(reads).toBe(0);
+    // Written through, in order; and later messages join the known history.
+    expect((await raw.allMessages('alice', thread.id)).map((m) => m.id)).toEqual(first.map((m) => m.id));
+    const three = makeMessage(thread.id, { role: 'user', content: 'three' });
+    await counted.putMessage('alice', three);
+    expect(await counted.allMessages('alice', thread.id)).toEqual(await raw.allMessages('alice', thread.id));
+    expect(await counted.allMessages('bob', thread.id)).toEqual([]);
+  });
 });

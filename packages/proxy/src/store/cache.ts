@@ -58,6 +58,12 @@ export function withMemoryCache(store: Store, limits = { objects: 10_000, thread
     },
     putThread: threads.put,
     getThread: threads.get,
+    async createThread(owner, thread, messages) {
+      await store.createThread(owner, thread, messages);
+      threads.remember(owner, thread);
+      // A thread just created holds exactly these messages: its first turn needs no read.
+      histories.set(thread.id, { owner, messages: copy([...messages]) });
+    },
     async deleteThread(owner, id) {
       threads.forget(id);
       histories.delete(id);
@@ -96,10 +102,11 @@ function objectCache<T extends { id: string }>(
   write: (owner: Owner, value: T) => Promise<void>,
 ) {
   const lru = new Lru<string, { owner: Owner; value: T }>(limit);
+  const remember = (owner: Owner, value: T) => lru.set(value.id, { owner, value: copy(value) });
   return {
     async put(owner: Owner, value: T): Promise<void> {
       await write(owner, value);
-      lru.set(value.id, { owner, value: copy(value) });
+      remember(owner, value);
     },
     async get(owner: Owner, id: string): Promise<T | undefined> {
       const hit = lru.get(id);
@@ -108,6 +115,7 @@ function objectCache<T extends { id: string }>(
       if (found) lru.set(id, { owner, value: copy(found) });
       return found;
     },
+    remember,
     forget(id: string): void {
       lru.delete(id);
     },

@@ -184,6 +184,11 @@ export class SqlStore implements Store {
     return this.#put('thread', PUT_THREAD, [thread.id, owner, thread.created_at, JSON.stringify(thread)]);
   }
 
+  async createThread(owner: Owner, thread: Thread, messages: readonly Message[]): Promise<void> {
+    await this.putThread(owner, thread);
+    for (const message of messages) await this.putMessage(owner, message);
+  }
+
   getThread(owner: Owner, id: string): Promise<Thread | undefined> {
     return this.#get(GET_THREAD, [id, owner]);
   }

@@ -616,7 +616,7 @@ function storeContract(current: () => Store): void {
 async function upgradeFromVersion1(db: Database): Promise<void> {
   await migrate(db, MIGRATIONS.slice(0, 1));
   const owner = unique('owner');
-  const asst = assistant({ metadata: { shape: 'kept', nested: { list: [1, 'two', null] } } });
+  const asst = assistant({ metadata: { shape: 'kept', quote: 'say "hello"\n' } });
   const t = thread({ metadata: { title: 'Ünïcode ✓' } });
   const r = run(t.id);
   const m = message(t.id, { run_id: r.id, role: 'assistant' });

@@ -41,6 +41,11 @@ export interface Store {
   deleteAssistant(owner: Owner, id: string): Promise<boolean>;
 
   putThread(owner: Owner, thread: Thread): Promise<void>;
+  /**
+   * Stores a new thread with its first messages (in order). Unlike `putThread` it says the thread is new,
+   * so a cache may know its whole history without reading it back.
+   */
+  createThread(owner: Owner, thread: Thread, messages: readonly Message[]): Promise<void>;
   getThread(owner: Owner, id: string): Promise<Thread | undefined>;
   /** Deletes the thread with its messages, runs and steps. */
   deleteThread(owner: Owner, id: string): Promise<boolean>;
