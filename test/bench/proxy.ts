@@ -1,28 +1,68 @@
 // Proxy benchmark: time to first token and total time for streams through the proxy versus straight to
-// the same fake upstream, at 1, 50 and 200 concurrent streams, for chat pass-through and for Assistants
-// runs; turns per second; the proxy's peak RSS. Prints a table; writes test/artifacts/bench-proxy.json.
+// the same fake upstream, for chat pass-through and for Assistants runs; turns per second; the proxy's
+// peak RSS. Prints two tables and writes test/artifacts/bench-proxy.json:
+//   - streams paced like a model (first token after 200 ms, then 50 tokens/s) at 1, 50 and 200
+//     concurrent streams: what a player waits for on a loaded proxy, and where the targets are read;
+//   - saturation: an upstream that answers at once, each client sending its next request the moment the
+//     last ends, at 1, 50 and 200 concurrent: the throughput ceiling. Past it, "added" is queueing.
 // The proxy and the fake upstream each run in their own process, as they would in production.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PACED_MODEL } from '../support/fake-upstream.ts';
 import { UNLIMITED } from '../support/limits.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const LEVELS = [1, 50, 200];
-const REQUESTS: Record<number, number> = { 1: 200, 50: 1000, 200: 1000 };
+const PACE = { firstMs: 200, gapMs: 20 };
+/** Each table: its upstream model, and how many requests to time at each concurrency. */
+const TABLES = [
+  {
+    name: 'paced',
+    model: PACED_MODEL,
+    requests: new Map([
+      [1, 40],
+      [50, 500],
+      [200, 1000],
+    ]),
+  },
+  {
+    name: 'saturation',
+    model: 'fake-model',
+    requests: new Map([
+      [1, 500],
+      [50, 1000],
+      [200, 1000],
+    ]),
+  },
+] as const;
 const MARK = 'word0'; // the first content token of every fake reply
+
+/**
+ * With two cores or more and `taskset`, the proxy gets CPU 0 and the load (this client and the fake
+ * upstream) CPU 1: the nearest this machine comes to a load generator on another host. Otherwise all
+ * share every core, and the proxy's figures include waiting for the load generator's CPU.
+ * `PARLEY_BENCH_PIN=0` runs unpinned on purpose.
+ */
+const pinned =
+  process.env['PARLEY_BENCH_PIN'] !== '0' &&
+  availableParallelism() >= 2 &&
+  spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' }).status === 0;
 
 function startChild(
   args: string[],
   env: Record<string, string>,
   ready: RegExp,
+  cpu: 0 | 1,
 ): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
+    const [command, ...rest] = pinned
+      ? ['taskset', '-c', String(cpu), process.execPath, ...args]
+      : [process.execPath, ...args];
+    const child = spawn(command!, rest, {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -95,11 +135,17 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
+/**
+ * Times `total` requests from `concurrency` clients, each sending its next when the last ends. One
+ * untimed request per client goes first (indices from `total` on), so connections are open and the
+ * figures are the steady state, not `concurrency` connection set-ups at once.
+ */
 async function level(
   concurrency: number,
   total: number,
   one: (i: number) => Promise<{ first: number; total: number }>,
 ) {
+  await Promise.all(Array.from({ length: concurrency }, (_, i) => one(total + i)));
   const firsts: number[] = [];
   const totals: number[] = [];
   let next = 0;
@@ -126,9 +172,16 @@ function rssPeakMb(pid: number): number {
 
 const fmt = (n: number) => n.toFixed(2).padStart(8);
 
+type Row = Record<string, number | string>;
+
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
-  const fake = await startChild([join(root, 'test/support/fake-upstream-server.ts'), '20'], {}, /(http:\S+)/);
+  const fake = await startChild(
+    [join(root, 'test/support/fake-upstream-server.ts'), '20', String(PACE.firstMs), String(PACE.gapMs)],
+    {},
+    /(http:\S+)/,
+    1,
+  );
   const upstreamUrl = fake.match[1]!;
   const proxy = await startChild(
     [join(root, 'packages/proxy/dist/cli.js')],
@@ -137,81 +190,100 @@ async function main() {
       OPENAI_BASE_URL: upstreamUrl,
       OPENAI_API_KEY: 'sk-bench',
       PARLEY_MODEL: 'fake-model',
+      PARLEY_MODELS: PACED_MODEL,
       PARLEY_DATA_DIR: dataDir,
       PARLEY_LOG: 'silent',
       ...UNLIMITED, // this bench measures the proxy's own path; test/bench/security.ts measures limits
     },
     /listening on (http:\S+)/,
+    0,
   );
   const proxyUrl = proxy.match[1]!;
-  const chatBody = {
-    model: 'fake-model',
+  const chatBody = (model: string) => ({
+    model,
     stream: true,
     messages: [{ role: 'user', content: 'Hello there' }],
-  };
-  const rows: Array<Record<string, number | string>> = [];
+  });
+  const rows: Row[] = [];
   try {
     // Warm up both paths (JIT, connection pools, the store).
     for (let i = 0; i < 50; i++) {
-      await timed(`${upstreamUrl}/chat/completions`, chatBody);
-      await timed(`${proxyUrl}/v1/chat/completions`, chatBody);
+      await timed(`${upstreamUrl}/chat/completions`, chatBody('fake-model'));
+      await timed(`${proxyUrl}/v1/chat/completions`, chatBody('fake-model'));
     }
-    const assistant = await json(`${proxyUrl}/v1/assistants`, {
-      model: 'fake-model',
-      name: 'Bench',
-      instructions: 'Be brief.',
-    });
-
-    for (const concurrency of LEVELS) {
-      const total = REQUESTS[concurrency]!;
-      const direct = await level(concurrency, total, () =>
-        timed(`${upstreamUrl}/chat/completions`, chatBody),
-      );
-      const chat = await level(concurrency, total, () => timed(`${proxyUrl}/v1/chat/completions`, chatBody));
-      // One thread per run (a thread allows one active run); thread setup is not timed.
-      const threads = await Promise.all(
-        Array.from({ length: total }, () =>
-          json(`${proxyUrl}/v1/threads`, { messages: [{ role: 'user', content: 'Hello there' }] }),
-        ),
-      );
-      const runs = await level(concurrency, total, (i) =>
-        timed(`${proxyUrl}/v1/threads/${threads[i]!.id}/runs`, { assistant_id: assistant.id, stream: true }),
-      );
-      for (const [path, result] of [
-        ['direct', direct],
-        ['chat via proxy', chat],
-        ['run via proxy', runs],
-      ] as const) {
-        rows.push({
-          concurrency,
-          path,
-          ttft_p50: percentile(result.firsts, 50),
-          ttft_p99: percentile(result.firsts, 99),
-          total_p50: percentile(result.totals, 50),
-          total_p99: percentile(result.totals, 99),
-          per_second: result.perSecond,
-          added_ttft_p50:
-            path === 'direct' ? 0 : percentile(result.firsts, 50) - percentile(direct.firsts, 50),
-          added_ttft_p99:
-            path === 'direct' ? 0 : percentile(result.firsts, 99) - percentile(direct.firsts, 99),
-        });
+    for (const table of TABLES) {
+      const assistant = await json(`${proxyUrl}/v1/assistants`, {
+        model: table.model,
+        name: 'Bench',
+        instructions: 'Be brief.',
+      });
+      const body = chatBody(table.model);
+      for (const [concurrency, total] of table.requests) {
+        const direct = await level(concurrency, total, () => timed(`${upstreamUrl}/chat/completions`, body));
+        const chat = await level(concurrency, total, () => timed(`${proxyUrl}/v1/chat/completions`, body));
+        // One thread per run (a thread allows one active run), warm-up included; not timed.
+        const threads: Array<{ id: string }> = [];
+        for (let i = 0; i < total + concurrency; i += 50) {
+          const batch = Array.from({ length: Math.min(50, total + concurrency - i) }, () =>
+            json(`${proxyUrl}/v1/threads`, { messages: [{ role: 'user', content: 'Hello there' }] }),
+          );
+          threads.push(...(await Promise.all(batch)));
+        }
+        const runs = await level(concurrency, total, (i) =>
+          timed(`${proxyUrl}/v1/threads/${threads[i]!.id}/runs`, {
+            assistant_id: assistant.id,
+            stream: true,
+          }),
+        );
+        for (const [path, result] of [
+          ['direct', direct],
+          ['chat via proxy', chat],
+          ['run via proxy', runs],
+        ] as const) {
+          rows.push({
+            table: table.name,
+            concurrency,
+            path,
+            requests: total,
+            ttft_p50: percentile(result.firsts, 50),
+            ttft_p99: percentile(result.firsts, 99),
+            total_p50: percentile(result.totals, 50),
+            total_p99: percentile(result.totals, 99),
+            per_second: result.perSecond,
+            added_ttft_p50:
+              path === 'direct' ? 0 : percentile(result.firsts, 50) - percentile(direct.firsts, 50),
+            added_ttft_p99:
+              path === 'direct' ? 0 : percentile(result.firsts, 99) - percentile(direct.firsts, 99),
+          });
+        }
       }
     }
     const rss = rssPeakMb(proxy.child.pid!);
-    console.log('\nParley proxy benchmark (fake upstream, 20-token replies, loopback; times in ms)\n');
     console.log(
-      'conc  path              ttft p50 ttft p99  total p50 total p99   added p50 added p99   per s',
+      pinned
+        ? '\nCPUs: the proxy (with its store worker) on CPU 0; this client and the fake upstream on CPU 1.'
+        : '\nCPUs: unpinned (taskset or a second core missing): proxy, client and fake upstream share them.',
     );
-    for (const row of rows) {
+    for (const table of TABLES) {
       console.log(
-        `${String(row['concurrency']).padStart(4)}  ${String(row['path']).padEnd(16)}${fmt(row['ttft_p50'] as number)} ${fmt(row['ttft_p99'] as number)}  ${fmt(row['total_p50'] as number)} ${fmt(row['total_p99'] as number)}   ${fmt(row['added_ttft_p50'] as number)} ${fmt(row['added_ttft_p99'] as number)}  ${(row['per_second'] as number).toFixed(0).padStart(6)}`,
+        table.name === 'paced'
+          ? `\nStreams paced like a model (first token after ${PACE.firstMs} ms, then one every ${PACE.gapMs} ms; 20 tokens; times in ms)\n`
+          : '\nSaturation (upstream answers at once, closed loop: the throughput ceiling; times in ms)\n',
       );
+      console.log(
+        'conc  path              ttft p50 ttft p99  total p50 total p99   added p50 added p99   per s',
+      );
+      for (const row of rows.filter((r) => r['table'] === table.name)) {
+        console.log(
+          `${String(row['concurrency']).padStart(4)}  ${String(row['path']).padEnd(16)}${fmt(row['ttft_p50'] as number)} ${fmt(row['ttft_p99'] as number)}  ${fmt(row['total_p50'] as number)} ${fmt(row['total_p99'] as number)}   ${fmt(row['added_ttft_p50'] as number)} ${fmt(row['added_ttft_p99'] as number)}  ${(row['per_second'] as number).toFixed(0).padStart(6)}`,
+        );
+      }
     }
     console.log(`\nproxy peak RSS: ${rss.toFixed(1)} MB`);
     mkdirSync(join(root, 'test/artifacts'), { recursive: true });
     writeFileSync(
       join(root, 'test/artifacts/bench-proxy.json'),
-      `${JSON.stringify({ rows, peakRssMb: rss }, null, 2)}\n`,
+      `${JSON.stringify({ pinned, pace: PACE, rows, peakRssMb: rss }, null, 2)}\n`,
     );
   } finally {
     proxy.child.kill('SIGTERM');

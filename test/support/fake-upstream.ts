@@ -52,6 +52,20 @@ export interface FakeUpstreamOptions {
   record?: boolean;
   /** Called (with `performance.now()`) the moment a request closes before its answer was finished. */
   onAbort?: (at: number, path: string) => void;
+  /**
+   * Paces default replies like a model (benchmarks): the first chunk after `firstMs`, then one every
+   * `gapMs`. Asked per request; `undefined` answers at once.
+   */
+  pace?: (body: Record<string, unknown>) => Pace | undefined;
+}
+
+/** The model that the standalone fake upstream (`fake-upstream-server.ts`) answers at a model's pace. */
+export const PACED_MODEL = 'fake-paced';
+
+/** How a paced reply streams: time to the first chunk, then between chunks (milliseconds). */
+export interface Pace {
+  firstMs: number;
+  gapMs: number;
 }
 
 export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
@@ -84,10 +98,14 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       );
       return;
     }
-    const script = queue.shift() ?? {
+    const queued = queue.shift();
+    const pace = queued ? undefined : options.pace?.(body);
+    const script = queued ?? {
       kind: 'text',
       text: options.defaultText ?? `Fake reply to: ${lastUser(body)}`,
+      ...(pace ? { delayMs: pace.gapMs } : {}),
     };
+    if (pace) await sleep(pace.firstMs);
     await answer(script, body, res, ++counter);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
