@@ -19,6 +19,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const PACE = { firstMs: 200, gapMs: 20 };
 /** Each table: its upstream model, and how many requests to time at each concurrency. */
+/** How long one paced stream lasts: the first chunk, then the rest of its 25 frames. */
+const PACED_STREAM_MS = PACE.firstMs + 24 * PACE.gapMs;
 const TABLES = [
   {
     name: 'paced',
@@ -28,6 +30,7 @@ const TABLES = [
       [50, 500],
       [200, 1000],
     ]),
+    spreadMs: PACED_STREAM_MS,
   },
   {
     name: 'saturation',
@@ -37,6 +40,7 @@ const TABLES = [
       [50, 1000],
       [200, 1000],
     ]),
+    spreadMs: 0,
   },
 ] as const;
 const MARK = 'word0'; // the first content token of every fake reply
@@ -138,12 +142,15 @@ function percentile(values: number[], p: number): number {
 /**
  * Times `total` requests from `concurrency` clients, each sending its next when the last ends. One
  * untimed request per client goes first (indices from `total` on), so connections are open and the
- * figures are the steady state, not `concurrency` connection set-ups at once.
+ * figures are the steady state, not `concurrency` connection set-ups at once. With `spreadMs`, client k
+ * starts k/concurrency of it late: paced streams all last the same time, so clients started together
+ * would stay in lockstep and arrive in waves of `concurrency` at once, which players do not.
  */
 async function level(
   concurrency: number,
   total: number,
   one: (i: number) => Promise<{ first: number; total: number }>,
+  spreadMs = 0,
 ) {
   await Promise.all(Array.from({ length: concurrency }, (_, i) => one(total + i)));
   const firsts: number[] = [];
@@ -151,7 +158,9 @@ async function level(
   let next = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: concurrency }, async (_, client) => {
+      if (spreadMs > 0)
+        await new Promise((resolve) => setTimeout(resolve, (client / concurrency) * spreadMs));
       while (next < total) {
         const i = next++;
         const result = await one(i);
@@ -219,8 +228,19 @@ async function main() {
       });
       const body = chatBody(table.model);
       for (const [concurrency, total] of table.requests) {
-        const direct = await level(concurrency, total, () => timed(`${upstreamUrl}/chat/completions`, body));
-        const chat = await level(concurrency, total, () => timed(`${proxyUrl}/v1/chat/completions`, body));
+        const { spreadMs } = table;
+        const direct = await level(
+          concurrency,
+          total,
+          () => timed(`${upstreamUrl}/chat/completions`, body),
+          spreadMs,
+        );
+        const chat = await level(
+          concurrency,
+          total,
+          () => timed(`${proxyUrl}/v1/chat/completions`, body),
+          spreadMs,
+        );
         // One thread per run (a thread allows one active run), warm-up included; not timed.
         const threads: Array<{ id: string }> = [];
         for (let i = 0; i < total + concurrency; i += 50) {
@@ -229,11 +249,15 @@ async function main() {
           );
           threads.push(...(await Promise.all(batch)));
         }
-        const runs = await level(concurrency, total, (i) =>
-          timed(`${proxyUrl}/v1/threads/${threads[i]!.id}/runs`, {
-            assistant_id: assistant.id,
-            stream: true,
-          }),
+        const runs = await level(
+          concurrency,
+          total,
+          (i) =>
+            timed(`${proxyUrl}/v1/threads/${threads[i]!.id}/runs`, {
+              assistant_id: assistant.id,
+              stream: true,
+            }),
+          spreadMs,
         );
         for (const [path, result] of [
           ['direct', direct],
@@ -267,7 +291,7 @@ async function main() {
     for (const table of TABLES) {
       console.log(
         table.name === 'paced'
-          ? `\nStreams paced like a model (first token after ${PACE.firstMs} ms, then one every ${PACE.gapMs} ms; 20 tokens; times in ms)\n`
+          ? `\nStreams paced like a model (first chunk after ${PACE.firstMs} ms, then one every ${PACE.gapMs} ms; 20 tokens; clients spread over one stream's ${PACED_STREAM_MS} ms; times in ms)\n`
           : '\nSaturation (upstream answers at once, closed loop: the throughput ceiling; times in ms)\n',
       );
       console.log(
