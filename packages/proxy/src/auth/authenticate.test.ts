@@ -71,6 +71,23 @@ describe('sessions through the authenticator', () => {
     });
   });
 
+  it('remembers a verified session token until it expires, and no longer', async () => {
+    const { now, advance } = clock();
+    const auth = createAuthenticator(full, { now });
+    const issued = await auth.issueSession(fakeRequest({}, '203.0.113.8'));
+    for (let i = 0; i < 3; i++) {
+      await expect(auth.authenticate(bearer(issued.token))).resolves.toMatchObject({ player: issued.player });
+    }
+    // A tampered copy of a token that is remembered is not the remembered token.
+    const tampered = `${issued.token.slice(0, -2)}${issued.token.endsWith('AA') ? 'BB' : 'AA'}`;
+    await expectProxyError(auth.authenticate(bearer(tampered)), 401);
+    // Expiry holds for a remembered token exactly as for a fresh one.
+    advance((issued.expires_at - T0 / 1000) * 1000 - 1);
+    await expect(auth.authenticate(bearer(issued.token))).resolves.toMatchObject({ player: issued.player });
+    advance(1);
+    await expectProxyError(auth.authenticate(bearer(issued.token)), 401);
+  });
+
   it('refreshes to the same player, also shortly after expiry, but not beyond the grace window', async () => {
     const time = clock();
     const auth = createAuthenticator(full, { now: time.now });

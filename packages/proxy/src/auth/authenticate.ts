@@ -2,13 +2,19 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ErrorCode } from '@parley/protocol';
 import { ProxyError } from '../errors.js';
-import { type AuthConfig, MIN_ADMIN_TOKEN_LENGTH, MIN_SECRET_BYTES } from './config.js';
+import { type AuthConfig, MIN_ADMIN_TOKEN_LENGTH, MIN_SECRET_BYTES, type SessionConfig } from './config.js';
 import { assertDevModeAllowed, isLoopback } from './dev-mode.js';
 import { AuthConfigError, unauthorized } from './errors.js';
 import { createJwtVerifier, type JwtVerifier } from './jwt.js';
 import type { Principal } from './principal.js';
 import { clientKey, FixedWindowLimiter } from './rate-limit.js';
-import { type IssuedSession, issueSessionToken, SESSION_PREFIX, verifySessionToken } from './sessions.js';
+import {
+  type IssuedSession,
+  issueSessionToken,
+  SESSION_PREFIX,
+  type VerifiedSession,
+  verifySessionToken,
+} from './sessions.js';
 
 /** Longer `Authorization` headers are refused before anything parses them. */
 export const MAX_AUTHORIZATION_LENGTH = 4096;
@@ -19,6 +25,8 @@ export const DEFAULT_DEV_PLAYER = 'dev-player';
 export const ADMIN_PLAYER = 'admin';
 const DEV_PLAYER = /^[A-Za-z0-9._@-]{1,64}$/;
 const HOOK_PLAYER_MAX = 128;
+/** Verified session tokens remembered at once (about 0.3 KB each). */
+const VERIFIED_SESSIONS_KEPT = 10_000;
 /** RFC 6750: `Bearer` then one b64token. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
@@ -125,6 +133,22 @@ export function createAuthenticator(config: AuthConfig, options: AuthenticatorOp
   const sessionsOff = () =>
     new ProxyError(404, ErrorCode.NotFound, 'Anonymous sessions are not enabled on this proxy.');
 
+  // A session token that verified stays valid until it expires (nothing server-side can revoke it; a new
+  // secret means a restart), so its check need not run again for every request: HMAC verification is
+  // most of what identity costs a request. Only verified tokens enter; the oldest leave past the bound.
+  const verifiedSessions = new Map<string, VerifiedSession>();
+  const checkSession = async (config: SessionConfig, token: string): Promise<VerifiedSession> => {
+    const known = verifiedSessions.get(token);
+    if (known && known.expiresAt * 1000 > now()) return known;
+    verifiedSessions.delete(token);
+    const verified = await verifySessionToken(config, token, { now: now() });
+    if (verifiedSessions.size >= VERIFIED_SESSIONS_KEPT) {
+      verifiedSessions.delete(verifiedSessions.keys().next().value as string);
+    }
+    verifiedSessions.set(token, verified);
+    return verified;
+  };
+
   return {
     async authenticate(req) {
       const credentials = readCredentials(req);
@@ -140,7 +164,7 @@ export function createAuthenticator(config: AuthConfig, options: AuthenticatorOp
       if (token !== undefined) {
         if (token.startsWith(SESSION_PREFIX)) {
           if (session) {
-            const verified = await verifySessionToken(session, token, { now: now() });
+            const verified = await checkSession(session, token);
             return { player: verified.player, via: 'session', admin: false, expiresAt: verified.expiresAt };
           }
         } else if (verifyJwt) {
