@@ -143,4 +143,23 @@ describe('RunEngine', () => {
     expect((await base.getRun(OWNER, thread.id, retried.run.id))?.status).toBe('completed');
     await engine.close();
   });
+
+  it('keeps finished runs’ logs for late resumes within a size bound, newest first', async () => {
+    const { upstream, release } = heldUpstream();
+    release();
+    // Room for less than one log: each run that finishes pushes the older out (the newest always stays).
+    const engine = new RunEngine(base, upstream, { ...config, retiredLogBytes: 1 });
+    const finished: Array<{ threadId: string; runId: string }> = [];
+    for (let i = 0; i < 3; i++) {
+      const { assistant, thread } = await setUp(base);
+      const started = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+      await until(() => started.channel.events.at(-1)?.event === 'done');
+      finished.push({ threadId: thread.id, runId: started.run.id });
+    }
+    const logs = await Promise.all(
+      finished.map(({ threadId, runId }) => engine.channelFor(OWNER, threadId, runId)),
+    );
+    expect(logs.map((log) => log !== undefined)).toEqual([false, false, true]);
+    await engine.close();
+  });
 });

@@ -113,6 +113,10 @@ interface LiveRun {
   timedOut: boolean;
 }
 
+/** How long a finished run's log stays readable, and how much of such logs at most by default. */
+const RETIRED_LOG_MS = 5 * 60_000;
+const DEFAULT_RETIRED_LOG_BYTES = 64 * 1024 * 1024;
+
 const ACTIVE: ReadonlySet<string> = new Set(['queued', 'in_progress', 'requires_action', 'cancelling']);
 
 /**
@@ -123,8 +127,13 @@ const ACTIVE: ReadonlySet<string> = new Set(['queued', 'in_progress', 'requires_
  */
 export class RunEngine {
   readonly #live = new Map<string, LiveRun>();
-  /** Finished runs' logs stay readable for a while so late resumes still work. */
-  readonly #retired = new Map<string, { channel: RunChannel; timer: NodeJS.Timeout }>();
+  /**
+   * Finished runs' logs stay readable for a while so late resumes still work: five minutes, and at most
+   * `retiredLogBytes` of them in all (oldest out first), so a busy proxy's memory does not grow with its
+   * turn rate. A resume that finds no log is told how the run ended.
+   */
+  readonly #retired = new Map<string, { channel: RunChannel; timer: NodeJS.Timeout; bytes: number }>();
+  #retiredBytes = 0;
   /** Threads with a run being created right now (closes the check-then-insert race in this process). */
   readonly #claiming = new Set<string>();
   readonly #tasks = new Set<Promise<void>>();
@@ -138,6 +147,8 @@ export class RunEngine {
        * in memory, so the active-run check needs no query.
        */
       exclusive?: boolean;
+      /** How many bytes of finished runs' event logs to keep for late resumes (default 64 MiB). */
+      retiredLogBytes?: number;
     },
     private readonly guards: TurnGuards = {},
   ) {}
@@ -360,6 +371,7 @@ export class RunEngine {
     await Promise.allSettled([...this.#tasks]);
     for (const { timer } of this.#retired.values()) clearTimeout(timer);
     this.#retired.clear();
+    this.#retiredBytes = 0;
   }
 
   async #assistant(owner: Owner, id: string): Promise<Assistant | undefined> {
@@ -960,9 +972,30 @@ export class RunEngine {
     clearTimeout(live.graceTimer);
     clearTimeout(live.expiryTimer);
     this.#live.delete(run.id);
-    const timer = setTimeout(() => this.#retired.delete(run.id), 5 * 60_000);
+    this.#retire(run.id, channel);
+  }
+
+  #retire(runId: string, channel: RunChannel): void {
+    // Characters, which the frames (JSON, mostly ASCII) hold about one byte each of.
+    const bytes = channel.events.reduce((sum, event) => sum + event.frame.length, 0);
+    const timer = setTimeout(() => this.#forget(runId), RETIRED_LOG_MS);
     timer.unref();
-    this.#retired.set(run.id, { channel, timer });
+    this.#forget(runId); // defensive: never two entries for one run
+    this.#retired.set(runId, { channel, timer, bytes });
+    this.#retiredBytes += bytes;
+    const limit = this.config.retiredLogBytes ?? DEFAULT_RETIRED_LOG_BYTES;
+    for (const oldest of this.#retired.keys()) {
+      if (this.#retiredBytes <= limit || oldest === runId) break;
+      this.#forget(oldest);
+    }
+  }
+
+  #forget(runId: string): void {
+    const retired = this.#retired.get(runId);
+    if (!retired) return;
+    clearTimeout(retired.timer);
+    this.#retired.delete(runId);
+    this.#retiredBytes -= retired.bytes;
   }
 
   /** Ends a run found unfinished in the store at start-up (nothing of it is in memory). */
