@@ -1,39 +1,20 @@
 import type { DialogueEvent, Npc, NpcDefinition, RunStatus, Usage } from '@parley/dialogue';
+import { LIST_PRICES, type ModelPrice } from '@parley/protocol';
 
 /** The assistant object `npc.ensure()` resolves to. */
 export type AssistantInfo = Awaited<ReturnType<Npc['ensure']>>;
 
-/** What a model costs, in US dollars per million tokens (the way providers list prices). */
-export interface ModelPrice {
-  input: number;
-  output: number;
-}
+export type { ModelPrice };
 
 /** Prices by model name; see {@link priceFor} for how names match. */
 export type PriceTable = Record<string, ModelPrice>;
 
-/** The proxy's built-in offline model (`OFFLINE_MODEL` in `@parley/protocol`): free. */
-const OFFLINE_MODEL = 'parley-offline';
-
 /**
- * List prices of common OpenAI models at the time of writing, for the console's cost estimate only.
- * Pass `connect({ prices })` with your own (they are merged over these) when they change.
+ * The list prices the proxy's budgets use too (`LIST_PRICES` in `@parley/protocol`), for the console's
+ * cost estimate. Pass `connect({ prices })` with your own (they are merged over these) when your proxy
+ * sets `PARLEY_PRICES`, or prices change.
  */
-export const DEFAULT_PRICES: Readonly<PriceTable> = Object.freeze({
-  [OFFLINE_MODEL]: { input: 0, output: 0 },
-  'gpt-5': { input: 1.25, output: 10 },
-  'gpt-5-mini': { input: 0.25, output: 2 },
-  'gpt-5-nano': { input: 0.05, output: 0.4 },
-  'gpt-4.1': { input: 2, output: 8 },
-  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
-  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
-  'gpt-4o': { input: 2.5, output: 10 },
-  'gpt-4o-mini': { input: 0.15, output: 0.6 },
-  o3: { input: 2, output: 8 },
-  'o3-mini': { input: 1.1, output: 4.4 },
-  'o4-mini': { input: 1.1, output: 4.4 },
-  'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
-});
+export const DEFAULT_PRICES: Readonly<PriceTable> = LIST_PRICES;
 
 /**
  * The price of `model`: its own entry, else the longest entry it extends with a `-` suffix (a dated

@@ -38,3 +38,5 @@ export type {
   Usage,
 } from './objects.js';
 export { RUN_STATUSES, TERMINAL_RUN_STATUSES } from './objects.js';
+export type { ModelPrice } from './prices.js';
+export { LIST_PRICES } from './prices.js';

@@ -1,22 +1,19 @@
-import { OFFLINE_MODEL } from '@parley/protocol';
+import { LIST_PRICES, type ModelPrice } from '@parley/protocol';
 
-/** What a model costs, in US dollars per million tokens. */
-export interface ModelPrice {
-  input: number;
-  output: number;
-}
+export type { ModelPrice };
 
 /** Prices by model name. `default` prices every model that has no entry of its own. */
 export type PriceTable = { default: ModelPrice } & Record<string, ModelPrice>;
 
 /**
- * The built-in table: the offline model is free, and anything else is priced like a mid-range hosted
- * model. Deliberately on the high side: an unknown model then exhausts its budget early rather than
- * late. Set `PARLEY_PRICES` to your model's real prices.
+ * The built-in table: the list prices the debug console also uses (`LIST_PRICES` in `@parley/protocol`:
+ * common OpenAI models, and the offline model for free), and for any other model a `default` priced like
+ * a mid-range hosted model. Deliberately on the high side: an unknown model then exhausts its budget early
+ * rather than late. Set `PARLEY_PRICES` to your model's real prices.
  */
 export const DEFAULT_PRICES: Readonly<PriceTable> = Object.freeze({
   default: Object.freeze({ input: 2.5, output: 10 }),
-  [OFFLINE_MODEL]: Object.freeze({ input: 0, output: 0 }),
+  ...LIST_PRICES,
 });
 
 /**
