@@ -764,54 +764,49 @@ describe.skipIf(!havePostgres && !inCi)(postgresTitle, () => {
 
   storeContract(() => store);
 
-  it('lets several processes migrate one fresh database at once, applying each migration once', async () => {
+  /** Creates an empty database on the test server and returns its URL. */
+  async function freshDatabase(name: string): Promise<string> {
     const url = new URL(server!.url);
     const admin = new Client({ connectionString: url.href });
     await admin.connect();
     try {
-      await admin.query('CREATE DATABASE parley_race');
-      url.pathname = '/parley_race';
-      const stores = await Promise.all(
-        Array.from({ length: 4 }, () => createStore({ databaseUrl: url.href })),
-      );
-      try {
-        await Promise.all(stores.map((each) => each.migrate()));
-        const owner = unique('owner');
-        const t = thread();
-        await stores[0]!.putThread(owner, t);
-        // Another "process" sees the write: they share one schema, not four.
-        expect(await stores[3]!.getThread(owner, t.id)).toEqual(t);
-      } finally {
-        await Promise.all(stores.map((each) => each.close()));
-      }
-      const race = new Client({ connectionString: url.href });
-      await race.connect();
-      try {
-        const applied = await race.query<{ version: number }>(
-          'SELECT version FROM parley_migrations ORDER BY version',
-        );
-        expect(applied.rows.map((row) => row.version)).toEqual(
-          MIGRATIONS.map((migration) => migration.version),
-        );
-      } finally {
-        await race.end();
-      }
+      await admin.query(`CREATE DATABASE ${name}`);
     } finally {
       await admin.end();
+    }
+    url.pathname = `/${name}`;
+    return url.href;
+  }
+
+  it('lets several processes migrate one fresh database at once, applying each migration once', async () => {
+    const url = await freshDatabase('parley_race');
+    const stores = await Promise.all(Array.from({ length: 4 }, () => createStore({ databaseUrl: url })));
+    try {
+      await Promise.all(stores.map((each) => each.migrate()));
+      const owner = unique('owner');
+      const t = thread();
+      await stores[0]!.putThread(owner, t);
+      // Another "process" sees the write: they share one schema, not four.
+      expect(await stores[3]!.getThread(owner, t.id)).toEqual(t);
+    } finally {
+      await Promise.all(stores.map((each) => each.close()));
+    }
+    const race = new Client({ connectionString: url });
+    await race.connect();
+    try {
+      const applied = await race.query<{ version: number }>(
+        'SELECT version FROM parley_migrations ORDER BY version',
+      );
+      expect(applied.rows.map((row) => row.version)).toEqual(
+        MIGRATIONS.map((migration) => migration.version),
+      );
+    } finally {
+      await race.end();
     }
   });
 
   it('keeps every object when a version 1 database is brought up to date', async () => {
-    const url = new URL(server!.url);
-    const admin = new Client({ connectionString: url.href });
-    await admin.connect();
-    try {
-      await admin.query('CREATE DATABASE parley_upgrade');
-    } finally {
-      await admin.end();
-    }
-    url.pathname = '/parley_upgrade';
-    await upgradeFromVersion1(connectPostgres(url.href));
+    await upgradeFromVersion1(connectPostgres(await freshDatabase('parley_upgrade')));
   });
 
   it('shares data between two stores on the same server', async () => {
