@@ -11,24 +11,26 @@ export interface ModelPrice {
  * offline model (free). One table for both sides, so the debug console's cost estimates and the proxy's
  * budgets price a known model alike. The proxy adds a deliberately high `default` for every other model
  * (`PARLEY_PRICES` overrides any entry); the console shows no estimate for a model it cannot price.
+ * A plain `as const` object, not frozen: a top-level call would keep it in every bundle that imports
+ * anything from this package.
  *
  * @example
  * ```ts
  * LIST_PRICES['gpt-4o-mini']; // { input: 0.15, output: 0.6 }
  * ```
  */
-export const LIST_PRICES: Readonly<Record<string, Readonly<ModelPrice>>> = Object.freeze({
-  [OFFLINE_MODEL]: Object.freeze({ input: 0, output: 0 }),
-  'gpt-5': Object.freeze({ input: 1.25, output: 10 }),
-  'gpt-5-mini': Object.freeze({ input: 0.25, output: 2 }),
-  'gpt-5-nano': Object.freeze({ input: 0.05, output: 0.4 }),
-  'gpt-4.1': Object.freeze({ input: 2, output: 8 }),
-  'gpt-4.1-mini': Object.freeze({ input: 0.4, output: 1.6 }),
-  'gpt-4.1-nano': Object.freeze({ input: 0.1, output: 0.4 }),
-  'gpt-4o': Object.freeze({ input: 2.5, output: 10 }),
-  'gpt-4o-mini': Object.freeze({ input: 0.15, output: 0.6 }),
-  o3: Object.freeze({ input: 2, output: 8 }),
-  'o3-mini': Object.freeze({ input: 1.1, output: 4.4 }),
-  'o4-mini': Object.freeze({ input: 1.1, output: 4.4 }),
-  'gpt-3.5-turbo': Object.freeze({ input: 0.5, output: 1.5 }),
-});
+export const LIST_PRICES = {
+  [OFFLINE_MODEL]: { input: 0, output: 0 },
+  'gpt-5': { input: 1.25, output: 10 },
+  'gpt-5-mini': { input: 0.25, output: 2 },
+  'gpt-5-nano': { input: 0.05, output: 0.4 },
+  'gpt-4.1': { input: 2, output: 8 },
+  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
+  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
+  'gpt-4o': { input: 2.5, output: 10 },
+  'gpt-4o-mini': { input: 0.15, output: 0.6 },
+  o3: { input: 2, output: 8 },
+  'o3-mini': { input: 1.1, output: 4.4 },
+  'o4-mini': { input: 1.1, output: 4.4 },
+  'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
+} as const satisfies Readonly<Record<string, Readonly<ModelPrice>>>;
