@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTransport } from './transport.js';
+import { createTransport, lazyWebBody } from './transport.js';
 
 /** A real local server; each test sets what it answers. */
 let server: Server;
@@ -249,5 +250,30 @@ describe('the openai SDK over the transport', () => {
       slow.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
     ).rejects.toBeInstanceOf(APIConnectionTimeoutError);
     expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('lazyWebBody', () => {
+  it('ignores a Node stream that ends or fails after the reader cancelled', async () => {
+    const source = new PassThrough();
+    const reader = lazyWebBody(source).getReader();
+    const first = reader.read();
+    source.write('data: 1\n\n');
+    expect((await first).done).toBe(false);
+    await reader.cancel();
+    // What a socket whose end was already scheduled does after the cancel: neither may throw.
+    expect(() => source.emit('end')).not.toThrow();
+    expect(() => source.emit('error', new Error('late'))).not.toThrow();
+    expect(() => source.emit('data', Buffer.from('late'))).not.toThrow();
+  });
+
+  it('ignores an end after an error, and reports the error as given', async () => {
+    const source = new PassThrough();
+    const reader = lazyWebBody(source, { failure: () => new Error('mapped') }).getReader();
+    const pending = reader.read();
+    await new Promise((resolve) => setImmediate(resolve)); // the first read has started reading the source
+    source.emit('error', new Error('socket hang up'));
+    await expect(pending).rejects.toThrow('mapped');
+    expect(() => source.emit('end')).not.toThrow();
   });
 });

@@ -1,5 +1,6 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 
 /**
  * The upstream transport: a `fetch` for the `openai` SDK on `node:http` keep-alive agents, in place of
@@ -96,31 +97,10 @@ export function createTransport(): Transport {
         }
         // The web body starts reading the Node stream only when someone reads it; until then the Node
         // stream may be claimed whole instead (rawBody), and the web body is never read.
-        let reading = false;
-        const webBody = new ReadableStream<Uint8Array>(
-          {
-            pull(controller) {
-              if (reading) {
-                incoming.resume(); // paused below for back-pressure
-                return;
-              }
-              reading = true;
-              unclaimed.delete(response);
-              incoming.on('data', (chunk: Buffer) => {
-                controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-                if ((controller.desiredSize ?? 0) < -QUEUED_CHUNKS) incoming.pause();
-              });
-              incoming.on('end', () => controller.close());
-              incoming.on('error', (error) => controller.error(signal?.aborted ? abortError(signal) : error));
-            },
-            cancel() {
-              unclaimed.delete(response);
-              incoming.destroy();
-            },
-            // No read ahead: the stream stays unclaimed until someone reads the body.
-          },
-          { highWaterMark: 0 },
-        );
+        const webBody = lazyWebBody(incoming, {
+          onRead: () => unclaimed.delete(response),
+          failure: (error) => (signal?.aborted ? abortError(signal) : error),
+        });
         const response = new Response(webBody, {
           status,
           statusText: incoming.statusMessage ?? '',
@@ -142,4 +122,53 @@ export function createTransport(): Transport {
       return incoming;
     },
   };
+}
+
+/**
+ * A web body over a Node stream that starts reading it only when the body is first read, and stops reading
+ * (pauses the socket) while more than a few chunks wait for a slow reader.
+ *
+ * Once the stream is closed, errored or cancelled, nothing more reaches its controller: a Node stream can
+ * still emit `end` after the reader cancelled (its `end` was already scheduled), and a controller closed
+ * twice throws from inside that event handler, which would take down the process.
+ */
+export function lazyWebBody(
+  incoming: Readable,
+  options: { onRead?: () => void; failure?: (error: unknown) => unknown } = {},
+): ReadableStream<Uint8Array> {
+  let reading = false;
+  let finished = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (reading) {
+          incoming.resume(); // paused below for back-pressure
+          return;
+        }
+        reading = true;
+        options.onRead?.();
+        incoming.on('data', (chunk: Buffer) => {
+          if (finished) return;
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) < -QUEUED_CHUNKS) incoming.pause();
+        });
+        incoming.on('end', () => {
+          if (finished) return;
+          finished = true;
+          controller.close();
+        });
+        incoming.on('error', (error) => {
+          if (finished) return;
+          finished = true;
+          controller.error(options.failure ? options.failure(error) : error);
+        });
+      },
+      cancel() {
+        finished = true;
+        incoming.destroy();
+      },
+    },
+    // No read ahead: the Node stream is left alone until someone reads the body.
+    { highWaterMark: 0 },
+  );
 }
