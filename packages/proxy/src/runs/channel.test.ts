@@ -18,6 +18,16 @@ async function serve(
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, responses };
 }
 
+/** Reads a body to its end; the number of bytes it held. */
+async function readAll(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return total;
+    total += value.length;
+  }
+}
+
 const ids = (text: string) => [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
 const names = (text: string) => [...text.matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
 
@@ -102,12 +112,7 @@ describe('RunChannel', () => {
     await new Promise((r) => setTimeout(r, 100));
     // 12.5 MB are waiting in the log; what the response itself holds stays near one high-water mark.
     expect(responses[0]!.writableLength).toBeLessThan(256 * 1024);
-    let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-    }
+    const total = await readAll(reader);
     expect(total).toBeGreaterThan(200 * 64 * 1024 - 256 * 1024);
   });
 
@@ -128,12 +133,7 @@ describe('RunChannel', () => {
     }
     expect(responses[0]!.writableLength).toBeLessThan(256 * 1024);
     channel.done();
-    let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-    }
+    const total = await readAll(reader);
     expect(total).toBeGreaterThan(12_000 * 2048);
   }, 30_000);
 
