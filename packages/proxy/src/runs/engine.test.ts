@@ -10,14 +10,20 @@ const OWNER = 'player-1';
 
 /** The store with its run writes held back (`hold`) or failing (`fail`); everything else goes through. */
 function withRunWrites(store: Store) {
-  const control = { mode: 'pass' as 'pass' | 'hold' | 'fail', held: [] as Array<() => void> };
+  const control = {
+    mode: 'pass' as 'pass' | 'hold' | 'fail',
+    /** Also holds the writes of runs in these statuses while the mode is `pass`. */
+    holdStatuses: [] as string[],
+    held: [] as Array<() => void>,
+  };
   const wrapped = new Proxy(store, {
     get(target, key) {
       const value = Reflect.get(target, key);
       if (key === 'putRun') {
         return async (...args: Parameters<Store['putRun']>) => {
           if (control.mode === 'fail') throw new StoreError('unavailable', 'The database is unreachable.');
-          if (control.mode === 'hold') await new Promise<void>((resolve) => control.held.push(resolve));
+          if (control.mode === 'hold' || control.holdStatuses.includes(args[1].status))
+            await new Promise<void>((resolve) => control.held.push(resolve));
           return target.putRun(...args);
         };
       }
@@ -160,6 +166,31 @@ describe('RunEngine', () => {
       finished.map(({ threadId, runId }) => engine.channelFor(OWNER, threadId, runId)),
     );
     expect(logs.map((log) => log !== undefined)).toEqual([false, false, true]);
+    await engine.close();
+  });
+
+  it('shows a run ended only once its final row is stored, and refuses to cancel it meanwhile', async () => {
+    const { store, control } = withRunWrites(base);
+    const { upstream, release } = heldUpstream();
+    const engine = new RunEngine(store, upstream, config);
+    const { assistant, thread } = await setUp(store);
+    control.holdStatuses = ['completed'];
+    const started = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+    release();
+    // While the final row is written, readers see the run as its log shows it: not ended yet.
+    await until(() => control.held.length === 1);
+    expect(engine.liveRun(started.run.id)?.status).toBe('in_progress');
+    expect(started.channel.events.map((event) => event.event)).not.toContain('thread.run.completed');
+    await expect(engine.cancel(OWNER, thread.id, started.run.id)).rejects.toMatchObject({
+      status: 400,
+      message: "Cannot cancel run with status 'completed'.",
+    });
+    for (const write of control.held.splice(0)) write();
+    await until(() => started.channel.events.at(-1)?.event === 'done');
+    expect(started.channel.events.map((event) => event.event)).not.toContain('thread.run.cancelling');
+    expect(started.channel.events.at(-2)?.event).toBe('thread.run.completed');
+    expect(engine.liveRun(started.run.id)).toBeUndefined(); // ended: readers get the stored row
+    expect((await base.getRun(OWNER, thread.id, started.run.id))?.status).toBe('completed');
     await engine.close();
   });
 });

@@ -111,6 +111,8 @@ interface LiveRun {
   scripted: string | undefined;
   toolCalls: number;
   timedOut: boolean;
+  /** The terminal status being written; readers see it only once it is stored and announced. */
+  ending: Run['status'] | undefined;
 }
 
 /** How long a finished run's log stays readable, and how much of such logs at most by default. */
@@ -299,17 +301,17 @@ export class RunEngine {
 
   async cancel(owner: Owner, threadId: string, runId: string): Promise<Run> {
     const live = this.#live.get(runId);
+    const cannot = (status: string) =>
+      new ProxyError(400, ErrorCode.InvalidRunState, `Cannot cancel run with status '${status}'.`);
     if (!live || live.owner !== owner || live.run.thread_id !== threadId) {
       const stored = await this.store.getRun(owner, threadId, runId);
       if (!stored) throw notFound('run', runId);
-      throw new ProxyError(
-        400,
-        ErrorCode.InvalidRunState,
-        `Cannot cancel run with status '${stored.status}'.`,
-      );
+      throw cannot(stored.status);
     }
     const { run } = live;
     if (run.status === 'cancelling') return structuredClone(run);
+    // Ending already (its final row is being written): too late to cancel.
+    if (live.ending) throw cannot(live.ending);
     run.status = 'cancelling';
     live.channel.push(StreamEvent.RunCancelling, run);
     const snapshot = structuredClone(run);
@@ -504,6 +506,7 @@ export class RunEngine {
       scripted: undefined,
       toolCalls: 0,
       timedOut: false,
+      ending: undefined,
     };
     channel.onAbandoned = () => {
       // A streaming client vanished. Keep going a little so it can resume; then stop paying for tokens.
@@ -941,13 +944,15 @@ export class RunEngine {
     error?: ProxyError,
   ) {
     const { run, channel, owner } = live;
+    live.ending = status;
     await this.#flush(live).catch(() => {}); // already failing: the final state below is what matters
     const now = nowSeconds();
-    run.status = status;
-    run.required_action = null;
-    if (status === 'completed') run.completed_at = now;
-    if (status === 'failed') run.failed_at = now;
-    if (status === 'cancelled') run.cancelled_at = now;
+    // The final state is written from a copy and shown only once stored, together with its events: a
+    // reader must never see a run ended whose log does not say so yet (a resume would then wait for it).
+    const ended: Run = { ...structuredClone(run), status, required_action: null };
+    if (status === 'completed') ended.completed_at = now;
+    if (status === 'failed') ended.failed_at = now;
+    if (status === 'cancelled') ended.cancelled_at = now;
     if (status === 'cancelled' || status === 'expired') {
       const step = await this.#pendingToolStep(live).catch(() => undefined);
       if (step && status === 'cancelled') {
@@ -957,7 +962,14 @@ export class RunEngine {
         channel.push(StreamEvent.StepCancelled, step);
       }
     }
-    await this.store.putRun(owner, run).catch(() => {});
+    await this.store.putRun(owner, ended).catch(() => {});
+    Object.assign(run, {
+      status,
+      required_action: null,
+      completed_at: ended.completed_at,
+      failed_at: ended.failed_at,
+      cancelled_at: ended.cancelled_at,
+    });
     channel.push(`thread.run.${status}`, run);
     if (error) {
       channel.push(StreamEvent.Error, {
