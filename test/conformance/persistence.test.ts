@@ -293,3 +293,40 @@ describe('crash recovery (CLI child process, SIGKILL)', () => {
     }
   }, 60_000);
 });
+
+describe('an embedding program (createProxy in a game server)', () => {
+  it('ends by itself, with code 0, once it has closed the proxy', async () => {
+    const dataDir = await tempDir();
+    // The program's last await is close(): nothing else keeps its event loop alive to hear the store end.
+    const program = `
+      import { createProxy, loadConfig } from '@parley/proxy';
+      const proxy = await createProxy(loadConfig({
+        PORT: '0', HOST: '127.0.0.1', PARLEY_LOG: 'silent', OPENAI_API_KEY: '', PARLEY_DATA_DIR: ${JSON.stringify(dataDir)},
+      }));
+      const url = await proxy.listen();
+      const response = await fetch(url + '/v1/threads', {
+        method: 'POST', headers: { 'x-parley-player': 'p1', 'content-type': 'application/json' }, body: '{}',
+      });
+      await response.json();
+      await proxy.close();
+      console.log('closed');
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', program], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    clearTimeout(timer);
+    expect({ code, stdout: stdout.trim(), stderr }).toEqual({ code: 0, stdout: 'closed', stderr: '' });
+  }, 40_000);
+});

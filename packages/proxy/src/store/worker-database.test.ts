@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openPglite, type Queryable } from './database.js';
 import { StoreError } from './errors.js';
-import { openPgliteInWorker } from './worker-database.js';
+import { openPgliteInWorker, workerExecArgv } from './worker-database.js';
 
 const SCHEMA = [
   'CREATE TABLE parents (id text PRIMARY KEY)',
@@ -212,6 +212,20 @@ describe('the worker thread’s life', () => {
     expect(late.retryable).toBe(false);
   });
 
+  it('keeps the process alive from close() until the worker has exited', async () => {
+    const { db, worker } = await openHeld();
+    await db.query('SELECT 1');
+    // Listeners run in order: this one sees each reply just after the database has settled it.
+    const heldAfterReply: boolean[] = [];
+    worker.on('message', () => heldAfterReply.push(workerHandles().length > 0));
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    await db.close();
+    // The close reply came before the exit; a program whose last await is close() must still hear the exit.
+    expect(heldAfterReply).toEqual([true]);
+    expect(await exited).toBe(0);
+    expect(workerHandles()).toEqual([]);
+  });
+
   it('lets an open transaction commit before closing', async () => {
     const { db } = await openHeld();
     await db.query('CREATE TABLE notes (body text)');
@@ -228,5 +242,23 @@ describe('the worker thread’s life', () => {
     resume();
     await committed;
     await closed;
+  });
+});
+
+describe('workerExecArgv', () => {
+  it('keeps the host’s Node options but none about its entry point', () => {
+    expect(
+      workerExecArgv([
+        '--enable-source-maps',
+        '--input-type=module',
+        '--max-old-space-size=512',
+        '-e',
+        'await main()',
+        '--input-type',
+        'commonjs',
+        '--print=1',
+        '--conditions=development',
+      ]),
+    ).toEqual(['--enable-source-maps', '--max-old-space-size=512', '--conditions=development']);
   });
 });

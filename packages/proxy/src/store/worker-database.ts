@@ -210,10 +210,38 @@ class WorkerDatabase implements Database {
     const pending = this.#pending.get(reply.id);
     if (pending === undefined) return;
     this.#pending.delete(reply.id);
-    if (this.#pending.size === 0) this.#worker.unref();
+    // Once closing, the worker stays referenced until it has exited: the close reply comes before the exit,
+    // and a caller awaiting close() has nothing else keeping the event loop alive to hear it.
+    if (this.#pending.size === 0 && this.#closing === undefined) this.#worker.unref();
     if (reply.ok) pending.resolve({ rows: reply.rows, rowCount: reply.rowCount });
     else pending.reject(toStoreError(revive(reply.error)));
   }
+}
+
+/** Node options about the host's own entry point, with whether each takes the next argument as its value. */
+const ENTRY_OPTIONS = new Map([
+  ['--input-type', true],
+  ['-e', true],
+  ['--eval', true],
+  ['-p', true],
+  ['--print', true],
+]);
+
+/**
+ * The host's Node options, for the worker: all but those about the host's own entry point. A program run
+ * as `node --input-type=module -e '…'` would otherwise hand the worker options that Node refuses for a
+ * file, and the database would never open.
+ */
+export function workerExecArgv(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    const name = arg.startsWith('--') && arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
+    const takesNext = ENTRY_OPTIONS.get(name);
+    if (takesNext === undefined) kept.push(arg);
+    else if (takesNext && name === arg) i++;
+  }
+  return kept;
 }
 
 /**
@@ -246,7 +274,11 @@ export async function openPgliteInWorker(
     throw toStoreError(error);
   }
   const db = new WorkerDatabase(
-    spawn(workerUrl(), { name: 'parley-pglite', workerData: { dataDir } satisfies WorkerSetup }),
+    spawn(workerUrl(), {
+      name: 'parley-pglite',
+      execArgv: workerExecArgv(process.execArgv),
+      workerData: { dataDir } satisfies WorkerSetup,
+    }),
   );
   try {
     await db.opened;
