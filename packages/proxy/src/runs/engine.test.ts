@@ -15,12 +15,15 @@ function withRunWrites(store: Store) {
     /** Also holds the writes of runs in these statuses while the mode is `pass`. */
     holdStatuses: [] as string[],
     held: [] as Array<() => void>,
+    /** The status of each run row written, in order. */
+    statuses: [] as string[],
   };
   const wrapped = new Proxy(store, {
     get(target, key) {
       const value = Reflect.get(target, key);
       if (key === 'putRun') {
         return async (...args: Parameters<Store['putRun']>) => {
+          control.statuses.push(args[1].status);
           if (control.mode === 'fail') throw new StoreError('unavailable', 'The database is unreachable.');
           if (control.mode === 'hold' || control.holdStatuses.includes(args[1].status))
             await new Promise<void>((resolve) => control.held.push(resolve));
@@ -192,5 +195,28 @@ describe('RunEngine', () => {
     expect(engine.liveRun(started.run.id)).toBeUndefined(); // ended: readers get the stored row
     expect((await base.getRun(OWNER, thread.id, started.run.id))?.status).toBe('completed');
     await engine.close();
+  });
+
+  it('writes no in_progress run row to a store it alone writes, and one to a store others read', async () => {
+    const statuses: Record<string, string[]> = {};
+    for (const exclusive of [true, false]) {
+      const { store, control } = withRunWrites(base);
+      const { upstream, release } = heldUpstream();
+      release();
+      const engine = new RunEngine(store, upstream, { ...config, exclusive });
+      const { assistant, thread } = await setUp(store);
+      const started = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+      await until(() => started.channel.events.at(-1)?.event === 'done');
+      expect(started.channel.events.map((event) => event.event)).toContain('thread.run.in_progress');
+      statuses[String(exclusive)] = control.statuses;
+      const stored = await base.getRun(OWNER, thread.id, started.run.id);
+      expect(stored?.status).toBe('completed');
+      expect(stored?.started_at).toEqual(expect.any(Number)); // the final row carries what in_progress set
+      await engine.close();
+    }
+    expect(statuses).toEqual({
+      true: ['queued', 'completed'],
+      false: ['queued', 'in_progress', 'completed'],
+    });
   });
 });

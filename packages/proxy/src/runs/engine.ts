@@ -146,7 +146,8 @@ export class RunEngine {
     private readonly config: Pick<ProxyConfig, 'runExpiresSeconds' | 'contextTokens' | 'resumeGraceMs'> & {
       /**
        * True when no other process writes this store: after `recover()` every unfinished run is held
-       * in memory, so the active-run check needs no query.
+       * in memory, so the active-run check needs no query and a run's in_progress row need not be
+       * written.
        */
       exclusive?: boolean;
       /** How many bytes of finished runs' event logs to keep for late resumes (default 64 MiB). */
@@ -607,7 +608,10 @@ export class RunEngine {
     try {
       run.status = 'in_progress';
       run.started_at ??= nowSeconds();
-      later(run, () => this.store.putRun(owner, run));
+      // Where this process alone writes the store, the live copy answers every read of a run in flight
+      // and recovery ends queued and in_progress runs alike, so this row would only be overwritten by the
+      // next boundary. A store that other instances read gets it.
+      if (!this.config.exclusive) later(run, () => this.store.putRun(owner, run));
       channel.push(StreamEvent.RunInProgress, run);
       if (unbuilt) throw unbuilt.error;
 
