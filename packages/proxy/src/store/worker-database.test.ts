@@ -98,6 +98,12 @@ describe('PGlite on a worker thread', () => {
         ['2020-01-01'],
       ],
       ['DELETE FROM children WHERE id = $1', ['nobody']],
+      // The worker prepares statements; one whose result columns change type must be parsed again.
+      ['SELECT id, data FROM children WHERE parent = $1 ORDER BY id', ['p1']],
+      ['ALTER TABLE children ALTER COLUMN data TYPE json USING data::json', []],
+      ['SELECT id, data FROM children WHERE parent = $1 ORDER BY id', ['p1']],
+      ['INSERT INTO children (id, parent, data) VALUES ($1, $2, $3)', ['k3', 'p1', null]],
+      ['SELECT id, data FROM children WHERE parent = $1 ORDER BY id', ['p1']],
     ];
     for (const [statement, params] of statements) {
       const [here, there] = await Promise.all([
