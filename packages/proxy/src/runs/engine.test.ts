@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeAssistant, makeMessage, makeThread } from '../objects.js';
+import { withMemoryCache } from '../store/cache.js';
 import { StoreError } from '../store/errors.js';
 import { createStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
@@ -17,13 +18,22 @@ function withRunWrites(store: Store) {
     held: [] as Array<() => void>,
     /** The status of each run row written, in order. */
     statuses: [] as string[],
+    /** Each message, step and run row written, in order, as "kind status". */
+    rows: [] as string[],
   };
   const wrapped = new Proxy(store, {
     get(target, key) {
       const value = Reflect.get(target, key);
+      if (key === 'putMessage' || key === 'putStep') {
+        return (owner: string, object: { status: string }) => {
+          control.rows.push(`${key === 'putMessage' ? 'message' : 'step'} ${object.status}`);
+          return (value as (owner: string, object: unknown) => Promise<void>).call(target, owner, object);
+        };
+      }
       if (key === 'putRun') {
         return async (...args: Parameters<Store['putRun']>) => {
           control.statuses.push(args[1].status);
+          control.rows.push(`run ${args[1].status}`);
           if (control.mode === 'fail') throw new StoreError('unavailable', 'The database is unreachable.');
           if (control.mode === 'hold' || control.holdStatuses.includes(args[1].status))
             await new Promise<void>((resolve) => control.held.push(resolve));
@@ -80,6 +90,52 @@ function heldUpstream() {
     { fetch },
   );
   return { upstream, sent, release };
+}
+
+/** An upstream that streams each reply's first token at once and the rest when `release()` is next called. */
+function pausingUpstream() {
+  let release = () => {};
+  let released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const chunk = (delta: object, finish: string | null) =>
+    `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  const fetch = (async () => {
+    const rest = released;
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        const encoder = new TextEncoder();
+        controller.enqueue(encoder.encode(chunk({ role: 'assistant', content: 'Well' }, null)));
+        await rest;
+        controller.enqueue(
+          encoder.encode(`${chunk({ content: ' met' }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`),
+        );
+        controller.close();
+      },
+    });
+    return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+  }) as typeof globalThis.fetch;
+  const upstream = createUpstream(
+    {
+      kind: 'compatible',
+      baseURL: 'http://upstream.invalid/v1',
+      apiKey: 'sk-test',
+      defaultModel: 'm',
+      maxRetries: 0,
+      timeoutMs: 5000,
+      offline: { tokenDelayMs: 0, seed: 1 },
+    },
+    { fetch },
+  );
+  return {
+    upstream,
+    release: () => {
+      release();
+      released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    },
+  };
 }
 
 describe('RunEngine', () => {
@@ -218,5 +274,38 @@ describe('RunEngine', () => {
       true: ['queued', 'completed'],
       false: ['queued', 'in_progress', 'completed'],
     });
+  });
+
+  it('on a store it alone writes, holds the message and step in progress unless their thread is read', async () => {
+    const { store: recorded, control } = withRunWrites(base);
+    const store = withMemoryCache(recorded); // as the proxy runs on its embedded store
+    const gate = pausingUpstream();
+    const engine = new RunEngine(store, gate.upstream, { ...config, exclusive: true });
+    const { assistant, thread } = await setUp(store);
+    control.rows.length = 0;
+    const quiet = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+    await until(() => quiet.channel.events.some((event) => event.event === 'thread.message.delta'));
+    gate.release();
+    await until(() => quiet.channel.events.at(-1)?.event === 'done');
+    expect(control.rows).toEqual(['run queued', 'message completed', 'step completed', 'run completed']);
+
+    // A player who lists the thread's messages mid-turn sees the reply in progress, stored as it stands.
+    const { thread: other } = await setUp(store);
+    control.rows.length = 0;
+    const started = await engine.createRun(OWNER, other, { assistant_id: assistant.id, stream: true });
+    await until(() => started.channel.events.some((event) => event.event === 'thread.message.delta'));
+    const page = await store.listMessages(OWNER, other.id, { limit: 20, order: 'desc' });
+    expect(page.data[0]).toMatchObject({ role: 'assistant', status: 'in_progress' });
+    gate.release();
+    await until(() => started.channel.events.at(-1)?.event === 'done');
+    expect(control.rows).toEqual([
+      'run queued',
+      'message in_progress',
+      'step in_progress',
+      'message completed',
+      'step completed',
+      'run completed',
+    ]);
+    await engine.close();
   });
 });

@@ -575,6 +575,13 @@ export class RunEngine {
           live.writeError ??= error;
         });
     };
+    // An object just opened is held where the store allows it (see `Store.hold`): its final write follows
+    // within the turn, and a read of the thread in between still finds it stored. A paced turn then
+    // writes four rows, not six.
+    const opened = (object: Message | RunStep, write: () => Promise<void>) => {
+      if (this.store.hold) this.store.hold(owner, object);
+      else later(object, write);
+    };
     let messageStep: RunStep | undefined;
     let message: Message | undefined;
     let toolStep: RunStep | undefined;
@@ -631,8 +638,8 @@ export class RunEngine {
           message_creation: { message_id: message.id },
         });
         const [m, step] = [message, messageStep];
-        later(m, () => this.store.putMessage(owner, m));
-        later(step, () => this.store.putStep(owner, step));
+        opened(m, () => this.store.putMessage(owner, m));
+        opened(step, () => this.store.putStep(owner, step));
         channel.push(StreamEvent.StepCreated, messageStep);
         channel.push(StreamEvent.StepInProgress, messageStep);
         channel.push(StreamEvent.MessageCreated, message);
@@ -687,7 +694,7 @@ export class RunEngine {
             if (!toolStep) {
               toolStep = makeStep(run, { type: 'tool_calls', tool_calls: [] });
               const step = toolStep;
-              later(step, () => this.store.putStep(owner, step));
+              opened(step, () => this.store.putStep(owner, step));
               channel.push(StreamEvent.StepCreated, toolStep);
               channel.push(StreamEvent.StepInProgress, toolStep);
             }

@@ -1,4 +1,4 @@
-import type { Assistant, Message, Thread } from '@parley/protocol';
+import type { Assistant, Message, RunStep, Thread } from '@parley/protocol';
 import type { Owner, Store } from './types.js';
 
 /** A Map that forgets its least recently used entries beyond `limit`. */
@@ -47,6 +47,16 @@ export function withMemoryCache(store: Store, limits = { objects: 10_000, thread
   );
   /** Every message of a thread in store order, for threads read recently. */
   const histories = new Lru<string, { owner: Owner; messages: Message[] }>(limits.threads);
+  const held = heldWrites();
+
+  const putMessage = async (owner: Owner, message: Message) => {
+    await store.putMessage(owner, message);
+    const history = histories.get(message.thread_id);
+    if (!history || history.owner !== owner) return;
+    const index = history.messages.findIndex((m) => m.id === message.id);
+    if (index >= 0) history.messages[index] = copy(message);
+    else history.messages.push(copy(message));
+  };
 
   return {
     ...bind(store),
@@ -65,25 +75,49 @@ export function withMemoryCache(store: Store, limits = { objects: 10_000, thread
       histories.set(thread.id, { owner, messages: copy([...messages]) });
     },
     async deleteThread(owner, id) {
+      await held.write(id); // what the deletion then cascades over
       threads.forget(id);
       histories.delete(id);
       return store.deleteThread(owner, id);
     },
-    async putMessage(owner, message) {
-      await store.putMessage(owner, message);
-      const history = histories.get(message.thread_id);
-      if (!history || history.owner !== owner) return;
-      const index = history.messages.findIndex((m) => m.id === message.id);
-      if (index >= 0) history.messages[index] = copy(message);
-      else history.messages.push(copy(message));
+    putMessage(owner, message) {
+      held.drop(message.thread_id, message.id);
+      return putMessage(owner, message);
+    },
+    putStep(owner, step) {
+      held.drop(step.thread_id, step.id);
+      return store.putStep(owner, step);
+    },
+    hold(owner, object) {
+      held.add(object.thread_id, object.id, () =>
+        isMessage(object) ? putMessage(owner, object) : store.putStep(owner, object),
+      );
+    },
+    async getMessage(owner, threadId, id) {
+      await held.write(threadId);
+      return store.getMessage(owner, threadId, id);
+    },
+    async listMessages(owner, threadId, page, filter) {
+      await held.write(threadId);
+      return store.listMessages(owner, threadId, page, filter);
+    },
+    async getStep(owner, threadId, runId, id) {
+      await held.write(threadId);
+      return store.getStep(owner, threadId, runId, id);
+    },
+    async listSteps(owner, threadId, runId, page) {
+      await held.write(threadId);
+      return store.listSteps(owner, threadId, runId, page);
     },
     async deleteMessage(owner, threadId, id) {
+      await held.write(threadId);
       const deleted = await store.deleteMessage(owner, threadId, id);
       const history = histories.get(threadId);
       if (history && deleted) history.messages = history.messages.filter((m) => m.id !== id);
       return deleted;
     },
     async allMessages(owner, threadId) {
+      await held.write(threadId);
       const hit = histories.get(threadId);
       if (hit) return hit.owner === owner ? copy(hit.messages) : [];
       const messages = await store.allMessages(owner, threadId);
@@ -91,6 +125,42 @@ export function withMemoryCache(store: Store, limits = { objects: 10_000, thread
         histories.set(threadId, { owner, messages: copy(messages) });
       }
       return messages;
+    },
+  };
+}
+
+const isMessage = (object: Message | RunStep): object is Message => object.object === 'thread.message';
+
+/**
+ * Writes held back per thread (see `Store.hold`). A read of the thread first writes what is held and
+ * waits for it, together with any write of the thread's held objects that another read has begun.
+ */
+function heldWrites() {
+  const byThread = new Map<string, Map<string, () => Promise<void>>>();
+  const writing = new Map<string, Promise<void>>();
+  return {
+    add(threadId: string, id: string, write: () => Promise<void>): void {
+      const writes = byThread.get(threadId) ?? new Map<string, () => Promise<void>>();
+      writes.set(id, write);
+      byThread.set(threadId, writes);
+    },
+    drop(threadId: string, id: string): void {
+      const writes = byThread.get(threadId);
+      if (!writes?.delete(id) || writes.size > 0) return;
+      byThread.delete(threadId);
+    },
+    write(threadId: string): Promise<void> {
+      const writes = byThread.get(threadId);
+      const earlier = writing.get(threadId);
+      if (!writes) return earlier ?? Promise.resolve();
+      byThread.delete(threadId);
+      const all = Promise.all([earlier, ...[...writes.values()].map((write) => write())]).then(() => {});
+      writing.set(threadId, all);
+      const forget = () => {
+        if (writing.get(threadId) === all) writing.delete(threadId);
+      };
+      all.then(forget, forget);
+      return all;
     },
   };
 }
