@@ -51,6 +51,25 @@ async function until(condition: () => boolean): Promise<void> {
   expect(condition()).toBe(true);
 }
 
+/** One chat-completions stream chunk in the wire format. */
+const chunk = (delta: object, finish: string | null) =>
+  `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+
+/** A compatible upstream whose requests all go to `fetch`. */
+const upstreamOver = (fetch: typeof globalThis.fetch) =>
+  createUpstream(
+    {
+      kind: 'compatible',
+      baseURL: 'http://upstream.invalid/v1',
+      apiKey: 'sk-test',
+      defaultModel: 'm',
+      maxRetries: 0,
+      timeoutMs: 5000,
+      offline: { tokenDelayMs: 0, seed: 1 },
+    },
+    { fetch },
+  );
+
 /**
  * An upstream whose requests wait until `release()` is called, so a test can see that a request was
  * sent and whether it was aborted before it was answered.
@@ -68,8 +87,6 @@ function heldUpstream() {
       released,
       new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason))),
     ]);
-    const chunk = (delta: object, finish: string | null) =>
-      `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
     return new Response(
       `${chunk({ role: 'assistant', content: 'Hello' }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`,
       {
@@ -77,18 +94,7 @@ function heldUpstream() {
       },
     );
   }) as typeof globalThis.fetch;
-  const upstream = createUpstream(
-    {
-      kind: 'compatible',
-      baseURL: 'http://upstream.invalid/v1',
-      apiKey: 'sk-test',
-      defaultModel: 'm',
-      maxRetries: 0,
-      timeoutMs: 5000,
-      offline: { tokenDelayMs: 0, seed: 1 },
-    },
-    { fetch },
-  );
+  const upstream = upstreamOver(fetch);
   return { upstream, sent, release };
 }
 
@@ -98,8 +104,6 @@ function pausingUpstream() {
   let released = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const chunk = (delta: object, finish: string | null) =>
-    `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
   const fetch = (async () => {
     const rest = released;
     const body = new ReadableStream<Uint8Array>({
@@ -115,18 +119,7 @@ function pausingUpstream() {
     });
     return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
   }) as typeof globalThis.fetch;
-  const upstream = createUpstream(
-    {
-      kind: 'compatible',
-      baseURL: 'http://upstream.invalid/v1',
-      apiKey: 'sk-test',
-      defaultModel: 'm',
-      maxRetries: 0,
-      timeoutMs: 5000,
-      offline: { tokenDelayMs: 0, seed: 1 },
-    },
-    { fetch },
-  );
+  const upstream = upstreamOver(fetch);
   return {
     upstream,
     release: () => {

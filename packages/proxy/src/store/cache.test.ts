@@ -12,6 +12,20 @@ beforeAll(async () => {
 });
 afterAll(() => raw.close());
 
+/** `store`, telling `seen` of every method call before it is made. */
+function spied(store: Store, seen: (key: string, args: unknown[]) => void): Store {
+  return new Proxy(store, {
+    get(target, key) {
+      const value = Reflect.get(target, key);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        seen(String(key), args);
+        return value.apply(target, args);
+      };
+    },
+  });
+}
+
 describe('withMemoryCache', () => {
   it('serves what was written, as copies, and hides it from other owners', async () => {
     const assistant = makeAssistant({ model: 'm', name: 'Brom' });
@@ -52,15 +66,8 @@ describe('withMemoryCache', () => {
     ];
     let reads = 0;
     const counted = withMemoryCache(
-      new Proxy(raw, {
-        get(target, key) {
-          const value = Reflect.get(target, key);
-          if (typeof value !== 'function') return value;
-          return (...args: unknown[]) => {
-            if (key === 'allMessages' || key === 'getThread') reads++;
-            return value.apply(target, args);
-          };
-        },
+      spied(raw, (key) => {
+        if (key === 'allMessages' || key === 'getThread') reads++;
       }),
     );
     await counted.createThread('alice', thread, first);
@@ -78,16 +85,9 @@ describe('withMemoryCache', () => {
   it('writes a held object only if its thread is read before its next put', async () => {
     const writes: string[] = [];
     const counted = withMemoryCache(
-      new Proxy(raw, {
-        get(target, key) {
-          const value = Reflect.get(target, key);
-          if (typeof value !== 'function') return value;
-          return (...args: unknown[]) => {
-            if (key === 'putMessage' || key === 'putStep')
-              writes.push(`${String(key)} ${(args[1] as { status: string }).status}`);
-            return value.apply(target, args);
-          };
-        },
+      spied(raw, (key, args) => {
+        if (key === 'putMessage' || key === 'putStep')
+          writes.push(`${key} ${(args[1] as { status: string }).status}`);
       }),
     );
     const assistant = makeAssistant({ model: 'm', name: 'Brom' });
