@@ -1,6 +1,7 @@
 import { ErrorCode } from '@parley/protocol';
 import { ProxyError, toErrorBody } from '../errors.js';
 import { redact } from './errors.js';
+import { sseEvents } from './sse.js';
 
 /**
  * Relays a chat-completions SSE body event by event without parsing the token chunks (they go out as
@@ -19,22 +20,11 @@ export async function* relayEvents(
   secret: string | undefined,
   options: RelayOptions = {},
 ): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const bytes of body) {
-    buffer += decoder.decode(bytes, { stream: true });
-    if (buffer.includes('\r')) buffer = buffer.replace(/\r\n?/g, '\n');
+  for await (const events of sseEvents(body)) {
     let out = '';
-    let end = buffer.indexOf('\n\n');
-    while (end >= 0) {
-      out += safeEvent(buffer.slice(0, end), secret, options);
-      buffer = buffer.slice(end + 2);
-      end = buffer.indexOf('\n\n');
-    }
+    for (const event of events) out += safeEvent(event, secret, options);
     if (out) yield out;
   }
-  buffer += decoder.decode();
-  if (buffer.trim()) yield safeEvent(buffer, secret, options);
 }
 
 function safeEvent(event: string, secret: string | undefined, options: RelayOptions): string {

@@ -11,6 +11,7 @@ import { ProxyError } from '../errors.js';
 import { createOfflineFetch } from '../offline/index.js';
 import { isRetryable, mapUpstreamError, retryAfterMs } from './errors.js';
 import { type RelayOptions, relayEvents } from './relay.js';
+import { readChunks } from './sse.js';
 import { createTransport } from './transport.js';
 
 /** A chat-completions request as the proxy builds it (the `stream` flag is the upstream's business). */
@@ -86,11 +87,19 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
         stream: true,
         stream_options: { include_usage: true },
       };
-      const stream = await withRetries(
-        () => client.chat.completions.create(params, { signal, maxRetries: 0 }),
+      // The SDK builds, sends and error-maps the request; its body is read here in one generator (the
+      // SDK's web stream and nested SSE iterators cost more per token than the rest of a turn's relay).
+      const response = await withRetries(
+        () => client.chat.completions.create(params, { signal, maxRetries: 0 }).asResponse(),
         signal,
       );
-      return guardStream(stream, signal, secret);
+      const body = transport.rawBody(response) ?? response.body;
+      if (!body) throw new ProxyError(502, ErrorCode.Upstream, 'The model upstream sent no stream.');
+      return readChunks(body, response.headers, (error) =>
+        signal.aborted || error instanceof APIUserAbortError
+          ? new AbortedError('aborted', { cause: error })
+          : mapUpstreamError(error, secret),
+      );
     },
     moderationClient: config.kind === 'openai' ? client : undefined,
     async relay(request, signal, options = {}) {
@@ -147,21 +156,6 @@ function createClient(config: UpstreamConfig, fetchImpl: typeof fetch | undefine
         organization: config.organization ?? null,
         project: config.project ?? null,
       });
-  }
-}
-
-/** Maps errors thrown while reading the body the same way as errors before it. */
-async function* guardStream(
-  stream: AsyncIterable<ChatCompletionChunk>,
-  signal: AbortSignal,
-  secret: string | undefined,
-): AsyncGenerator<ChatCompletionChunk> {
-  try {
-    yield* stream;
-  } catch (error) {
-    if (signal.aborted || error instanceof APIUserAbortError)
-      throw new AbortedError('aborted', { cause: error });
-    throw mapUpstreamError(error, secret);
   }
 }
 

@@ -1,0 +1,97 @@
+import { ErrorCode } from '@parley/protocol';
+import { APIError } from 'openai';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { ProxyError } from '../errors.js';
+
+/**
+ * Splits a server-sent-events body into whole events (each the text between two blank lines, line breaks
+ * normalised to `\n`), yielding what one read of the body completes. A CR that ends a read is held back
+ * until the next one, so a CRLF split across reads is still one line break.
+ */
+export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<string[]> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const bytes of body) {
+    buffer += decoder.decode(bytes, { stream: true });
+    let held = '';
+    if (buffer.endsWith('\r')) {
+      held = '\r';
+      buffer = buffer.slice(0, -1);
+    }
+    if (buffer.includes('\r')) buffer = buffer.replace(/\r\n?/g, '\n');
+    const events: string[] = [];
+    let start = 0;
+    let end = buffer.indexOf('\n\n');
+    while (end >= 0) {
+      events.push(buffer.slice(start, end));
+      start = end + 2;
+      end = buffer.indexOf('\n\n', start);
+    }
+    buffer = buffer.slice(start) + held;
+    if (events.length > 0) yield events;
+  }
+  buffer = (buffer + decoder.decode()).replace(/\r\n?/g, '\n');
+  if (buffer.trim()) yield [buffer];
+}
+
+/** The `event:` name and the joined `data:` lines of one event; `data` is undefined for a comment. */
+export function eventFields(event: string): { event: string | undefined; data: string | undefined } {
+  // The common case, one `data:` line and nothing else, without splitting into lines.
+  if (event.startsWith('data:') && !event.includes('\n'))
+    return { event: undefined, data: event.slice(event.startsWith('data: ') ? 6 : 5) };
+  let name: string | undefined;
+  let data: string | undefined;
+  for (const line of event.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon === 0) continue; // a comment, such as a keep-alive
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'data') data = data === undefined ? value : `${data}\n${value}`;
+    else if (field === 'event') name = value;
+  }
+  return { event: name, data };
+}
+
+/**
+ * Reads a chat-completions stream body into its chunks, as the `openai` SDK's `Stream` does (events
+ * after `[DONE]` are ignored, an error object or an `error` event is an `APIError` carrying the
+ * response's headers) but in one generator over the body's reads, with no web stream and no nested
+ * iterators per token. The body is always read to its end, so the connection can be kept alive. Whatever
+ * fails while reading (the body, its events) is thrown as `fail` maps it.
+ */
+export async function* readChunks(
+  body: AsyncIterable<Uint8Array>,
+  headers: Headers,
+  fail: (error: unknown) => unknown,
+): AsyncGenerator<ChatCompletionChunk> {
+  let done = false;
+  try {
+    for await (const events of sseEvents(body)) {
+      if (done) continue;
+      for (const text of events) {
+        const { event, data } = eventFields(text);
+        if (data === undefined) continue;
+        if (data === '[DONE]') {
+          done = true;
+          break;
+        }
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(data);
+        } catch {
+          throw new ProxyError(502, ErrorCode.Upstream, 'The model upstream sent a malformed stream event.');
+        }
+        const error =
+          typeof parsed === 'object' && parsed !== null && 'error' in parsed
+            ? (parsed.error as object | null)
+            : undefined;
+        if (event === 'error') throw new APIError(undefined, error ?? (parsed as object), undefined, headers);
+        if (error) throw new APIError(undefined, error, undefined, headers);
+        yield parsed as ChatCompletionChunk;
+      }
+    }
+  } catch (error) {
+    throw fail(error);
+  }
+}
