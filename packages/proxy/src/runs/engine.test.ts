@@ -21,23 +21,31 @@ function withRunWrites(store: Store) {
     /** Each message, step and run row written, in order, as "kind status". */
     rows: [] as string[],
   };
+  /** Records a row; a run's write is held or failed as the mode says. */
+  const write = async (object: { object: string; status: string }) => {
+    const kind = { 'thread.message': 'message', 'thread.run.step': 'step', 'thread.run': 'run' }[
+      object.object
+    ];
+    control.rows.push(`${kind} ${object.status}`);
+    if (kind !== 'run') return;
+    control.statuses.push(object.status);
+    if (control.mode === 'fail') throw new StoreError('unavailable', 'The database is unreachable.');
+    if (control.mode === 'hold' || control.holdStatuses.includes(object.status))
+      await new Promise<void>((resolve) => control.held.push(resolve));
+  };
   const wrapped = new Proxy(store, {
     get(target, key) {
       const value = Reflect.get(target, key);
-      if (key === 'putMessage' || key === 'putStep') {
-        return (owner: string, object: { status: string }) => {
-          control.rows.push(`${key === 'putMessage' ? 'message' : 'step'} ${object.status}`);
+      if (key === 'putMessage' || key === 'putStep' || key === 'putRun') {
+        return async (owner: string, object: { object: string; status: string }) => {
+          await write(object);
           return (value as (owner: string, object: unknown) => Promise<void>).call(target, owner, object);
         };
       }
-      if (key === 'putRun') {
-        return async (...args: Parameters<Store['putRun']>) => {
-          control.statuses.push(args[1].status);
-          control.rows.push(`run ${args[1].status}`);
-          if (control.mode === 'fail') throw new StoreError('unavailable', 'The database is unreachable.');
-          if (control.mode === 'hold' || control.holdStatuses.includes(args[1].status))
-            await new Promise<void>((resolve) => control.held.push(resolve));
-          return target.putRun(...args);
+      if (key === 'putAll') {
+        return async (...args: Parameters<Store['putAll']>) => {
+          for (const object of args[1]) await write(object);
+          return target.putAll(...args);
         };
       }
       return typeof value === 'function' ? value.bind(target) : value;
@@ -199,6 +207,25 @@ describe('RunEngine', () => {
     const retried = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
     await until(() => retried.channel.events.at(-1)?.event === 'done');
     expect((await base.getRun(OWNER, thread.id, retried.run.id))?.status).toBe('completed');
+    await engine.close();
+  });
+
+  it('fails a run whose last write fails, rather than announce an end that was not stored', async () => {
+    const { store: recorded, control } = withRunWrites(base);
+    const store = withMemoryCache(recorded); // as the proxy runs on its embedded store
+    const { upstream, release } = heldUpstream();
+    const engine = new RunEngine(store, upstream, { ...config, exclusive: true });
+    const { assistant, thread } = await setUp(store);
+    const started = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+    control.mode = 'fail'; // the run is stored; its end cannot be
+    release();
+    await until(() => started.channel.events.at(-1)?.event === 'done');
+    const names = started.channel.events.map((event) => event.event);
+    expect(names).not.toContain('thread.run.completed');
+    expect(names.slice(-3)).toEqual(['thread.run.failed', 'error', 'done']);
+    // The reply, its step and the run's end went to the store together, and none of it was stored.
+    expect(control.rows.slice(-4, -1)).toEqual(['message completed', 'step completed', 'run completed']);
+    expect(await base.allMessages(OWNER, thread.id)).toHaveLength(1); // the player's line only
     await engine.close();
   });
 

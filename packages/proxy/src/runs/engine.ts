@@ -563,13 +563,13 @@ export class RunEngine {
     // same object is redundant while the first has not started: under load a turn then stores its
     // message and step once instead of twice.
     const queued = new Set<string>();
-    const later = (object: { id: string }, write: () => Promise<void>) => {
+    const later = (object: Message | RunStep | Run) => {
       if (queued.has(object.id)) return;
       queued.add(object.id);
       live.writes = live.writes
         .then(() => {
           queued.delete(object.id);
-          return write();
+          return this.#put(owner, object);
         })
         .catch((error: unknown) => {
           live.writeError ??= error;
@@ -578,9 +578,9 @@ export class RunEngine {
     // An object just opened is held where the store allows it (see `Store.hold`): its final write follows
     // within the turn, and a read of the thread in between still finds it stored. A paced turn then
     // writes four rows, not six.
-    const opened = (object: Message | RunStep, write: () => Promise<void>) => {
+    const opened = (object: Message | RunStep) => {
       if (this.store.hold) this.store.hold(owner, object);
-      else later(object, write);
+      else later(object);
     };
     let messageStep: RunStep | undefined;
     let message: Message | undefined;
@@ -618,7 +618,7 @@ export class RunEngine {
       // Where this process alone writes the store, the live copy answers every read of a run in flight
       // and recovery ends queued and in_progress runs alike, so this row would only be overwritten by the
       // next boundary. A store that other instances read gets it.
-      if (!this.config.exclusive) later(run, () => this.store.putRun(owner, run));
+      if (!this.config.exclusive) later(run);
       channel.push(StreamEvent.RunInProgress, run);
       if (unbuilt) throw unbuilt.error;
 
@@ -637,16 +637,19 @@ export class RunEngine {
           type: 'message_creation',
           message_creation: { message_id: message.id },
         });
-        const [m, step] = [message, messageStep];
-        opened(m, () => this.store.putMessage(owner, m));
-        opened(step, () => this.store.putStep(owner, step));
+        opened(message);
+        opened(messageStep);
         channel.push(StreamEvent.StepCreated, messageStep);
         channel.push(StreamEvent.StepInProgress, messageStep);
         channel.push(StreamEvent.MessageCreated, message);
         channel.push(StreamEvent.MessageInProgress, message);
       };
-      const closeMessage = async (status: 'completed' | 'incomplete', stepUsage: Usage | null) => {
-        if (!message || !messageStep) return;
+      /** Ends the reply and its step, and returns them to be stored (at once, or with the run's end). */
+      const closeMessage = (
+        status: 'completed' | 'incomplete',
+        stepUsage: Usage | null,
+      ): Array<Message | RunStep> => {
+        if (!message || !messageStep) return [];
         message.content = [{ type: 'text', text: { value: text, annotations: [] } }];
         message.status = status;
         if (status === 'completed') message.completed_at = nowSeconds();
@@ -659,14 +662,12 @@ export class RunEngine {
         messageStep.status = 'completed';
         messageStep.completed_at = nowSeconds();
         messageStep.usage = stepUsage;
-        const [m, step] = [message, messageStep];
-        later(m, () => this.store.putMessage(owner, m));
-        later(step, () => this.store.putStep(owner, step));
         channel.push(
           status === 'completed' ? StreamEvent.MessageCompleted : StreamEvent.MessageIncomplete,
           message,
         );
         channel.push(StreamEvent.StepCompleted, messageStep);
+        return [message, messageStep];
       };
 
       for await (const event of turn) {
@@ -690,11 +691,11 @@ export class RunEngine {
             const cap = this.guards.policy?.policy.maxToolCallsPerRun;
             if (!calls[event.index] && cap !== undefined && live.toolCalls + callCount + 1 > cap)
               throw tooManyToolCalls(cap);
-            if (message && messageStep?.status === 'in_progress') await closeMessage('completed', null);
+            if (message && messageStep?.status === 'in_progress')
+              for (const object of closeMessage('completed', null)) later(object);
             if (!toolStep) {
               toolStep = makeStep(run, { type: 'tool_calls', tool_calls: [] });
-              const step = toolStep;
-              opened(step, () => this.store.putStep(owner, step));
+              opened(toolStep);
               channel.push(StreamEvent.StepCreated, toolStep);
               channel.push(StreamEvent.StepInProgress, toolStep);
             }
@@ -765,12 +766,11 @@ export class RunEngine {
           tool_calls: toolCalls.map((call) => ({ ...call, function: { ...call.function, output: null } })),
         };
         toolStep.usage = usage ?? null;
-        later(toolStep, () => this.store.putStep(owner, toolStep!));
         run.status = 'requires_action';
         run.required_action = { type: 'submit_tool_outputs', submit_tool_outputs: { tool_calls: toolCalls } };
         run.expires_at = nowSeconds() + this.config.runExpiresSeconds;
-        later(run, () => this.store.putRun(owner, run));
         await this.#flush(live);
+        await this.store.putAll(owner, [toolStep, run]);
         // Cancelled while the writes were flushed: finish the cancellation, don't wait for outputs.
         if (signal.aborted) throw new AbortedError('aborted');
         channel.push(StreamEvent.RunRequiresAction, run);
@@ -782,10 +782,11 @@ export class RunEngine {
 
       if (!message) await openMessage(); // an empty answer is still an answer
       const incomplete = reason === 'length' || reason === 'content_filter';
-      await closeMessage(incomplete ? 'incomplete' : 'completed', usage ?? null);
+      const reply = closeMessage(incomplete ? 'incomplete' : 'completed', usage ?? null);
       if (incomplete) run.incomplete_details = { reason: 'max_completion_tokens' };
       await this.#flush(live);
-      await this.#finish(live, incomplete ? 'incomplete' : 'completed');
+      // The reply, its step and the run's end are stored together: three rows, one transaction.
+      await this.#finish(live, incomplete ? 'incomplete' : 'completed', undefined, reply);
     } catch (error) {
       watchdog.stop();
       const aborted = signal.aborted || error instanceof AbortedError;
@@ -948,11 +949,29 @@ export class RunEngine {
     }
   }
 
-  /** Moves a run to a terminal status, persists it, announces it and closes the stream. */
+  /** Stores one message, step or run by itself. */
+  #put(owner: Owner, object: Message | RunStep | Run): Promise<void> {
+    switch (object.object) {
+      case 'thread.message':
+        return this.store.putMessage(owner, object);
+      case 'thread.run.step':
+        return this.store.putStep(owner, object);
+      case 'thread.run':
+        return this.store.putRun(owner, object);
+    }
+  }
+
+  /**
+   * Moves a run to a terminal status, persists it, announces it and closes the stream. `alongside` (the
+   * reply that ends a turn, with its step) is stored in one transaction with the final state; if that
+   * write fails nothing is announced and the error is thrown, for the caller to fail the run as it does
+   * when any of its writes fails.
+   */
   async #finish(
     live: LiveRun,
     status: 'completed' | 'incomplete' | 'failed' | 'cancelled' | 'expired',
     error?: ProxyError,
+    alongside: ReadonlyArray<Message | RunStep> = [],
   ) {
     const { run, channel, owner } = live;
     live.ending = status;
@@ -973,7 +992,15 @@ export class RunEngine {
         channel.push(StreamEvent.StepCancelled, step);
       }
     }
-    await this.store.putRun(owner, ended).catch(() => {});
+    if (alongside.length === 0) await this.store.putRun(owner, ended).catch(() => {});
+    else {
+      try {
+        await this.store.putAll(owner, [...alongside, ended]);
+      } catch (failure) {
+        live.ending = undefined;
+        throw failure;
+      }
+    }
     Object.assign(run, {
       status,
       required_action: null,

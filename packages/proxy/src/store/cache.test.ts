@@ -82,6 +82,39 @@ describe('withMemoryCache', () => {
     expect(await counted.allMessages('bob', thread.id)).toEqual([]);
   });
 
+  it('keeps histories by their size, not just their number: many short ones, few long ones', async () => {
+    let reads = 0;
+    const counted = withMemoryCache(
+      spied(raw, (key) => {
+        if (key === 'allMessages') reads++;
+      }),
+      { objects: 100, threads: 100, historyBytes: 4096 },
+    );
+    const threadWith = async (text: string) => {
+      const thread = makeThread({});
+      await counted.createThread('alice', thread, [makeMessage(thread.id, { role: 'user', content: text })]);
+      return thread.id;
+    };
+    // Six one-line conversations (512 + a few bytes each) fit in 4 KiB: none is read back.
+    const short = [];
+    for (let i = 0; i < 6; i++) short.push(await threadWith(`line ${i}`));
+    for (const id of short) await counted.allMessages('alice', id);
+    expect(reads).toBe(0);
+    // One long conversation (2 × 1,200 characters + 512) pushes out the least recently used ones.
+    const long = await threadWith('x'.repeat(1200));
+    await counted.allMessages('alice', long);
+    expect(reads).toBe(0);
+    await counted.allMessages('alice', short[0]!);
+    expect(reads).toBe(1);
+    // A history that grows is weighed again: a longer reply evicts others in turn.
+    const reply = makeMessage(long, { role: 'assistant', content: 'y'.repeat(600) });
+    await counted.putMessage('alice', reply);
+    expect((await counted.allMessages('alice', long)).map((m) => m.id).at(-1)).toBe(reply.id);
+    expect(reads).toBe(1);
+    await counted.allMessages('alice', short[5]!);
+    expect(reads).toBe(2);
+  });
+
   it('writes a held object only if its thread is read before its next put', async () => {
     const writes: string[] = [];
     const counted = withMemoryCache(

@@ -1,29 +1,59 @@
-import type { Assistant, Message, RunStep, Thread } from '@parley/protocol';
+import type { Assistant, Message, Run, RunStep, Thread } from '@parley/protocol';
 import type { Owner, Store } from './types.js';
 
-/** A Map that forgets its least recently used entries beyond `limit`. */
+/**
+ * A Map that forgets its least recently used entries beyond `limit` entries or, when values are weighed,
+ * beyond `maxWeight` in all (always keeping the newest entry).
+ */
 class Lru<K, V> {
-  readonly #map = new Map<K, V>();
-  constructor(private readonly limit: number) {}
+  readonly #map = new Map<K, { value: V; weight: number }>();
+  #weight = 0;
+  constructor(
+    private readonly limit: number,
+    private readonly weigh: (value: V) => number = () => 0,
+    private readonly maxWeight = Number.POSITIVE_INFINITY,
+  ) {}
 
   get(key: K): V | undefined {
-    const value = this.#map.get(key);
-    if (value !== undefined) {
+    const entry = this.#map.get(key);
+    if (entry !== undefined) {
       this.#map.delete(key);
-      this.#map.set(key, value);
+      this.#map.set(key, entry);
     }
-    return value;
+    return entry?.value;
   }
 
+  /** Adds or replaces an entry; also how a value changed in place is weighed again. */
   set(key: K, value: V): void {
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    if (this.#map.size > this.limit) this.#map.delete(this.#map.keys().next().value as K);
+    this.delete(key);
+    const weight = this.weigh(value);
+    this.#map.set(key, { value, weight });
+    this.#weight += weight;
+    for (const oldest of this.#map.keys()) {
+      if ((this.#map.size <= this.limit && this.#weight <= this.maxWeight) || oldest === key) break;
+      this.delete(oldest);
+    }
   }
 
   delete(key: K): void {
+    const entry = this.#map.get(key);
+    if (entry === undefined) return;
     this.#map.delete(key);
+    this.#weight -= entry.weight;
   }
+}
+
+/**
+ * What a cached history is counted as: its text (a character is a UTF-16 unit, two bytes) plus a fixed
+ * cost per message for ids, timestamps and object overhead. An estimate, not a measure of the heap.
+ */
+function historyWeight(history: { messages: Message[] }): number {
+  let weight = 0;
+  for (const message of history.messages) {
+    weight += 512;
+    for (const part of message.content) if (part.type === 'text') weight += 2 * part.text.value.length;
+  }
+  return weight;
 }
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -34,7 +64,10 @@ const copy = <T>(value: T): T => structuredClone(value);
  * assistant, the thread and the thread's messages — out of the database, which otherwise sits between
  * the player's line and the first token. Never used for PostgreSQL, which other instances may write.
  */
-export function withMemoryCache(store: Store, limits = { objects: 10_000, threads: 1_000 }): Store {
+export function withMemoryCache(
+  store: Store,
+  limits = { objects: 10_000, threads: 10_000, historyBytes: 32 * 1024 * 1024 },
+): Store {
   const assistants = objectCache<Assistant>(
     limits.objects,
     (owner, id) => store.getAssistant(owner, id),
@@ -45,17 +78,29 @@ export function withMemoryCache(store: Store, limits = { objects: 10_000, thread
     (owner, id) => store.getThread(owner, id),
     (owner, value) => store.putThread(owner, value),
   );
-  /** Every message of a thread in store order, for threads read recently. */
-  const histories = new Lru<string, { owner: Owner; messages: Message[] }>(limits.threads);
+  /**
+   * Every message of a thread in store order, for threads read recently: bounded by their size as well as
+   * their number, so many short conversations fit where a few long ones would.
+   */
+  const histories = new Lru<string, { owner: Owner; messages: Message[] }>(
+    limits.threads,
+    historyWeight,
+    limits.historyBytes,
+  );
   const held = heldWrites();
 
-  const putMessage = async (owner: Owner, message: Message) => {
-    await store.putMessage(owner, message);
+  /** Keeps a cached history in step with a message just written. */
+  const remember = (owner: Owner, message: Message) => {
     const history = histories.get(message.thread_id);
     if (!history || history.owner !== owner) return;
     const index = history.messages.findIndex((m) => m.id === message.id);
     if (index >= 0) history.messages[index] = copy(message);
     else history.messages.push(copy(message));
+    histories.set(message.thread_id, history); // weighed again
+  };
+  const putMessage = async (owner: Owner, message: Message) => {
+    await store.putMessage(owner, message);
+    remember(owner, message);
   };
 
   return {
@@ -88,6 +133,12 @@ export function withMemoryCache(store: Store, limits = { objects: 10_000, thread
       held.drop(step.thread_id, step.id);
       return store.putStep(owner, step);
     },
+    async putAll(owner, objects) {
+      for (const object of objects)
+        if (object.object !== 'thread.run') held.drop(object.thread_id, object.id);
+      await store.putAll(owner, objects);
+      for (const object of objects) if (isMessage(object)) remember(owner, object);
+    },
     hold(owner, object) {
       held.add(object.thread_id, object.id, () =>
         isMessage(object) ? putMessage(owner, object) : store.putStep(owner, object),
@@ -113,7 +164,10 @@ export function withMemoryCache(store: Store, limits = { objects: 10_000, thread
       await held.write(threadId);
       const deleted = await store.deleteMessage(owner, threadId, id);
       const history = histories.get(threadId);
-      if (history && deleted) history.messages = history.messages.filter((m) => m.id !== id);
+      if (history && deleted) {
+        history.messages = history.messages.filter((m) => m.id !== id);
+        histories.set(threadId, history);
+      }
       return deleted;
     },
     async allMessages(owner, threadId) {
@@ -129,7 +183,7 @@ export function withMemoryCache(store: Store, limits = { objects: 10_000, thread
   };
 }
 
-const isMessage = (object: Message | RunStep): object is Message => object.object === 'thread.message';
+const isMessage = (object: Message | RunStep | Run): object is Message => object.object === 'thread.message';
 
 /**
  * Writes held back per thread (see `Store.hold`). A read of the thread first writes what is held and

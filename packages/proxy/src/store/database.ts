@@ -9,6 +9,12 @@ export interface QueryResult<Row> {
   rowCount: number;
 }
 
+/** One statement with its values, for {@link Database.batch}. */
+export interface Statement {
+  text: string;
+  params: readonly unknown[];
+}
+
 /** Something that runs one parameterized statement: the database itself or an open transaction. */
 export interface Queryable {
   /**
@@ -25,6 +31,11 @@ export interface Queryable {
 export interface Database extends Queryable {
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs statements in order as one transaction and returns their results in order: all are applied or,
+   * if one fails, none. One round trip where the backend allows (the embedded database's worker).
+   */
+  batch(statements: ReadonlyArray<Statement>): Promise<Array<QueryResult<object>>>;
   close(): Promise<void>;
 }
 
@@ -67,8 +78,9 @@ export function connectPostgres(connectionString: string): Database {
     }
   };
 
-  return {
+  const database: Database = {
     query: (text, params = []) => run(pool, text, params),
+    batch: (statements) => batchInTransaction(database, statements),
     async transaction(work) {
       let client: PoolClient;
       try {
@@ -99,6 +111,19 @@ export function connectPostgres(connectionString: string): Database {
       await pool.end();
     },
   };
+  return database;
+}
+
+/** A batch as a transaction of its statements, one after another (for backends with no batch of their own). */
+function batchInTransaction(
+  db: Database,
+  statements: ReadonlyArray<Statement>,
+): Promise<Array<QueryResult<object>>> {
+  return db.transaction(async (tx) => {
+    const results: Array<QueryResult<object>> = [];
+    for (const { text, params } of statements) results.push(await tx.query(text, params));
+    return results;
+  });
 }
 
 /**
@@ -131,8 +156,9 @@ export async function openPglite(dataDir?: string): Promise<Database> {
     }
   };
 
-  return {
+  const database: Database = {
     query: (text, params = []) => run(db, text, params),
+    batch: (statements) => batchInTransaction(database, statements),
     async transaction(work) {
       try {
         return await db.transaction((tx) => work({ query: (text, params = []) => run(tx, text, params) }));
@@ -144,4 +170,5 @@ export async function openPglite(dataDir?: string): Promise<Database> {
       await db.close();
     },
   };
+  return database;
 }

@@ -11,8 +11,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, protocol, types } from '@electric-sql/pglite';
 
-/** What the main thread asks for. */
-export type WorkerCommand = { op: 'query'; text: string; params: readonly unknown[] } | { op: 'close' };
+/** One statement and its values. */
+export interface Statement {
+  text: string;
+  params: readonly unknown[];
+}
+
+/** What the main thread asks for. A batch runs its statements in order, as one transaction. */
+export type WorkerCommand =
+  | ({ op: 'query' } & Statement)
+  | { op: 'batch'; statements: readonly Statement[] }
+  | { op: 'close' };
 
 /** A command as sent. Replies carry the same `id`; the worker answers requests in the order they came. */
 export type WorkerRequest = WorkerCommand & { id: number };
@@ -30,9 +39,19 @@ export interface WorkerError {
   [field: string]: string | number | boolean | undefined;
 }
 
-/** The answer to one request. The open itself is answered as request `0`, before any other. */
+/** What one statement returned. */
+export interface StatementResult {
+  rows: object[];
+  rowCount: number;
+}
+
+/**
+ * The answer to one request: a query's result, or a batch's results in order. The open itself is
+ * answered as request `0`, before any other.
+ */
 export type WorkerReply =
-  | { id: number; ok: true; rows: object[]; rowCount: number }
+  | ({ id: number; ok: true } & StatementResult)
+  | { id: number; ok: true; results: StatementResult[] }
   | { id: number; ok: false; error: WorkerError };
 
 /** What the main thread passes as `workerData`. */
@@ -125,55 +144,62 @@ async function prepare(pg: PGlite, text: string): Promise<Prepared> {
 const PLAN_RESULT_CHANGED = '0A000';
 
 /**
- * Runs a statement that takes parameters as a prepared one: only its values are bound each time. If a
- * schema change altered the columns it returns, PostgreSQL refuses the old plan; the statement is then
- * parsed again, once (a text statement would simply have been parsed again).
+ * Runs statements that take parameters as prepared ones: only their values are bound each time, all of
+ * them in one call ending in one Sync, which PostgreSQL runs as one implicit transaction (an error rolls
+ * back every statement of the call). If a schema change altered the columns a statement returns,
+ * PostgreSQL refuses the old plan; the statements are then parsed again, once (a text statement would
+ * simply have been parsed again).
  */
-async function execute(
-  pg: PGlite,
-  text: string,
-  params: readonly unknown[],
-): Promise<{ rows: object[]; rowCount: number }> {
+async function execute(pg: PGlite, statements: readonly Statement[]): Promise<StatementResult[]> {
   try {
-    return await executePrepared(pg, await prepare(pg, text), params);
+    return await executePrepared(pg, statements);
   } catch (error) {
-    const stale = prepared.get(text);
-    if ((error as { code?: unknown }).code !== PLAN_RESULT_CHANGED || stale === undefined) throw error;
-    prepared.delete(text);
-    await exchange(pg, [protocol.serialize.close({ type: 'S', name: stale.name })]);
-    return executePrepared(pg, await prepare(pg, text), params);
+    if ((error as { code?: unknown }).code !== PLAN_RESULT_CHANGED) throw error;
+    for (const { text } of statements) {
+      const stale = prepared.get(text);
+      if (stale === undefined) continue;
+      prepared.delete(text);
+      await exchange(pg, [protocol.serialize.close({ type: 'S', name: stale.name })]);
+    }
+    return executePrepared(pg, statements);
   }
 }
 
-async function executePrepared(
-  pg: PGlite,
-  statement: Prepared,
-  params: readonly unknown[],
-): Promise<{ rows: object[]; rowCount: number }> {
-  const values = params.map((value, i) => {
-    if (value === null || value === undefined) return null;
-    const serialize = statement.serializers[i];
-    return serialize ? serialize(value) : String(value);
-  });
-  const messages = await exchange(pg, [
-    protocol.serialize.bind({ statement: statement.name, values }),
-    protocol.serialize.execute({}),
-  ]);
-  const rows: object[] = [];
-  let rowCount = 0;
+async function executePrepared(pg: PGlite, statements: readonly Statement[]): Promise<StatementResult[]> {
+  const used: Prepared[] = [];
+  const parts: Uint8Array[] = [];
+  for (const { text, params } of statements) {
+    const statement = await prepare(pg, text);
+    const values = params.map((value, i) => {
+      if (value === null || value === undefined) return null;
+      const serialize = statement.serializers[i];
+      return serialize ? serialize(value) : String(value);
+    });
+    used.push(statement);
+    parts.push(
+      protocol.serialize.bind({ statement: statement.name, values }),
+      protocol.serialize.execute({}),
+    );
+  }
+  const messages = await exchange(pg, parts);
+  const results: StatementResult[] = [];
+  let rows: object[] = [];
   for (const message of messages) {
     if (message instanceof protocol.messages.DataRowMessage) {
+      const fields = used[results.length]?.fields ?? [];
       const row: Record<string, unknown> = {};
-      statement.fields.forEach((field, i) => {
+      fields.forEach((field, i) => {
         row[field.name] = types.parseType(message.fields[i] ?? null, field.type, pg.parsers);
       });
       rows.push(row);
     } else if (message instanceof protocol.messages.CommandCompleteMessage) {
       // "INSERT 0 1", "UPDATE 3", "DELETE 0", "SELECT 2": the count is the last word.
-      rowCount = Number(message.text.slice(message.text.lastIndexOf(' ') + 1)) || 0;
+      const rowCount = Number(message.text.slice(message.text.lastIndexOf(' ') + 1)) || 0;
+      results.push({ rows, rowCount });
+      rows = [];
     }
   }
-  return { rows, rowCount };
+  return results;
 }
 
 async function open(): Promise<void> {
@@ -198,9 +224,14 @@ async function handle(request: WorkerRequest): Promise<void> {
   }
   try {
     if (db === undefined) throw new Error('The database did not open.');
+    if (request.op === 'batch') {
+      reply({ id: request.id, ok: true, results: await execute(db, request.statements) });
+      return;
+    }
     // Parameterless statements are migrations and transaction control: one-off, not worth preparing.
     if (request.params.length > 0) {
-      reply({ id: request.id, ok: true, ...(await execute(db, request.text, request.params)) });
+      const [result] = await execute(db, [request]);
+      reply({ id: request.id, ok: true, rows: result?.rows ?? [], rowCount: result?.rowCount ?? 0 });
       return;
     }
     const result = await db.query<object>(request.text);

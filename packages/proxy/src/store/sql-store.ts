@@ -60,6 +60,43 @@ const DELETE_ASSISTANT = 'DELETE FROM parley_assistants WHERE id = $1 AND owner 
 const DELETE_THREAD = 'DELETE FROM parley_threads WHERE id = $1 AND owner = $2';
 const DELETE_MESSAGE = 'DELETE FROM parley_messages WHERE id = $1 AND owner = $2 AND thread_id = $3';
 
+/** A put's values, in the order of its statement's parameters. */
+const messageRow = (owner: Owner, message: Message) => [
+  message.id,
+  owner,
+  message.thread_id,
+  message.run_id,
+  message.created_at,
+  JSON.stringify(message),
+];
+const runRow = (owner: Owner, run: Run) => [
+  run.id,
+  owner,
+  run.thread_id,
+  run.status,
+  run.created_at,
+  JSON.stringify(run),
+];
+const stepRow = (owner: Owner, step: RunStep) => [
+  step.id,
+  owner,
+  step.thread_id,
+  step.run_id,
+  step.created_at,
+  JSON.stringify(step),
+];
+
+/** How `putAll` stores each kind of object it takes. */
+const KINDS = {
+  'thread.message': { name: 'message', text: PUT_MESSAGE, row: messageRow },
+  'thread.run.step': { name: 'run step', text: PUT_STEP, row: stepRow },
+  'thread.run': { name: 'run', text: PUT_RUN, row: runRow },
+} as const;
+
+/** A write that touched no row: the id is another owner's (see the upserts above). */
+const idTaken = (kind: string) =>
+  new StoreError('id_taken', `A ${kind} with this id belongs to another owner.`);
+
 const MAX_LIMIT = 100;
 const DEFAULT_LIMIT = 20;
 
@@ -143,9 +180,7 @@ export class SqlStore implements Store {
 
   async #put(kind: string, text: string, params: readonly unknown[]): Promise<void> {
     const { rowCount } = await this.#db.query(text, params);
-    if (rowCount === 0) {
-      throw new StoreError('id_taken', `A ${kind} with this id belongs to another owner.`);
-    }
+    if (rowCount === 0) throw idTaken(kind);
   }
 
   async #get<T>(text: string, params: readonly unknown[]): Promise<T | undefined> {
@@ -198,14 +233,7 @@ export class SqlStore implements Store {
   }
 
   putMessage(owner: Owner, message: Message): Promise<void> {
-    return this.#put('message', PUT_MESSAGE, [
-      message.id,
-      owner,
-      message.thread_id,
-      message.run_id,
-      message.created_at,
-      JSON.stringify(message),
-    ]);
+    return this.#put('message', PUT_MESSAGE, messageRow(owner, message));
   }
 
   getMessage(owner: Owner, threadId: string, id: string): Promise<Message | undefined> {
@@ -239,14 +267,7 @@ export class SqlStore implements Store {
   }
 
   putRun(owner: Owner, run: Run): Promise<void> {
-    return this.#put('run', PUT_RUN, [
-      run.id,
-      owner,
-      run.thread_id,
-      run.status,
-      run.created_at,
-      JSON.stringify(run),
-    ]);
+    return this.#put('run', PUT_RUN, runRow(owner, run));
   }
 
   getRun(owner: Owner, threadId: string, id: string): Promise<Run | undefined> {
@@ -271,14 +292,16 @@ export class SqlStore implements Store {
   }
 
   putStep(owner: Owner, step: RunStep): Promise<void> {
-    return this.#put('run step', PUT_STEP, [
-      step.id,
-      owner,
-      step.thread_id,
-      step.run_id,
-      step.created_at,
-      JSON.stringify(step),
-    ]);
+    return this.#put('run step', PUT_STEP, stepRow(owner, step));
+  }
+
+  async putAll(owner: Owner, objects: ReadonlyArray<Message | RunStep | Run>): Promise<void> {
+    const kinds = objects.map((object) => KINDS[object.object]);
+    const results = await this.#db.batch(
+      objects.map((object, i) => ({ text: kinds[i]!.text, params: kinds[i]!.row(owner, object as never) })),
+    );
+    const refused = results.findIndex((result) => result.rowCount === 0);
+    if (refused >= 0) throw idTaken(kinds[refused]!.name);
   }
 
   getStep(owner: Owner, threadId: string, runId: string, id: string): Promise<RunStep | undefined> {

@@ -257,6 +257,30 @@ function storeContract(current: () => Store): void {
     expect(ids(await store.listSteps(owner, t.id, 'run_other', page()))).toEqual([]);
   });
 
+  it('stores a run’s boundary together with putAll, or none of it when the database refuses a part', async () => {
+    const store = current();
+    const owner = unique('owner');
+    const { thread: t, run: r } = await seedThread(store, owner);
+    const reply = message(t.id, { role: 'assistant', run_id: r.id, assistant_id: r.assistant_id });
+    const made = step(t.id, r.id);
+    const ended = { ...r, status: 'completed' as const, completed_at: 1_767_225_700 };
+    // The last part names a thread that does not exist: the whole batch is rolled back.
+    const stray = run('thread_missing');
+    await rejection(store.putAll(owner, [reply, made, stray]));
+    expect(await store.getMessage(owner, t.id, reply.id)).toBeUndefined();
+    expect(await store.getStep(owner, t.id, r.id, made.id)).toBeUndefined();
+
+    await store.putAll(owner, [reply, made, ended]);
+    expect(await store.getMessage(owner, t.id, reply.id)).toEqual(reply);
+    expect(await store.getStep(owner, t.id, r.id, made.id)).toEqual(made);
+    expect(await store.getRun(owner, t.id, r.id)).toEqual(ended);
+    expect(await store.allMessages(owner, t.id)).toEqual([reply]);
+    // Another owner's ids are refused as a single put refuses them.
+    const taken = await rejection(store.putAll(unique('owner'), [{ ...reply }]));
+    expect(taken.code).toBe('id_taken');
+    expect(await store.getMessage(owner, t.id, reply.id)).toEqual(reply);
+  });
+
   it('keeps an object in its place when it is updated (upsert keeps insertion order)', async () => {
     const store = current();
     const owner = unique('owner');

@@ -71,6 +71,12 @@ export interface Store {
 
   putStep(owner: Owner, step: RunStep): Promise<void>;
   /**
+   * Insert or replace messages, steps and runs together, in order, as one transaction: a run's boundary
+   * (its reply, the reply's step and the run's new status) is stored whole or not at all, in one round
+   * trip where the database allows.
+   */
+  putAll(owner: Owner, objects: ReadonlyArray<Message | RunStep | Run>): Promise<void>;
+  /**
    * Only where this process alone reads the store: takes a message or step in progress without writing
    * it yet. It is written as it then stands the moment anything reads or deletes its thread's messages
    * or steps, and is superseded by the next put of the same object. If neither comes (the run reaches

@@ -252,7 +252,7 @@ describe('the worker thread’s life', () => {
 });
 
 describe('workerExecArgv', () => {
-  it('keeps the host’s Node options but none about its entry point', () => {
+  it('keeps the host’s Node options but none about its entry point (V8’s are left out when opening)', () => {
     expect(
       workerExecArgv([
         '--enable-source-maps',

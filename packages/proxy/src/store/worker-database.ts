@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import type { Database, Queryable, QueryResult } from './database.js';
+import type { Database, Queryable, QueryResult, Statement } from './database.js';
 import { StoreError, toStoreError } from './errors.js';
 import type { WorkerCommand, WorkerError, WorkerReply, WorkerRequest, WorkerSetup } from './pglite-worker.js';
 
@@ -61,7 +61,7 @@ class Gate {
 const closed = (): StoreError => new StoreError('database', 'The database is closed.');
 
 interface Pending {
-  resolve(reply: { rows: object[]; rowCount: number }): void;
+  resolve(reply: Extract<WorkerReply, { ok: true }>): void;
   reject(error: StoreError): void;
 }
 
@@ -118,6 +118,14 @@ class WorkerDatabase implements Database {
     // The common case, with no transaction open, posts at once: no extra turn of the event loop.
     if (!this.#gate.held) return this.#request({ op: 'query', text, params });
     return this.#afterTransactions(() => this.#request({ op: 'query', text, params }));
+  }
+
+  batch(statements: ReadonlyArray<Statement>): Promise<Array<QueryResult<object>>> {
+    if (this.#closing !== undefined) return Promise.reject(closed());
+    // The worker runs the whole batch in one message, as one implicit transaction.
+    const send = () =>
+      this.#send({ op: 'batch', statements }).then((reply) => ('results' in reply ? reply.results : []));
+    return this.#gate.held ? this.#afterTransactions(send) : send();
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -185,6 +193,12 @@ class WorkerDatabase implements Database {
   }
 
   #request<Row extends object>(request: WorkerCommand): Promise<QueryResult<Row>> {
+    return this.#send(request).then((reply) =>
+      'rows' in reply ? { rows: reply.rows as Row[], rowCount: reply.rowCount } : { rows: [], rowCount: 0 },
+    );
+  }
+
+  #send(request: WorkerCommand): Promise<Extract<WorkerReply, { ok: true }>> {
     if (this.#gone !== undefined) return Promise.reject(this.#gone);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -195,7 +209,7 @@ class WorkerDatabase implements Database {
         reject(toStoreError(error));
         return;
       }
-      this.#track(id, { resolve: (reply) => resolve(reply as QueryResult<Row>), reject });
+      this.#track(id, { resolve, reject });
     });
   }
 
@@ -213,7 +227,7 @@ class WorkerDatabase implements Database {
     // Once closing, the worker stays referenced until it has exited: the close reply comes before the exit,
     // and a caller awaiting close() has nothing else keeping the event loop alive to hear it.
     if (this.#pending.size === 0 && this.#closing === undefined) this.#worker.unref();
-    if (reply.ok) pending.resolve({ rows: reply.rows, rowCount: reply.rowCount });
+    if (reply.ok) pending.resolve(reply);
     else pending.reject(toStoreError(revive(reply.error)));
   }
 }
