@@ -295,10 +295,19 @@ describe('crash recovery (CLI child process, SIGKILL)', () => {
 });
 
 describe('an embedding program (createProxy in a game server)', () => {
-  it('ends by itself, with code 0, once it has closed the proxy', async () => {
-    const dataDir = await tempDir();
-    // The program's last await is close(): nothing else keeps its event loop alive to hear the store end.
-    const program = `
+  // Node refuses V8's and process-wide options in a worker's execArgv; the store's worker must still open.
+  it.each([
+    ['', []],
+    [
+      ' (started with --max-old-space-size and --stack-size)',
+      ['--max-old-space-size=512', '--stack-size=2000'],
+    ],
+  ])(
+    'ends by itself, with code 0, once it has closed the proxy%s',
+    async (_, hostOptions) => {
+      const dataDir = await tempDir();
+      // The program's last await is close(): nothing else keeps its event loop alive to hear the store end.
+      const program = `
       import { createProxy, loadConfig } from '@parley/proxy';
       const proxy = await createProxy(loadConfig({
         PORT: '0', HOST: '127.0.0.1', PARLEY_LOG: 'silent', OPENAI_API_KEY: '', PARLEY_DATA_DIR: ${JSON.stringify(dataDir)},
@@ -311,22 +320,24 @@ describe('an embedding program (createProxy in a game server)', () => {
       await proxy.close();
       console.log('closed');
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', program], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? dataDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    clearTimeout(timer);
-    expect({ code, stdout: stdout.trim(), stderr }).toEqual({ code: 0, stdout: 'closed', stderr: '' });
-  }, 40_000);
+      const child = spawn(process.execPath, [...hostOptions, '--input-type=module', '-e', program], {
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+        env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? dataDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr!.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      clearTimeout(timer);
+      expect({ code, stdout: stdout.trim(), stderr }).toEqual({ code: 0, stdout: 'closed', stderr: '' });
+    },
+    40_000,
+  );
 });

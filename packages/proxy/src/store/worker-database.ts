@@ -258,6 +258,12 @@ export function workerExecArgv(execArgv: readonly string[]): string[] {
   return kept;
 }
 
+/** The options a Worker refused, as Node names them ("…invalid execArgv flags: --a=1, --b"). */
+function refusedOptions(error: Error): Set<string> {
+  const list = error.message.slice(error.message.lastIndexOf(':') + 1);
+  return new Set(list.split(',').map((option) => option.trim()));
+}
+
 /**
  * Starts an embedded PGlite on its own worker thread: persisted in `dataDir` when given, otherwise in
  * memory and gone on close. Statements travel to the worker as messages, so the main thread never runs
@@ -287,13 +293,26 @@ export async function openPgliteInWorker(
   } catch (error) {
     throw toStoreError(error);
   }
-  const db = new WorkerDatabase(
-    spawn(workerUrl(), {
-      name: 'parley-pglite',
-      execArgv: workerExecArgv(process.execArgv),
-      workerData: { dataDir } satisfies WorkerSetup,
-    }),
-  );
+  let execArgv = workerExecArgv(process.execArgv);
+  let worker: Worker | undefined;
+  while (worker === undefined) {
+    try {
+      worker = spawn(workerUrl(), {
+        name: 'parley-pglite',
+        execArgv,
+        workerData: { dataDir } satisfies WorkerSetup,
+      });
+    } catch (error) {
+      // V8's options and the process's own (`--max-old-space-size`, `--stack-size`, `--title`) are refused
+      // by name in a worker's execArgv; they already apply to every thread, so they are left out.
+      if ((error as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || execArgv.length === 0)
+        throw toStoreError(error);
+      const refused = refusedOptions(error as Error);
+      const kept = execArgv.filter((arg) => !refused.has(arg));
+      execArgv = kept.length < execArgv.length ? kept : [];
+    }
+  }
+  const db = new WorkerDatabase(worker);
   try {
     await db.opened;
   } catch (error) {
