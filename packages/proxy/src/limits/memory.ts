@@ -144,11 +144,18 @@ export class MemoryLimiter implements Limiter {
     this.#runs.clear();
   }
 
-  /** The player's unexpired reservations, dropping expired ones (they leaked: settle never came). */
+  /**
+   * The player's unexpired reservations, dropping expired ones (they leaked: settle never came). Every
+   * reservation lives as long as the next, so they expire in the order they were made: the scan stops at
+   * the first one still live, and a game server holding many runs under one identity pays for none.
+   */
   #liveRuns(player: string, now: number): Map<string, number> | undefined {
     const runs = this.#runs.get(player);
     if (!runs) return undefined;
-    for (const [id, expiresAt] of runs) if (expiresAt <= now) runs.delete(id);
+    for (const id of runs.keys()) {
+      if ((runs.get(id) ?? 0) > now) break;
+      runs.delete(id);
+    }
     if (runs.size === 0) {
       this.#runs.delete(player);
       return undefined;
