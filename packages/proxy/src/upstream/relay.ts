@@ -1,7 +1,7 @@
 import { ErrorCode } from '@parley/protocol';
 import { ProxyError, toErrorBody } from '../errors.js';
 import { redact } from './errors.js';
-import { sseEvents } from './sse.js';
+import { sseSplitter } from './sse.js';
 
 /**
  * Relays a chat-completions SSE body event by event without parsing the token chunks (they go out as
@@ -20,11 +20,14 @@ export async function* relayEvents(
   secret: string | undefined,
   options: RelayOptions = {},
 ): AsyncGenerator<string> {
-  for await (const events of sseEvents(body)) {
+  const splitter = sseSplitter();
+  for await (const bytes of body) {
     let out = '';
-    for (const event of events) out += safeEvent(event, secret, options);
+    for (const event of splitter.push(bytes)) out += safeEvent(event, secret, options);
     if (out) yield out;
   }
+  const last = splitter.end()[0];
+  if (last !== undefined) yield safeEvent(last, secret, options);
 }
 
 function safeEvent(event: string, secret: string | undefined, options: RelayOptions): string {

@@ -1,7 +1,7 @@
 import { APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { ProxyError } from '../errors.js';
-import { eventFields, readChunks, sseEvents } from './sse.js';
+import { eventFields, readChunks, sseSplitter } from './sse.js';
 
 const encoder = new TextEncoder();
 async function* body(parts: string[], read?: { count: number }) {
@@ -11,10 +11,9 @@ async function* body(parts: string[], read?: { count: number }) {
   }
 }
 
-async function events(parts: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for await (const batch of sseEvents(body(parts))) out.push(...batch);
-  return out;
+function events(parts: string[]): string[] {
+  const splitter = sseSplitter();
+  return [...parts.flatMap((part) => splitter.push(encoder.encode(part))), ...splitter.end()];
 }
 
 async function chunks(parts: string[], read?: { count: number }): Promise<unknown[]> {
@@ -23,17 +22,17 @@ async function chunks(parts: string[], read?: { count: number }): Promise<unknow
   return out;
 }
 
-describe('sseEvents', () => {
+describe('sseSplitter', () => {
   it('splits events however the bytes were cut, CRLF line breaks included', async () => {
     const stream = 'data: {"a":1}\r\n\r\n: keep-alive\r\n\r\nevent: x\r\ndata: two\r\ndata: lines\r\n\r\n';
     const whole = ['data: {"a":1}', ': keep-alive', 'event: x\ndata: two\ndata: lines'];
     for (let cut = 1; cut < stream.length; cut++) {
-      expect(await events([stream.slice(0, cut), stream.slice(cut)])).toEqual(whole);
+      expect(events([stream.slice(0, cut), stream.slice(cut)])).toEqual(whole);
     }
   });
 
   it('yields a last event that no blank line ended', async () => {
-    expect(await events(['data: 1\n\ndata: 2'])).toEqual(['data: 1', 'data: 2']);
+    expect(events(['data: 1\n\ndata: 2'])).toEqual(['data: 1', 'data: 2']);
   });
 });
 

@@ -5,33 +5,39 @@ import { ProxyError } from '../errors.js';
 
 /**
  * Splits a server-sent-events body into whole events (each the text between two blank lines, line breaks
- * normalised to `\n`), yielding what one read of the body completes. A CR that ends a read is held back
- * until the next one, so a CRLF split across reads is still one line break.
+ * normalised to `\n`): `push` takes one read of the body and returns the events it completes, `end` the
+ * last one if no blank line ended it. A CR that ends a read is held back until the next one, so a CRLF
+ * split across reads is still one line break. Plain calls rather than a generator: no promise per read.
  */
-export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<string[]> {
+export function sseSplitter(): { push(bytes: Uint8Array): string[]; end(): string[] } {
   const decoder = new TextDecoder();
   let buffer = '';
-  for await (const bytes of body) {
-    buffer += decoder.decode(bytes, { stream: true });
-    let held = '';
-    if (buffer.endsWith('\r')) {
-      held = '\r';
-      buffer = buffer.slice(0, -1);
-    }
-    if (buffer.includes('\r')) buffer = buffer.replace(/\r\n?/g, '\n');
-    const events: string[] = [];
-    let start = 0;
-    let end = buffer.indexOf('\n\n');
-    while (end >= 0) {
-      events.push(buffer.slice(start, end));
-      start = end + 2;
-      end = buffer.indexOf('\n\n', start);
-    }
-    buffer = buffer.slice(start) + held;
-    if (events.length > 0) yield events;
-  }
-  buffer = (buffer + decoder.decode()).replace(/\r\n?/g, '\n');
-  if (buffer.trim()) yield [buffer];
+  return {
+    push(bytes) {
+      buffer += decoder.decode(bytes, { stream: true });
+      let held = '';
+      if (buffer.endsWith('\r')) {
+        held = '\r';
+        buffer = buffer.slice(0, -1);
+      }
+      if (buffer.includes('\r')) buffer = buffer.replace(/\r\n?/g, '\n');
+      const events: string[] = [];
+      let start = 0;
+      let end = buffer.indexOf('\n\n');
+      while (end >= 0) {
+        events.push(buffer.slice(start, end));
+        start = end + 2;
+        end = buffer.indexOf('\n\n', start);
+      }
+      buffer = buffer.slice(start) + held;
+      return events;
+    },
+    end() {
+      const rest = (buffer + decoder.decode()).replace(/\r\n?/g, '\n');
+      buffer = '';
+      return rest.trim() ? [rest] : [];
+    },
+  };
 }
 
 /** The `event:` name and the joined `data:` lines of one event; `data` is undefined for a comment. */
@@ -65,33 +71,44 @@ export async function* readChunks(
   headers: Headers,
   fail: (error: unknown) => unknown,
 ): AsyncGenerator<ChatCompletionChunk> {
+  const splitter = sseSplitter();
   let done = false;
   try {
-    for await (const events of sseEvents(body)) {
-      if (done) continue;
-      for (const text of events) {
-        const { event, data } = eventFields(text);
-        if (data === undefined) continue;
-        if (data === '[DONE]') {
-          done = true;
-          break;
-        }
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(data);
-        } catch {
-          throw new ProxyError(502, ErrorCode.Upstream, 'The model upstream sent a malformed stream event.');
-        }
-        const error =
-          typeof parsed === 'object' && parsed !== null && 'error' in parsed
-            ? (parsed.error as object | null)
-            : undefined;
-        if (event === 'error') throw new APIError(undefined, error ?? (parsed as object), undefined, headers);
-        if (error) throw new APIError(undefined, error, undefined, headers);
-        yield parsed as ChatCompletionChunk;
+    for await (const bytes of body) {
+      for (const event of splitter.push(bytes)) {
+        const chunk = done ? undefined : chunkOf(event, headers);
+        if (chunk === DONE) done = true;
+        else if (chunk) yield chunk;
       }
+    }
+    for (const event of splitter.end()) {
+      const chunk = done ? undefined : chunkOf(event, headers);
+      if (chunk === DONE) done = true;
+      else if (chunk) yield chunk;
     }
   } catch (error) {
     throw fail(error);
   }
+}
+
+const DONE = Symbol('[DONE]');
+
+/** One event's chunk; `DONE` for the end marker, undefined for a comment. Throws what the SDK throws. */
+function chunkOf(text: string, headers: Headers): ChatCompletionChunk | typeof DONE | undefined {
+  const { event, data } = eventFields(text);
+  if (data === undefined) return undefined;
+  if (data === '[DONE]') return DONE;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    throw new ProxyError(502, ErrorCode.Upstream, 'The model upstream sent a malformed stream event.');
+  }
+  const error =
+    typeof parsed === 'object' && parsed !== null && 'error' in parsed
+      ? (parsed.error as object | null)
+      : undefined;
+  if (event === 'error') throw new APIError(undefined, error ?? (parsed as object), undefined, headers);
+  if (error) throw new APIError(undefined, error, undefined, headers);
+  return parsed as ChatCompletionChunk;
 }
