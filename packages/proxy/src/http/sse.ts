@@ -19,13 +19,16 @@ export function formatEvent(fields: { event?: string; id?: string | number; data
   let out = '';
   if (fields.id !== undefined) {
     const id = String(fields.id);
-    if (LINE_BREAK.test(id)) throw new Error('SSE id must not contain CR or LF');
+    if (typeof fields.id !== 'number' && LINE_BREAK.test(id))
+      throw new Error('SSE id must not contain CR or LF');
     out += `id: ${id}\n`;
   }
   if (fields.event !== undefined) {
     if (LINE_BREAK.test(fields.event)) throw new Error('SSE event name must not contain CR or LF');
     out += `event: ${fields.event}\n`;
   }
+  // JSON from JSON.stringify, the usual data, has no line break: one line, no split.
+  if (!LINE_BREAK.test(fields.data)) return `${out}data: ${fields.data}\n\n`;
   for (const line of fields.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
   return `${out}\n`;
 }

@@ -113,6 +113,8 @@ interface LiveRun {
   timedOut: boolean;
   /** The terminal status being written; readers see it only once it is stored and announced. */
   ending: Run['status'] | undefined;
+  /** The thread's messages as the run was created, for its first request (read once, not twice). */
+  history: Message[] | undefined;
 }
 
 /** How long a finished run's log stays readable, and how much of such logs at most by default. */
@@ -129,6 +131,8 @@ const ACTIVE: ReadonlySet<string> = new Set(['queued', 'in_progress', 'requires_
  */
 export class RunEngine {
   readonly #live = new Map<string, LiveRun>();
+  /** The live run of each thread that has one (a thread has one active run at most). */
+  readonly #liveByThread = new Map<string, LiveRun>();
   /**
    * Finished runs' logs stay readable for a while so late resumes still work: five minutes, and at most
    * `retiredLogBytes` of them in all (oldest out first), so a busy proxy's memory does not grow with its
@@ -197,6 +201,7 @@ export class RunEngine {
       const scripted = await this.#screen(owner, assistant, run, [...history, ...fresh]);
       for (const message of fresh) await this.store.putMessage(owner, message);
       const live = this.#track(owner, run, params.stream === true);
+      live.history = [...history, ...fresh];
       live.graceMs = Math.min(options.graceMs ?? 0, this.config.resumeGraceMs);
       live.reservation = scripted.reservation;
       live.scripted = scripted.text;
@@ -205,8 +210,9 @@ export class RunEngine {
       const snapshot = structuredClone(run);
       const announced = this.store.putRun(owner, run).then(() => {
         if (created) live.channel.push(StreamEvent.ThreadCreated, created.thread);
-        live.channel.push(StreamEvent.RunCreated, snapshot);
-        live.channel.push(StreamEvent.RunQueued, snapshot);
+        const data = JSON.stringify(snapshot); // both events carry the run as it was created
+        live.channel.push(StreamEvent.RunCreated, data);
+        live.channel.push(StreamEvent.RunQueued, data);
       });
       this.#start(live, announced);
       try {
@@ -214,7 +220,7 @@ export class RunEngine {
       } catch (error) {
         // Never stored, so never happened: stop the request already sent and leave no trace.
         live.controller?.abort();
-        this.#live.delete(run.id);
+        this.#untrack(live);
         await live.reservation?.release().catch(() => {});
         throw error;
       }
@@ -339,10 +345,8 @@ export class RunEngine {
 
   /** The thread's active run, if any (in this process or left waiting in the store). */
   async activeRun(owner: Owner, threadId: string): Promise<Run | undefined> {
-    for (const live of this.#live.values()) {
-      if (live.owner === owner && live.run.thread_id === threadId && ACTIVE.has(live.run.status))
-        return live.run;
-    }
+    const live = this.#liveByThread.get(threadId);
+    if (live && live.owner === owner && ACTIVE.has(live.run.status)) return live.run;
     if (this.config.exclusive) return undefined;
     const latest = await this.store.listRuns(owner, threadId, { limit: 1, order: 'desc' });
     const run = latest.data[0];
@@ -508,6 +512,7 @@ export class RunEngine {
       toolCalls: 0,
       timedOut: false,
       ending: undefined,
+      history: undefined,
     };
     channel.onAbandoned = () => {
       // A streaming client vanished. Keep going a little so it can resume; then stop paying for tokens.
@@ -524,7 +529,13 @@ export class RunEngine {
     };
     channel.onReader = () => clearTimeout(live.graceTimer);
     this.#live.set(run.id, live);
+    this.#liveByThread.set(run.thread_id, live);
     return live;
+  }
+
+  #untrack(live: LiveRun): void {
+    this.#live.delete(live.run.id);
+    if (this.#liveByThread.get(live.run.thread_id) === live) this.#liveByThread.delete(live.run.thread_id);
   }
 
   /** Takes over a waiting run found in the store at start-up (its log starts empty). */
@@ -639,10 +650,13 @@ export class RunEngine {
         });
         opened(message);
         opened(messageStep);
-        channel.push(StreamEvent.StepCreated, messageStep);
-        channel.push(StreamEvent.StepInProgress, messageStep);
-        channel.push(StreamEvent.MessageCreated, message);
-        channel.push(StreamEvent.MessageInProgress, message);
+        // Each pair of events carries the same state: serialised once.
+        const step = JSON.stringify(messageStep);
+        channel.push(StreamEvent.StepCreated, step);
+        channel.push(StreamEvent.StepInProgress, step);
+        const created = JSON.stringify(message);
+        channel.push(StreamEvent.MessageCreated, created);
+        channel.push(StreamEvent.MessageInProgress, created);
       };
       /** Ends the reply and its step, and returns them to be stored (at once, or with the run's end). */
       const closeMessage = (
@@ -696,8 +710,9 @@ export class RunEngine {
             if (!toolStep) {
               toolStep = makeStep(run, { type: 'tool_calls', tool_calls: [] });
               opened(toolStep);
-              channel.push(StreamEvent.StepCreated, toolStep);
-              channel.push(StreamEvent.StepInProgress, toolStep);
+              const step = JSON.stringify(toolStep);
+              channel.push(StreamEvent.StepCreated, step);
+              channel.push(StreamEvent.StepInProgress, step);
             }
             let call = calls[event.index];
             const first = !call;
@@ -840,7 +855,8 @@ export class RunEngine {
 
   async #buildRequest(live: LiveRun): Promise<ChatRequest> {
     const { run, owner } = live;
-    const history = await this.store.allMessages(owner, run.thread_id);
+    const history = live.history ?? (await this.store.allMessages(owner, run.thread_id));
+    live.history = undefined;
     const earlier: ChatCompletionMessageParam[] = [];
     for (const message of history) {
       if (message.run_id === run.id) continue; // this run's own output is replayed from its steps below
@@ -1021,7 +1037,7 @@ export class RunEngine {
     live.controller = undefined;
     clearTimeout(live.graceTimer);
     clearTimeout(live.expiryTimer);
-    this.#live.delete(run.id);
+    this.#untrack(live);
     this.#retire(run.id, channel);
   }
 
