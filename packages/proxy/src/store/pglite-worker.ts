@@ -23,7 +23,10 @@ export type WorkerCommand =
   | { op: 'batch'; statements: readonly Statement[] }
   | { op: 'close' };
 
-/** A command as sent. Replies carry the same `id`; the worker answers requests in the order they came. */
+/**
+ * A command as sent, always in an array of those sent together. Replies carry the same `id` and come in
+ * arrays too; the worker answers requests in the order they came.
+ */
 export type WorkerRequest = WorkerCommand & { id: number };
 
 /**
@@ -80,12 +83,20 @@ const port = parentPort;
 if (port === null) throw new Error('pglite-worker runs only as a worker thread (see worker-database.ts).');
 const setup = (workerData ?? {}) as WorkerSetup;
 
-function reply(message: WorkerReply): void {
+/** Posts replies as one message (the open's alone). */
+function reply(replies: WorkerReply[]): void {
   try {
-    port?.postMessage(message);
-  } catch (error) {
-    // A row the structured clone cannot carry must still answer its request, or the caller waits forever.
-    port?.postMessage({ id: message.id, ok: false, error: flatten(error) } satisfies WorkerReply);
+    port?.postMessage(replies);
+  } catch {
+    // A row the structured clone cannot carry must still answer its request, or the caller waits forever:
+    // the others go through, each on its own, and that one as its failure.
+    for (const message of replies) {
+      try {
+        port?.postMessage([message]);
+      } catch (error) {
+        port?.postMessage([{ id: message.id, ok: false, error: flatten(error) }] satisfies WorkerReply[]);
+      }
+    }
   }
 }
 
@@ -144,49 +155,64 @@ async function prepare(pg: PGlite, text: string): Promise<Prepared> {
 const PLAN_RESULT_CHANGED = '0A000';
 
 /**
- * Runs statements that take parameters as prepared ones: only their values are bound each time, all of
- * them in one call ending in one Sync, which PostgreSQL runs as one implicit transaction (an error rolls
- * back every statement of the call). If a schema change altered the columns a statement returns,
- * PostgreSQL refuses the old plan; the statements are then parsed again, once (a text statement would
- * simply have been parsed again).
+ * Runs one request's statements as prepared ones: only their values are bound, all of them in one call
+ * ending in one Sync, which PostgreSQL runs as one implicit transaction (an error rolls back every
+ * statement of the request). If a schema change altered the columns a statement returns, PostgreSQL
+ * refuses the old plan; the statements are then parsed again, once (a text statement would simply have
+ * been parsed again).
  */
 async function execute(pg: PGlite, statements: readonly Statement[]): Promise<StatementResult[]> {
-  try {
-    return await executePrepared(pg, statements);
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== PLAN_RESULT_CHANGED) throw error;
-    for (const { text } of statements) {
-      const stale = prepared.get(text);
-      if (stale === undefined) continue;
-      prepared.delete(text);
-      await exchange(pg, [protocol.serialize.close({ type: 'S', name: stale.name })]);
-    }
-    return executePrepared(pg, statements);
+  const [outcome] = await executeEach(pg, [statements]);
+  if (!(outcome instanceof Error)) return outcome ?? [];
+  if ((outcome as { code?: unknown }).code !== PLAN_RESULT_CHANGED) throw outcome;
+  for (const { text } of statements) {
+    const stale = prepared.get(text);
+    if (stale === undefined) continue;
+    prepared.delete(text);
+    await exchange(pg, [protocol.serialize.close({ type: 'S', name: stale.name })]);
   }
+  const [again] = await executeEach(pg, [statements]);
+  if (again instanceof Error) throw again;
+  return again ?? [];
 }
 
-async function executePrepared(pg: PGlite, statements: readonly Statement[]): Promise<StatementResult[]> {
-  const used: Prepared[] = [];
+/**
+ * Runs several requests' prepared statements in one call into the database, each request followed by
+ * its own Sync: each is still its own implicit transaction, and an error ends only its own (the backend
+ * skips to that request's Sync). Returns each request's results, or the error that ended it.
+ */
+async function executeEach(
+  pg: PGlite,
+  requests: ReadonlyArray<readonly Statement[]>,
+): Promise<Array<StatementResult[] | Error>> {
+  const used: Prepared[][] = [];
   const parts: Uint8Array[] = [];
-  for (const { text, params } of statements) {
-    const statement = await prepare(pg, text);
-    const values = params.map((value, i) => {
-      if (value === null || value === undefined) return null;
-      const serialize = statement.serializers[i];
-      return serialize ? serialize(value) : String(value);
-    });
-    used.push(statement);
-    parts.push(
-      protocol.serialize.bind({ statement: statement.name, values }),
-      protocol.serialize.execute({}),
-    );
+  for (const statements of requests) {
+    const mine: Prepared[] = [];
+    for (const { text, params } of statements) {
+      const statement = await prepare(pg, text);
+      const values = params.map((value, i) => {
+        if (value === null || value === undefined) return null;
+        const serialize = statement.serializers[i];
+        return serialize ? serialize(value) : String(value);
+      });
+      mine.push(statement);
+      parts.push(
+        protocol.serialize.bind({ statement: statement.name, values }),
+        protocol.serialize.execute({}),
+      );
+    }
+    used.push(mine);
+    parts.push(protocol.serialize.sync());
   }
-  const messages = await exchange(pg, parts);
-  const results: StatementResult[] = [];
+  const { messages } = await pg.execProtocol(Buffer.concat(parts), { throwOnError: false });
+  const outcomes: Array<StatementResult[] | Error> = [];
+  let results: StatementResult[] = [];
+  let failure: Error | undefined;
   let rows: object[] = [];
   for (const message of messages) {
     if (message instanceof protocol.messages.DataRowMessage) {
-      const fields = used[results.length]?.fields ?? [];
+      const fields = used[outcomes.length]?.[results.length]?.fields ?? [];
       const row: Record<string, unknown> = {};
       fields.forEach((field, i) => {
         row[field.name] = types.parseType(message.fields[i] ?? null, field.type, pg.parsers);
@@ -197,53 +223,114 @@ async function executePrepared(pg: PGlite, statements: readonly Statement[]): Pr
       const rowCount = Number(message.text.slice(message.text.lastIndexOf(' ') + 1)) || 0;
       results.push({ rows, rowCount });
       rows = [];
+    } else if (message instanceof protocol.messages.DatabaseError) {
+      failure ??= message;
+    } else if (message instanceof protocol.messages.ReadyForQueryMessage) {
+      outcomes.push(failure ?? results);
+      results = [];
+      rows = [];
+      failure = undefined;
     }
   }
-  return results;
+  return outcomes;
 }
 
 async function open(): Promise<void> {
   try {
     db = await PGlite.create(setup.dataDir === undefined ? {} : { dataDir: setup.dataDir });
-    reply({ id: OPEN_REQUEST_ID, ok: true, rows: [], rowCount: 0 });
+    reply([{ id: OPEN_REQUEST_ID, ok: true, rows: [], rowCount: 0 }]);
   } catch (error) {
-    reply({ id: OPEN_REQUEST_ID, ok: false, error: flatten(error) });
+    reply([{ id: OPEN_REQUEST_ID, ok: false, error: flatten(error) }]);
   }
 }
 
-async function handle(request: WorkerRequest): Promise<void> {
-  if (request.op === 'close') {
-    try {
-      await db?.close();
-      reply({ id: request.id, ok: true, rows: [], rowCount: 0 });
-    } catch (error) {
-      reply({ id: request.id, ok: false, error: flatten(error) });
-    }
-    // Node delivers what this thread already posted before the main thread sees it exit.
-    process.exit(0);
-  }
+/** The statements of a request that runs prepared: any but migrations, transaction control and close. */
+function preparedStatements(request: WorkerRequest): readonly Statement[] | undefined {
+  if (request.op === 'batch') return request.statements;
+  if (request.op === 'query' && request.params.length > 0) return [request];
+  return undefined;
+}
+
+/** The reply to a request that ran prepared, from its results or the error that ended it. */
+function preparedReply(request: WorkerRequest, outcome: StatementResult[] | Error | undefined): WorkerReply {
+  if (outcome instanceof Error || outcome === undefined)
+    return {
+      id: request.id,
+      ok: false,
+      error: flatten(outcome ?? new Error('No answer from the database.')),
+    };
+  if (request.op === 'batch') return { id: request.id, ok: true, results: outcome };
+  return { id: request.id, ok: true, rows: outcome[0]?.rows ?? [], rowCount: outcome[0]?.rowCount ?? 0 };
+}
+
+async function answer(request: WorkerRequest): Promise<WorkerReply> {
   try {
     if (db === undefined) throw new Error('The database did not open.');
-    if (request.op === 'batch') {
-      reply({ id: request.id, ok: true, results: await execute(db, request.statements) });
-      return;
-    }
+    const statements = preparedStatements(request);
+    if (statements !== undefined) return preparedReply(request, await execute(db, statements));
+    if (request.op !== 'query') throw new Error(`Unknown request: ${request.op}`);
     // Parameterless statements are migrations and transaction control: one-off, not worth preparing.
-    if (request.params.length > 0) {
-      const [result] = await execute(db, [request]);
-      reply({ id: request.id, ok: true, rows: result?.rows ?? [], rowCount: result?.rowCount ?? 0 });
-      return;
-    }
     const result = await db.query<object>(request.text);
-    reply({ id: request.id, ok: true, rows: result.rows, rowCount: result.affectedRows ?? 0 });
+    return { id: request.id, ok: true, rows: result.rows, rowCount: result.affectedRows ?? 0 };
   } catch (error) {
-    reply({ id: request.id, ok: false, error: flatten(error) });
+    return { id: request.id, ok: false, error: flatten(error) };
   }
+}
+
+async function close(request: WorkerRequest, earlier: WorkerReply[]): Promise<never> {
+  try {
+    await db?.close();
+    earlier.push({ id: request.id, ok: true, rows: [], rowCount: 0 });
+  } catch (error) {
+    earlier.push({ id: request.id, ok: false, error: flatten(error) });
+  }
+  reply(earlier);
+  // Node delivers what this thread already posted before the main thread sees it exit.
+  process.exit(0);
+}
+
+/**
+ * Answers requests that were sent together (the main thread sends what piles up while earlier requests
+ * are being answered), in order, with one message. Consecutive prepared requests share one call into
+ * the database (see `executeEach`); under load that call, not the rows, was most of a write's cost.
+ */
+async function handle(requests: readonly WorkerRequest[]): Promise<void> {
+  const replies: WorkerReply[] = [];
+  for (let i = 0; i < requests.length; ) {
+    const request = requests[i]!;
+    if (request.op === 'close') await close(request, replies);
+    const run: WorkerRequest[] = [];
+    for (let j = i; j < requests.length && preparedStatements(requests[j]!) !== undefined; j++)
+      run.push(requests[j]!);
+    if (run.length < 2 || db === undefined) {
+      replies.push(await answer(request));
+      i++;
+      continue;
+    }
+    let outcomes: Array<StatementResult[] | Error>;
+    try {
+      outcomes = await executeEach(
+        db,
+        run.map((r) => preparedStatements(r)!),
+      );
+    } catch (error) {
+      outcomes = run.map(() => (error instanceof Error ? error : new Error(String(error))));
+    }
+    // A plan made stale by a schema change is parsed again by answering that request by itself (which
+    // then runs after those that followed it in the call; only a schema change made at run time does this).
+    for (const [k, r] of run.entries()) {
+      const outcome = outcomes[k];
+      const stale = outcome instanceof Error && (outcome as { code?: unknown }).code === PLAN_RESULT_CHANGED;
+      replies.push(stale ? await answer(r) : preparedReply(r, outcome));
+    }
+    i += run.length;
+  }
+  reply(replies);
 }
 
 // An explicit chain rather than PGlite's internal queue: the main thread relies on statements running in
 // the order it sent them (a statement sent before BEGIN must not land inside the transaction).
 let queue = open();
-port.on('message', (request: WorkerRequest) => {
-  queue = queue.then(() => handle(request));
+port.on('message', (requests: WorkerRequest[]) => {
+  queue = queue.then(() => handle(requests));
 });

@@ -122,6 +122,57 @@ describe('PGlite on a worker thread', () => {
     expect(results.map((result) => result.rows[0]?.n)).toEqual(numbers);
   });
 
+  it('sends what piles up together, yet answers and commits each request on its own, in order', async () => {
+    let messages = 0;
+    const db = await openPgliteInWorker(undefined, (url, options) => {
+      const worker = new Worker(url, options);
+      const post = worker.postMessage.bind(worker);
+      worker.postMessage = (value: unknown) => {
+        messages++;
+        post(value);
+      };
+      return worker;
+    }).then(withSchema);
+    try {
+      await db.query("INSERT INTO parents (id) VALUES ('p1')");
+      messages = 0;
+      // Issued at once: a write, a read of it, a failing write, a batch whose second part fails, and more
+      // writes after them. Each succeeds or fails alone, and each sees the ones before it.
+      const insert = (id: string, parent = 'p1') =>
+        db.query('INSERT INTO children (id, parent) VALUES ($1, $2)', [id, parent]);
+      const outcomes = await Promise.allSettled([
+        insert('a'),
+        db.query<{ n: number }>('SELECT count(*)::int AS n FROM children WHERE id = $1', ['a']),
+        insert('b', 'nobody'),
+        db.batch([
+          { text: 'INSERT INTO children (id, parent) VALUES ($1, $2)', params: ['c', 'p1'] },
+          { text: 'INSERT INTO children (id, parent) VALUES ($1, $2)', params: ['d', 'nobody'] },
+        ]),
+        ...Array.from({ length: 20 }, (_, i) => insert(`e${i}`)),
+        db.query<{ id: string }>('SELECT id FROM children WHERE parent = $1 ORDER BY id', ['p1']),
+      ]);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'rejected',
+        'rejected',
+        ...Array.from({ length: 20 }, () => 'fulfilled'),
+        'fulfilled',
+      ]);
+      expect(outcomes[1]).toMatchObject({ value: { rows: [{ n: 1 }] } });
+      // Errors read as they do alone: the foreign key, named.
+      expect(outcomes[2]).toMatchObject({ reason: { code: 'missing_parent' } });
+      expect(outcomes[3]).toMatchObject({ reason: { code: 'missing_parent' } });
+      const listed = outcomes.at(-1) as PromiseFulfilledResult<{ rows: Array<{ id: string }> }>;
+      expect(listed.value.rows.map((row) => row.id)).toEqual(
+        ['a', ...Array.from({ length: 20 }, (_, i) => `e${i}`)].sort(),
+      ); // 'c' went with the batch that failed
+      expect(messages).toBeLessThan(10); // 25 requests
+    } finally {
+      await db.close();
+    }
+  });
+
   it('holds other callers’ statements until a transaction commits', async () => {
     await inWorker.query('CREATE TABLE notes (body text)');
     let resume!: () => void;

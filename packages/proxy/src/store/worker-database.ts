@@ -63,7 +63,17 @@ const closed = (): StoreError => new StoreError('database', 'The database is clo
 interface Pending {
   resolve(reply: Extract<WorkerReply, { ok: true }>): void;
   reject(error: StoreError): void;
+  /** The message it was posted in, until all of that message's requests are answered. */
+  message?: { unanswered: number };
 }
+
+/**
+ * Messages the worker may hold unanswered at once. Requests made meanwhile wait and then go together in
+ * one message, which the worker answers with one call into the database (each request still its own
+ * transaction): under load most of a write's cost was the message and the call, not the row. Two, not
+ * one, so the worker has the next message already when it finishes one.
+ */
+const MESSAGES_IN_FLIGHT = 2;
 
 /** The main-thread side of a PGlite database hosted on a worker thread. */
 class WorkerDatabase implements Database {
@@ -75,6 +85,10 @@ class WorkerDatabase implements Database {
   /** Resolves once PGlite is open in the worker; rejects if it could not be opened. */
   readonly opened: Promise<void>;
   #nextId = OPEN_REQUEST_ID + 1;
+  /** Messages posted and not yet fully answered. */
+  #inFlight = 0;
+  /** Requests waiting for a message to go in. */
+  #outbox: WorkerRequest[] = [];
   /** Set once the worker is gone: every later statement fails with it. */
   #gone: StoreError | undefined;
   #closing: Promise<void> | undefined;
@@ -85,7 +99,9 @@ class WorkerDatabase implements Database {
       this.#track(OPEN_REQUEST_ID, { resolve: () => resolve(), reject });
     });
     let crash: unknown;
-    worker.on('message', (reply: WorkerReply) => this.#settle(reply));
+    worker.on('message', (replies: WorkerReply[]) => {
+      for (const reply of replies) this.#settle(reply);
+    });
     // An uncaught exception in the worker; 'exit' follows and fails whatever was waiting.
     worker.on('error', (error) => {
       crash = error;
@@ -107,6 +123,7 @@ class WorkerDatabase implements Database {
               });
         const waiting = [...this.#pending.values()];
         this.#pending.clear();
+        this.#outbox = [];
         for (const pending of waiting) pending.reject(this.#gone);
         resolve();
       });
@@ -202,15 +219,44 @@ class WorkerDatabase implements Database {
     if (this.#gone !== undefined) return Promise.reject(this.#gone);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      try {
-        this.#worker.postMessage({ ...request, id } satisfies WorkerRequest);
-      } catch (error) {
-        // Parameters the structured clone cannot carry (a function, say) never reach the worker.
-        reject(toStoreError(error));
-        return;
-      }
       this.#track(id, { resolve, reject });
+      this.#outbox.push({ ...request, id } satisfies WorkerRequest);
+      this.#post();
     });
+  }
+
+  /** Posts what waits in the outbox as one message, unless enough are unanswered already. */
+  #post(): void {
+    if (this.#inFlight >= MESSAGES_IN_FLIGHT || this.#outbox.length === 0) return;
+    const requests = this.#outbox;
+    this.#outbox = [];
+    try {
+      this.#worker.postMessage(requests);
+      this.#posted(requests);
+    } catch {
+      // Parameters the structured clone cannot carry (a function, say) never reach the worker: each
+      // request goes on its own, and only the one that cannot fails.
+      for (const request of requests) {
+        try {
+          this.#worker.postMessage([request]);
+          this.#posted([request]);
+        } catch (error) {
+          const pending = this.#pending.get(request.id);
+          this.#pending.delete(request.id);
+          pending?.reject(toStoreError(error));
+        }
+      }
+      if (this.#pending.size === 0 && this.#closing === undefined) this.#worker.unref();
+    }
+  }
+
+  #posted(requests: WorkerRequest[]): void {
+    const message = { unanswered: requests.length };
+    for (const request of requests) {
+      const pending = this.#pending.get(request.id);
+      if (pending) pending.message = message;
+    }
+    this.#inFlight++;
   }
 
   #track(id: number, pending: Pending): void {
@@ -224,6 +270,10 @@ class WorkerDatabase implements Database {
     const pending = this.#pending.get(reply.id);
     if (pending === undefined) return;
     this.#pending.delete(reply.id);
+    if (pending.message && --pending.message.unanswered === 0) {
+      this.#inFlight--;
+      this.#post();
+    }
     // Once closing, the worker stays referenced until it has exited: the close reply comes before the exit,
     // and a caller awaiting close() has nothing else keeping the event loop alive to hear it.
     if (this.#pending.size === 0 && this.#closing === undefined) this.#worker.unref();
