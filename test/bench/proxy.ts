@@ -55,6 +55,12 @@ const pinned =
   process.env['PARLEY_BENCH_PIN'] !== '0' &&
   availableParallelism() >= 2 &&
   spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' }).status === 0;
+/**
+ * A proxy on one CPU runs as the proxy README advises for one CPU, with `--single-threaded-gc` (V8's GC
+ * helper threads only take turns with the main thread there). `PARLEY_BENCH_GC=parallel` leaves Node's
+ * default, to compare.
+ */
+const singleThreadedGc = pinned && process.env['PARLEY_BENCH_GC'] !== 'parallel';
 
 function startChild(
   args: string[],
@@ -193,7 +199,7 @@ async function main() {
   );
   const upstreamUrl = fake.match[1]!;
   const proxy = await startChild(
-    [join(root, 'packages/proxy/dist/cli.js')],
+    [...(singleThreadedGc ? ['--single-threaded-gc'] : []), join(root, 'packages/proxy/dist/cli.js')],
     {
       PORT: '0',
       OPENAI_BASE_URL: upstreamUrl,
@@ -285,7 +291,7 @@ async function main() {
     const rss = rssPeakMb(proxy.child.pid!);
     console.log(
       pinned
-        ? '\nCPUs: the proxy (with its store worker) on CPU 0; this client and the fake upstream on CPU 1.'
+        ? `\nCPUs: the proxy (with its store worker) on CPU 0, ${singleThreadedGc ? 'with --single-threaded-gc as advised for one CPU (PARLEY_BENCH_GC=parallel: without)' : "with Node's default GC threads"}; this client and the fake upstream on CPU 1.`
         : '\nCPUs: unpinned (taskset or a second core missing): proxy, client and fake upstream share them.',
     );
     for (const table of TABLES) {
@@ -307,7 +313,7 @@ async function main() {
     mkdirSync(join(root, 'test/artifacts'), { recursive: true });
     writeFileSync(
       join(root, 'test/artifacts/bench-proxy.json'),
-      `${JSON.stringify({ pinned, pace: PACE, rows, peakRssMb: rss }, null, 2)}\n`,
+      `${JSON.stringify({ pinned, singleThreadedGc, pace: PACE, rows, peakRssMb: rss }, null, 2)}\n`,
     );
   } finally {
     proxy.child.kill('SIGTERM');

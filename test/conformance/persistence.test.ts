@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createProxy, loadConfig } from '@parley/proxy';
@@ -184,6 +184,7 @@ describe('persistence (PARLEY_DATA_DIR)', () => {
 /** Starts the CLI and resolves with its URL once it prints it. */
 async function startCli(
   dataDir: string,
+  options: { oneCpu?: boolean; nodeArgs?: string[] } = {},
 ): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
   const env: Record<string, string> = {
     PATH: process.env['PATH'] ?? '',
@@ -192,7 +193,11 @@ async function startCli(
     PARLEY_DATA_DIR: dataDir,
     PARLEY_OFFLINE_DELAY_MS: '100',
   };
-  const child = spawn(process.execPath, [CLI], { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [...(options.nodeArgs ?? []), CLI];
+  const [command, ...rest] = options.oneCpu
+    ? ['taskset', '-c', '0', process.execPath, ...args]
+    : [process.execPath, ...args];
+  const child = spawn(command!, rest, { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -215,6 +220,26 @@ async function startCli(
   });
   return { child, url, stderr: () => stderr };
 }
+
+describe('the CLI on one CPU', () => {
+  const hint = 'start Node with --single-threaded-gc';
+  it.each([
+    ['says to start Node with --single-threaded-gc', [], true],
+    ['says nothing when Node was started with it', ['--single-threaded-gc'], false],
+  ])('%s', async (_, nodeArgs, said) => {
+    const cli = await startCli(await tempDir(), { oneCpu: true, nodeArgs });
+    cli.child.kill('SIGTERM');
+    await new Promise((resolve) => cli.child.once('exit', resolve));
+    expect(cli.stderr().includes(hint)).toBe(said);
+  });
+
+  it.skipIf(availableParallelism() < 2)('says nothing with more than one CPU', async () => {
+    const cli = await startCli(await tempDir());
+    cli.child.kill('SIGTERM');
+    await new Promise((resolve) => cli.child.once('exit', resolve));
+    expect(cli.stderr()).not.toContain(hint);
+  });
+});
 
 describe('crash recovery (CLI child process, SIGKILL)', () => {
   const children: ChildProcess[] = [];

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createProxy } from './app.js';
 import { DEV_MODE_BANNER } from './auth/dev-mode.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -35,6 +36,12 @@ async function main(): Promise<void> {
   process.stderr.write(
     `[parley] store: ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : (config.dataDir ?? 'in memory (set PARLEY_DATA_DIR to keep data)')}\n`,
   );
+  if (availableParallelism() === 1 && !process.execArgv.includes('--single-threaded-gc')) {
+    // V8 takes this flag only at start-up (set later, it crashes the process): say so instead.
+    process.stderr.write(
+      '[parley] one CPU: start Node with --single-threaded-gc for shorter pauses (see "On one CPU" in the proxy README)\n',
+    );
+  }
   process.stdout.write(`Parley proxy listening on ${url}\n`);
 
   let stopping = false;
