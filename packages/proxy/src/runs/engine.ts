@@ -35,13 +35,7 @@ import type { Moderator } from '../ops/moderation.js';
 import type { PolicyGuard } from '../policy/policy.js';
 import type { Owner, Store } from '../store/types.js';
 import { estimateMessageTokens, estimateTokens } from '../tokens.js';
-import {
-  AbortedError,
-  type ChatRequest,
-  readTurn,
-  type TurnEvent,
-  type Upstream,
-} from '../upstream/upstream.js';
+import { AbortedError, type ChatRequest, TurnDecoder, type Upstream } from '../upstream/upstream.js';
 import { RunChannel } from './channel.js';
 
 /** What a client may ask of a run beyond the assistant's settings. */
@@ -634,11 +628,13 @@ export class RunEngine {
       if (unbuilt) throw unbuilt.error;
 
       let firstToken: number | null = null;
-      const turn: AsyncIterable<TurnEvent> =
-        opening === undefined ? scriptedTurn(scriptedText ?? '') : readTurn(await opening);
+      // Chunks are decoded as they come, in this loop: no generator between the upstream and the events.
+      const chunks: AsyncIterable<ChatCompletionChunk> | ChatCompletionChunk[] =
+        opening === undefined ? scriptedChunks(scriptedText ?? '', run.model) : await opening;
+      const decoder = new TurnDecoder();
       let reason: 'stop' | 'length' | 'tool_calls' | 'content_filter' = 'stop';
 
-      const openMessage = async () => {
+      const openMessage = () => {
         message = makeMessage(
           run.thread_id,
           { role: 'assistant', content: [] },
@@ -684,77 +680,81 @@ export class RunEngine {
         return [message, messageStep];
       };
 
-      for await (const event of turn) {
-        watchdog.arm('idle');
-        if (firstToken === null && (event.type === 'text' || event.type === 'tool_call'))
-          firstToken = performance.now();
-        switch (event.type) {
-          case 'text': {
-            if (toolStep) break; // text after tool calls in one completion is not shown (OpenAI's behaviour)
-            if (!message) await openMessage();
-            text += event.delta;
-            channel.push(StreamEvent.MessageDelta, {
-              id: message!.id,
-              object: 'thread.message.delta',
-              delta: { content: [{ index: 0, type: 'text', text: { value: event.delta, annotations: [] } }] },
-            });
-            break;
-          }
-          case 'tool_call': {
-            // Past the cap, stop the upstream at once rather than stream (and pay for) the rest.
-            const cap = this.guards.policy?.policy.maxToolCallsPerRun;
-            if (!calls[event.index] && cap !== undefined && live.toolCalls + callCount + 1 > cap)
-              throw tooManyToolCalls(cap);
-            if (message && messageStep?.status === 'in_progress')
-              for (const object of closeMessage('completed', null)) later(object);
-            if (!toolStep) {
-              toolStep = makeStep(run, { type: 'tool_calls', tool_calls: [] });
-              opened(toolStep);
-              const step = JSON.stringify(toolStep);
-              channel.push(StreamEvent.StepCreated, step);
-              channel.push(StreamEvent.StepInProgress, step);
-            }
-            let call = calls[event.index];
-            const first = !call;
-            if (!call) {
-              call = { id: event.id ?? newId(IdPrefix.ToolCall), name: event.name ?? '', arguments: '' };
-              calls[event.index] = call;
-              callCount++;
-            } else if (event.name) call.name ||= event.name;
-            call.arguments += event.arguments ?? '';
-            channel.push(StreamEvent.StepDelta, {
-              id: toolStep.id,
-              object: 'thread.run.step.delta',
-              delta: {
-                step_details: {
-                  type: 'tool_calls',
-                  tool_calls: [
-                    first
-                      ? {
-                          index: event.index,
-                          id: call.id,
-                          type: 'function',
-                          function: { name: call.name, arguments: event.arguments ?? '', output: null },
-                        }
-                      : {
-                          index: event.index,
-                          type: 'function',
-                          function: { arguments: event.arguments ?? '' },
-                        },
-                  ],
+      for await (const chunk of chunks)
+        for (const event of decoder.push(chunk)) {
+          watchdog.arm('idle');
+          if (firstToken === null && (event.type === 'text' || event.type === 'tool_call'))
+            firstToken = performance.now();
+          switch (event.type) {
+            case 'text': {
+              if (toolStep) break; // text after tool calls in one completion is not shown (OpenAI's behaviour)
+              if (!message) openMessage();
+              text += event.delta;
+              channel.push(StreamEvent.MessageDelta, {
+                id: message!.id,
+                object: 'thread.message.delta',
+                delta: {
+                  content: [{ index: 0, type: 'text', text: { value: event.delta, annotations: [] } }],
                 },
-              },
-            });
-            break;
+              });
+              break;
+            }
+            case 'tool_call': {
+              // Past the cap, stop the upstream at once rather than stream (and pay for) the rest.
+              const cap = this.guards.policy?.policy.maxToolCallsPerRun;
+              if (!calls[event.index] && cap !== undefined && live.toolCalls + callCount + 1 > cap)
+                throw tooManyToolCalls(cap);
+              if (message && messageStep?.status === 'in_progress')
+                for (const object of closeMessage('completed', null)) later(object);
+              if (!toolStep) {
+                toolStep = makeStep(run, { type: 'tool_calls', tool_calls: [] });
+                opened(toolStep);
+                const step = JSON.stringify(toolStep);
+                channel.push(StreamEvent.StepCreated, step);
+                channel.push(StreamEvent.StepInProgress, step);
+              }
+              let call = calls[event.index];
+              const first = !call;
+              if (!call) {
+                call = { id: event.id ?? newId(IdPrefix.ToolCall), name: event.name ?? '', arguments: '' };
+                calls[event.index] = call;
+                callCount++;
+              } else if (event.name) call.name ||= event.name;
+              call.arguments += event.arguments ?? '';
+              channel.push(StreamEvent.StepDelta, {
+                id: toolStep.id,
+                object: 'thread.run.step.delta',
+                delta: {
+                  step_details: {
+                    type: 'tool_calls',
+                    tool_calls: [
+                      first
+                        ? {
+                            index: event.index,
+                            id: call.id,
+                            type: 'function',
+                            function: { name: call.name, arguments: event.arguments ?? '', output: null },
+                          }
+                        : {
+                            index: event.index,
+                            type: 'function',
+                            function: { arguments: event.arguments ?? '' },
+                          },
+                    ],
+                  },
+                },
+              });
+              break;
+            }
+            case 'usage':
+              usage = event.usage;
+              break;
+            case 'finish':
+              reason = event.reason;
+              break;
           }
-          case 'usage':
-            usage = event.usage;
-            break;
-          case 'finish':
-            reason = event.reason;
-            break;
         }
-      }
+      decoder.end();
 
       watchdog.stop();
       addUsage(run, usage);
@@ -795,7 +795,7 @@ export class RunEngine {
         return;
       }
 
-      if (!message) await openMessage(); // an empty answer is still an answer
+      if (!message) openMessage(); // an empty answer is still an answer
       const incomplete = reason === 'length' || reason === 'content_filter';
       const reply = closeMessage(incomplete ? 'incomplete' : 'completed', usage ?? null);
       if (incomplete) run.incomplete_details = { reason: 'max_completion_tokens' };
@@ -1209,8 +1209,14 @@ export function isTerminal(run: Run): boolean {
   return TERMINAL_RUN_STATUSES.includes(run.status);
 }
 
-/** A reply the proxy writes itself (moderation refusal, budget line), streamed like a model's. */
-async function* scriptedTurn(text: string): AsyncGenerator<TurnEvent> {
-  for (const word of text.match(/\s*\S+/g) ?? []) yield { type: 'text', delta: word };
-  yield { type: 'finish', reason: 'stop' };
+/** A reply the proxy writes itself (moderation refusal, budget line), as a model's chunks, word by word. */
+function scriptedChunks(text: string, model: string): ChatCompletionChunk[] {
+  const chunk = (delta: { content?: string }, finish: 'stop' | null): ChatCompletionChunk => ({
+    id: 'scripted',
+    object: 'chat.completion.chunk',
+    created: nowSeconds(),
+    model,
+    choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+  });
+  return [...(text.match(/\s*\S+/g) ?? []).map((word) => chunk({ content: word }, null)), chunk({}, 'stop')];
 }

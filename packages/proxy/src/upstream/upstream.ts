@@ -181,47 +181,63 @@ export type TurnEvent =
   | { type: 'usage'; usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } };
 
 /**
- * Reads a chat-completions stream defensively (see the wire reference, 3a): chunks with empty `choices`
- * (Azure filter chunks, the usage chunk) are fine, tool-call fragments are keyed by index, unknown fields
- * are ignored, and a stream that ends without a `finish_reason` is a failure, not a short answer.
+ * Decodes a chat-completions stream defensively (see the wire reference, 3a), a chunk at a time as it
+ * arrives: chunks with empty `choices` (Azure filter chunks, the usage chunk) are fine, tool-call
+ * fragments are keyed by index, unknown fields are ignored, and a stream that ends without a
+ * `finish_reason` is a failure, not a short answer (`end` throws).
  */
-export async function* readTurn(chunks: AsyncIterable<ChatCompletionChunk>): AsyncGenerator<TurnEvent> {
-  let finished = false;
-  for await (const chunk of chunks) {
+export class TurnDecoder {
+  #finished = false;
+
+  /** The events one chunk holds, in order. */
+  push(chunk: ChatCompletionChunk): TurnEvent[] {
+    const events: TurnEvent[] = [];
     if (chunk.usage) {
       const { prompt_tokens = 0, completion_tokens = 0 } = chunk.usage;
-      yield {
+      events.push({
         type: 'usage',
         usage: { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens },
-      };
+      });
     }
     const choice = chunk.choices?.find((c) => c.index === 0) ?? chunk.choices?.[0];
-    if (!choice) continue;
+    if (!choice) return events;
     const delta = choice.delta ?? {};
     if (typeof delta.content === 'string' && delta.content.length > 0)
-      yield { type: 'text', delta: delta.content };
+      events.push({ type: 'text', delta: delta.content });
     if (typeof delta.refusal === 'string' && delta.refusal.length > 0)
-      yield { type: 'text', delta: delta.refusal };
+      events.push({ type: 'text', delta: delta.refusal });
     for (const call of delta.tool_calls ?? []) {
-      yield {
+      events.push({
         type: 'tool_call',
         index: call.index,
         ...(call.id ? { id: call.id } : {}),
         ...(call.function?.name ? { name: call.function.name } : {}),
         ...(call.function?.arguments ? { arguments: call.function.arguments } : {}),
-      };
+      });
     }
     if (choice.finish_reason) {
-      finished = true;
+      this.#finished = true;
       const reason = choice.finish_reason === 'function_call' ? 'tool_calls' : choice.finish_reason;
-      yield { type: 'finish', reason };
+      events.push({ type: 'finish', reason });
+    }
+    return events;
+  }
+
+  /** Called when the stream has ended: throws unless it said how the answer finished. */
+  end(): void {
+    if (!this.#finished) {
+      throw new ProxyError(
+        502,
+        ErrorCode.Upstream,
+        'The model upstream ended the stream before the answer was finished.',
+      );
     }
   }
-  if (!finished) {
-    throw new ProxyError(
-      502,
-      ErrorCode.Upstream,
-      'The model upstream ended the stream before the answer was finished.',
-    );
-  }
+}
+
+/** A whole stream's events, through {@link TurnDecoder}. */
+export async function* readTurn(chunks: AsyncIterable<ChatCompletionChunk>): AsyncGenerator<TurnEvent> {
+  const decoder = new TurnDecoder();
+  for await (const chunk of chunks) yield* decoder.push(chunk);
+  decoder.end();
 }
