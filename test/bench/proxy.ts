@@ -12,7 +12,7 @@ import http from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PACED_MODEL } from '../support/fake-upstream.ts';
+import { monotonicUs, PACED_MODEL } from '../support/fake-upstream.ts';
 import { UNLIMITED } from '../support/limits.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,10 +25,12 @@ const TABLES = [
   {
     name: 'paced',
     model: PACED_MODEL,
+    // At 200, ten requests a client: five left the figures to the ramp up and down as much as to the
+    // steady state of 200 open streams.
     requests: new Map([
       [1, 40],
       [50, 500],
-      [200, 1000],
+      [200, 2000],
     ]),
     spreadMs: PACED_STREAM_MS,
   },
@@ -44,6 +46,20 @@ const TABLES = [
   },
 ] as const;
 const MARK = 'word0'; // the first content token of every fake reply
+/** What a paced reply's first word carries after it: when the upstream got the request and sent the word. */
+const STAMP = /word0 t(\d+)_(\d+)/;
+
+/** One timed request: ms to the first content token and to the end, and (paced) ms spent outside the upstream. */
+interface Timing {
+  first: number;
+  total: number;
+  /**
+   * From sending the request until the upstream had it, plus from the upstream writing the first token until
+   * it arrived here: the whole path minus the upstream's own time, measured on the clock every process shares,
+   * so pauses of the fake upstream (which shares a CPU with this client) fall out of it.
+   */
+  outside?: number;
+}
 
 /**
  * With two cores or more and `taskset`, the proxy gets CPU 0 and the load (this client and the fake
@@ -92,12 +108,16 @@ function startChild(
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
 
-/** One request; resolves with ms to the first content token and to the end of the body. */
-function timed(url: string, body: unknown): Promise<{ first: number; total: number }> {
+/** One request; resolves with its {@link Timing}. */
+function timed(url: string, body: unknown): Promise<Timing> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
+    let sentUs = 0;
     let first = -1;
+    let firstUs = 0;
+    let outside: number | undefined;
     let tail = '';
+    let stamped = '';
     const payload = JSON.stringify(body);
     const req = http.request(
       url,
@@ -118,14 +138,30 @@ function timed(url: string, body: unknown): Promise<{ first: number; total: numb
         res.on('data', (data: Buffer) => {
           if (first < 0) {
             const seen = tail + data.toString();
-            if (seen.includes(MARK)) first = performance.now() - started;
+            const at = seen.indexOf(MARK);
+            if (at >= 0) {
+              first = performance.now() - started;
+              firstUs = monotonicUs();
+              stamped = seen.slice(at);
+            }
             tail = seen.slice(-MARK.length); // a token split across reads is still found
+          } else if (outside === undefined && stamped.length < 256) stamped += data.toString();
+          if (first >= 0 && outside === undefined) {
+            const stamp = STAMP.exec(stamped);
+            if (stamp) outside = (Number(stamp[1]) - sentUs + (firstUs - Number(stamp[2]))) / 1000;
           }
         });
-        res.on('end', () => resolve({ first, total: performance.now() - started }));
+        res.on('end', () =>
+          resolve({
+            first,
+            total: performance.now() - started,
+            ...(outside === undefined ? {} : { outside }),
+          }),
+        );
       },
     );
     req.on('error', reject);
+    sentUs = monotonicUs();
     req.end(payload);
   });
 }
@@ -152,15 +188,11 @@ function percentile(values: number[], p: number): number {
  * starts k/concurrency of it late: paced streams all last the same time, so clients started together
  * would stay in lockstep and arrive in waves of `concurrency` at once, which players do not.
  */
-async function level(
-  concurrency: number,
-  total: number,
-  one: (i: number) => Promise<{ first: number; total: number }>,
-  spreadMs = 0,
-) {
+async function level(concurrency: number, total: number, one: (i: number) => Promise<Timing>, spreadMs = 0) {
   await Promise.all(Array.from({ length: concurrency }, (_, i) => one(total + i)));
   const firsts: number[] = [];
   const totals: number[] = [];
+  const outsides: number[] = [];
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -172,11 +204,12 @@ async function level(
         const result = await one(i);
         firsts.push(result.first);
         totals.push(result.total);
+        if (result.outside !== undefined) outsides.push(result.outside);
       }
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { firsts, totals, perSecond: total / seconds };
+  return { firsts, totals, outsides, perSecond: total / seconds };
 }
 
 function rssPeakMb(pid: number): number {
@@ -284,6 +317,16 @@ async function main() {
               path === 'direct' ? 0 : percentile(result.firsts, 50) - percentile(direct.firsts, 50),
             added_ttft_p99:
               path === 'direct' ? 0 : percentile(result.firsts, 99) - percentile(direct.firsts, 99),
+            ...(result.outsides.length === 0
+              ? {}
+              : {
+                  outside_p50: percentile(result.outsides, 50),
+                  outside_p99: percentile(result.outsides, 99),
+                  added_outside_p50:
+                    path === 'direct' ? 0 : percentile(result.outsides, 50) - percentile(direct.outsides, 50),
+                  added_outside_p99:
+                    path === 'direct' ? 0 : percentile(result.outsides, 99) - percentile(direct.outsides, 99),
+                }),
           });
         }
       }
@@ -308,6 +351,15 @@ async function main() {
           `${String(row['concurrency']).padStart(4)}  ${String(row['path']).padEnd(16)}${fmt(row['ttft_p50'] as number)} ${fmt(row['ttft_p99'] as number)}  ${fmt(row['total_p50'] as number)} ${fmt(row['total_p99'] as number)}   ${fmt(row['added_ttft_p50'] as number)} ${fmt(row['added_ttft_p99'] as number)}  ${(row['per_second'] as number).toFixed(0).padStart(6)}`,
         );
       }
+    }
+    console.log(
+      "\nPaced, the time outside the upstream (stamped by it: from sending the request until the upstream had it, plus from the upstream writing the first token until it arrived; the upstream's own pauses fall out)\n",
+    );
+    console.log('conc  path              own p50  own p99   added p50 added p99');
+    for (const row of rows.filter((r) => r['table'] === 'paced' && r['outside_p50'] !== undefined)) {
+      console.log(
+        `${String(row['concurrency']).padStart(4)}  ${String(row['path']).padEnd(16)}${fmt(row['outside_p50'] as number)} ${fmt(row['outside_p99'] as number)}   ${fmt(row['added_outside_p50'] as number)} ${fmt(row['added_outside_p99'] as number)}`,
+      );
     }
     console.log(`\nproxy peak RSS: ${rss.toFixed(1)} MB`);
     mkdirSync(join(root, 'test/artifacts'), { recursive: true });

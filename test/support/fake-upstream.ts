@@ -10,7 +10,14 @@ import type { AddressInfo } from 'node:net';
  */
 export type Script =
   /** `finishReason` replaces `stop` (e.g. `length` for a reply cut at max tokens). */
-  | { kind: 'text'; text: string; delayMs?: number; finishReason?: 'stop' | 'length' | 'content_filter' }
+  | {
+      kind: 'text';
+      text: string;
+      delayMs?: number;
+      finishReason?: 'stop' | 'length' | 'content_filter';
+      /** Stamps the first word (see `Pace.stamp`): when the request arrived, in monotonic microseconds. */
+      receivedUs?: number;
+    }
   | { kind: 'tools'; calls: Array<{ name: string; arguments: string }>; delayMs?: number }
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
   | {
@@ -66,7 +73,16 @@ export const PACED_MODEL = 'fake-paced';
 export interface Pace {
   firstMs: number;
   gapMs: number;
+  /**
+   * Appends ` t<received>_<sent>` to the first word: when the request arrived and when that word was
+   * written, in microseconds of the machine's monotonic clock (`process.hrtime`, shared by every process),
+   * so a benchmark can tell the upstream's own time from the time spent on the way to and from it.
+   */
+  stamp?: boolean;
 }
+
+/** Microseconds of the monotonic clock that every process on the machine shares. */
+export const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
   const queue: Script[] = [];
@@ -78,6 +94,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const receivedUs = monotonicUs();
     const raw = Buffer.concat(chunks).toString('utf8');
     const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -104,6 +121,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       kind: 'text',
       text: options.defaultText ?? `Fake reply to: ${lastUser(body)}`,
       ...(pace ? { delayMs: pace.gapMs } : {}),
+      ...(pace?.stamp ? { receivedUs } : {}),
     };
     if (pace) await sleep(pace.firstMs);
     await answer(script, body, res, ++counter);
@@ -256,7 +274,11 @@ async function answer(
         res.end('data: [DONE]\n\n');
         return;
       }
-      await write(encoder(chunk({ content: word })));
+      const stamped =
+        i === 0 && script.kind === 'text' && script.receivedUs !== undefined
+          ? `${word} t${script.receivedUs}_${monotonicUs()}`
+          : word;
+      await write(encoder(chunk({ content: stamped })));
     }
     if (script.kind === 'no-finish') {
       res.end('data: [DONE]\n\n');
