@@ -7,7 +7,7 @@
 //     last ends, at 1, 50 and 200 concurrent: the throughput ceiling. Past it, "added" is queueing.
 // The proxy and the fake upstream each run in their own process, as they would in production.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -176,6 +176,38 @@ async function json(url: string, body: unknown): Promise<{ id: string }> {
   return (await res.json()) as { id: string };
 }
 
+/** CPU milliseconds each kind of the proxy's threads has used so far (Linux `/proc`; undefined elsewhere). */
+function proxyCpu(
+  pid: number | undefined,
+): Record<'main' | 'store' | 'helpers' | 'other', number> | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const used = { main: 0, store: 0, helpers: 0, other: 0 };
+    const tick = 1000 / 100; // USER_HZ
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = (Number(fields[11]) + Number(fields[12])) * tick; // utime + stime
+      const kind =
+        tid === String(pid)
+          ? 'main'
+          : name === 'parley-pglite'
+            ? 'store'
+            : name.startsWith('V8')
+              ? 'helpers'
+              : 'other';
+      used[kind] += ms;
+    }
+    return used;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The proxy under test, whose threads' CPU each level reads. */
+let proxyPid: number | undefined;
+
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -194,6 +226,7 @@ async function level(concurrency: number, total: number, one: (i: number) => Pro
   const totals: number[] = [];
   const outsides: number[] = [];
   let next = 0;
+  const before = proxyCpu(proxyPid);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async (_, client) => {
@@ -209,7 +242,24 @@ async function level(concurrency: number, total: number, one: (i: number) => Pro
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { firsts, totals, outsides, perSecond: total / seconds };
+  const after = proxyCpu(proxyPid);
+  // The proxy's CPU per request while the level ran, by thread kind (ms).
+  const cpu =
+    before && after
+      ? {
+          main: (after.main - before.main) / total,
+          store: (after.store - before.store) / total,
+          helpers: (after.helpers - before.helpers) / total,
+          all:
+            (after.main +
+              after.store +
+              after.helpers +
+              after.other -
+              (before.main + before.store + before.helpers + before.other)) /
+            total,
+        }
+      : undefined;
+  return { firsts, totals, outsides, cpu, perSecond: total / seconds };
 }
 
 function rssPeakMb(pid: number): number {
@@ -247,6 +297,7 @@ async function main() {
     0,
   );
   const proxyUrl = proxy.match[1]!;
+  proxyPid = proxy.child.pid;
   const chatBody = (model: string) => ({
     model,
     stream: true,
@@ -317,6 +368,14 @@ async function main() {
               path === 'direct' ? 0 : percentile(result.firsts, 50) - percentile(direct.firsts, 50),
             added_ttft_p99:
               path === 'direct' ? 0 : percentile(result.firsts, 99) - percentile(direct.firsts, 99),
+            ...(result.cpu && path !== 'direct'
+              ? {
+                  cpu_main: result.cpu.main,
+                  cpu_store: result.cpu.store,
+                  cpu_helpers: result.cpu.helpers,
+                  cpu_all: result.cpu.all,
+                }
+              : {}),
             ...(result.outsides.length === 0
               ? {}
               : {
@@ -360,6 +419,18 @@ async function main() {
       console.log(
         `${String(row['concurrency']).padStart(4)}  ${String(row['path']).padEnd(16)}${fmt(row['outside_p50'] as number)} ${fmt(row['outside_p99'] as number)}   ${fmt(row['added_outside_p50'] as number)} ${fmt(row['added_outside_p99'] as number)}`,
       );
+    }
+    const cpuRows = rows.filter((r) => r['cpu_all'] !== undefined);
+    if (cpuRows.length > 0) {
+      console.log(
+        "\nThe proxy's CPU per request while each level ran (ms, from /proc: its main thread, the store's worker, V8's helper threads, all threads)\n",
+      );
+      console.log('table       conc  path                 main    store  helpers      all');
+      for (const row of cpuRows) {
+        console.log(
+          `${String(row['table']).padEnd(10)}${String(row['concurrency']).padStart(6)}  ${String(row['path']).padEnd(16)}${fmt(row['cpu_main'] as number)} ${fmt(row['cpu_store'] as number)} ${fmt(row['cpu_helpers'] as number)} ${fmt(row['cpu_all'] as number)}`,
+        );
+      }
     }
     console.log(`\nproxy peak RSS: ${rss.toFixed(1)} MB`);
     mkdirSync(join(root, 'test/artifacts'), { recursive: true });
