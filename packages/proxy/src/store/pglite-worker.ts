@@ -185,34 +185,45 @@ async function executeEach(
   pg: PGlite,
   requests: ReadonlyArray<readonly Statement[]>,
 ): Promise<Array<StatementResult[] | Error>> {
+  // A request whose statements cannot be prepared or bound (a syntax error, a value its type refuses) fails
+  // alone and takes no part in the call.
+  const outcomes: Array<StatementResult[] | Error | undefined> = [];
   const used: Prepared[][] = [];
   const parts: Uint8Array[] = [];
   for (const statements of requests) {
-    const mine: Prepared[] = [];
-    for (const { text, params } of statements) {
-      const statement = await prepare(pg, text);
-      const values = params.map((value, i) => {
-        if (value === null || value === undefined) return null;
-        const serialize = statement.serializers[i];
-        return serialize ? serialize(value) : String(value);
-      });
-      mine.push(statement);
-      parts.push(
-        protocol.serialize.bind({ statement: statement.name, values }),
-        protocol.serialize.execute({}),
-      );
+    try {
+      const mine: Prepared[] = [];
+      const bound: Uint8Array[] = [];
+      for (const { text, params } of statements) {
+        const statement = await prepare(pg, text);
+        const values = params.map((value, i) => {
+          if (value === null || value === undefined) return null;
+          const serialize = statement.serializers[i];
+          return serialize ? serialize(value) : String(value);
+        });
+        mine.push(statement);
+        bound.push(
+          protocol.serialize.bind({ statement: statement.name, values }),
+          protocol.serialize.execute({}),
+        );
+      }
+      used.push(mine);
+      parts.push(...bound, protocol.serialize.sync());
+      outcomes.push(undefined); // filled from the call's replies below
+    } catch (error) {
+      outcomes.push(error instanceof Error ? error : new Error(String(error)));
     }
-    used.push(mine);
-    parts.push(protocol.serialize.sync());
   }
+  if (parts.length === 0) return outcomes as Array<StatementResult[] | Error>;
   const { messages } = await pg.execProtocol(Buffer.concat(parts), { throwOnError: false });
-  const outcomes: Array<StatementResult[] | Error> = [];
+  // Each Sync answers with ReadyForQuery: what comes before it belongs to the next request that took part.
+  const answered: Array<StatementResult[] | Error> = [];
   let results: StatementResult[] = [];
   let failure: Error | undefined;
   let rows: object[] = [];
   for (const message of messages) {
     if (message instanceof protocol.messages.DataRowMessage) {
-      const fields = used[outcomes.length]?.[results.length]?.fields ?? [];
+      const fields = used[answered.length]?.[results.length]?.fields ?? [];
       const row: Record<string, unknown> = {};
       fields.forEach((field, i) => {
         row[field.name] = types.parseType(message.fields[i] ?? null, field.type, pg.parsers);
@@ -226,13 +237,16 @@ async function executeEach(
     } else if (message instanceof protocol.messages.DatabaseError) {
       failure ??= message;
     } else if (message instanceof protocol.messages.ReadyForQueryMessage) {
-      outcomes.push(failure ?? results);
+      answered.push(failure ?? results);
       results = [];
       rows = [];
       failure = undefined;
     }
   }
-  return outcomes;
+  let next = 0;
+  return outcomes.map(
+    (outcome) => outcome ?? answered[next++] ?? new Error('The database gave no answer to this statement.'),
+  );
 }
 
 async function open(): Promise<void> {

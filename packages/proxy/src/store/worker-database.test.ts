@@ -144,6 +144,7 @@ describe('PGlite on a worker thread', () => {
         insert('a'),
         db.query<{ n: number }>('SELECT count(*)::int AS n FROM children WHERE id = $1', ['a']),
         insert('b', 'nobody'),
+        db.query('SELEC $1::int', [1]), // cannot even be parsed: fails alone, before the shared call
         db.batch([
           { text: 'INSERT INTO children (id, parent) VALUES ($1, $2)', params: ['c', 'p1'] },
           { text: 'INSERT INTO children (id, parent) VALUES ($1, $2)', params: ['d', 'nobody'] },
@@ -156,18 +157,20 @@ describe('PGlite on a worker thread', () => {
         'fulfilled',
         'rejected',
         'rejected',
+        'rejected',
         ...Array.from({ length: 20 }, () => 'fulfilled'),
         'fulfilled',
       ]);
       expect(outcomes[1]).toMatchObject({ value: { rows: [{ n: 1 }] } });
       // Errors read as they do alone: the foreign key, named.
       expect(outcomes[2]).toMatchObject({ reason: { code: 'missing_parent' } });
-      expect(outcomes[3]).toMatchObject({ reason: { code: 'missing_parent' } });
+      expect(outcomes[3]).toMatchObject({ reason: { code: 'database' } });
+      expect(outcomes[4]).toMatchObject({ reason: { code: 'missing_parent' } });
       const listed = outcomes.at(-1) as PromiseFulfilledResult<{ rows: Array<{ id: string }> }>;
       expect(listed.value.rows.map((row) => row.id)).toEqual(
         ['a', ...Array.from({ length: 20 }, (_, i) => `e${i}`)].sort(),
       ); // 'c' went with the batch that failed
-      expect(messages).toBeLessThan(10); // 25 requests
+      expect(messages).toBeLessThan(10); // 26 requests
     } finally {
       await db.close();
     }
