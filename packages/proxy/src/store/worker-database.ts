@@ -310,8 +310,14 @@ export function workerExecArgv(execArgv: readonly string[]): string[] {
 
 /** The options a Worker refused, as Node names them ("…invalid execArgv flags: --a=1, --b"). */
 function refusedOptions(error: Error): Set<string> {
-  const list = error.message.slice(error.message.lastIndexOf(':') + 1);
-  return new Set(list.split(',').map((option) => option.trim()));
+  const at = error.message.indexOf('flags:');
+  if (at < 0) return new Set(); // worded otherwise: the caller then leaves out every host option
+  return new Set(
+    error.message
+      .slice(at + 'flags:'.length)
+      .split(',')
+      .map((option) => option.trim()),
+  );
 }
 
 /**
