@@ -42,6 +42,12 @@ export function postgresAvailable(): boolean {
   return binDir() !== undefined;
 }
 
+/** util-linux's `runuser`, found in the sbin directories too: a lean PATH (`/usr/bin:/bin`) leaves them out. */
+const RUNUSER =
+  ['/usr/sbin/runuser', '/sbin/runuser', '/usr/bin/runuser', '/bin/runuser'].find((path) =>
+    existsSync(path),
+  ) ?? 'runuser';
+
 /** A running throwaway server. */
 export interface TestPostgres {
   /** `postgres://postgres@127.0.0.1:PORT/parley`, trust authentication, empty database. */
@@ -91,7 +97,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   const asRoot = process.getuid?.() === 0;
   const exec = (command: string, args: readonly string[]) =>
     asRoot
-      ? run('runuser', ['-u', 'postgres', '--', join(bin, command), ...args])
+      ? run(RUNUSER, ['-u', 'postgres', '--', join(bin, command), ...args])
       : run(join(bin, command), [...args]);
 
   const root = await mkdtemp(join(tmpdir(), 'parley-pg-'));
