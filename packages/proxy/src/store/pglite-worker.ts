@@ -8,6 +8,8 @@
  * from the build, so it may use only erasable TypeScript and no imports of our own modules except types:
  * a `./x.js` specifier does not resolve to `x.ts` without a bundler.
  */
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, protocol, types } from '@electric-sql/pglite';
 
@@ -61,6 +63,8 @@ export type WorkerReply =
 export interface WorkerSetup {
   /** The data directory (already created); in memory when absent. */
   dataDir?: string | undefined;
+  /** How many nice levels below the main thread to run (see `STORE_NICE_BELOW` in worker-database.ts). */
+  niceBelow?: number | undefined;
 }
 
 /** The request id that the result of opening PGlite is reported under (the same in worker-database.ts). */
@@ -249,7 +253,24 @@ async function executeEach(
   );
 }
 
+/**
+ * Lowers this thread's priority by `levels` where threads have their own (Linux); elsewhere a no-op. Why:
+ * `STORE_NICE_BELOW` in worker-database.ts.
+ */
+function yieldToStreams(levels: number): void {
+  if (levels <= 0) return;
+  try {
+    // Linux: `/proc/thread-self` links to `<pid>/task/<tid>`, and setpriority() takes a thread id.
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+    if (!Number.isInteger(tid) || tid <= 0) return;
+    setPriority(tid, Math.min(19, getPriority(tid) + levels));
+  } catch {
+    // No /proc (macOS, Windows) or the system refused: a priority the process chose still applies.
+  }
+}
+
 async function open(): Promise<void> {
+  yieldToStreams(setup.niceBelow ?? 0);
   try {
     db = await PGlite.create(setup.dataDir === undefined ? {} : { dataDir: setup.dataDir });
     reply([{ id: OPEN_REQUEST_ID, ok: true, rows: [], rowCount: 0 }]);

@@ -1,8 +1,10 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openPglite, type Queryable } from './database.js';
 import { StoreError } from './errors.js';
-import { openPgliteInWorker, workerExecArgv } from './worker-database.js';
+import { openPgliteInWorker, STORE_NICE_BELOW, workerExecArgv } from './worker-database.js';
 
 const SCHEMA = [
   'CREATE TABLE parents (id text PRIMARY KEY)',
@@ -231,7 +233,33 @@ describe('PGlite on a worker thread', () => {
   });
 });
 
+/** The nice value of each of this process's threads that has the given name (Linux `/proc`). */
+function niceOfThreads(name: string): number[] {
+  const nices: number[] = [];
+  for (const tid of readdirSync('/proc/self/task')) {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== name) continue;
+    nices.push(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])); // field 19, nice
+  }
+  return nices;
+}
+
 describe('the worker thread’s life', () => {
+  it.runIf(process.platform === 'linux')(
+    'runs below the main thread’s priority, so streams win the CPU from writes',
+    async () => {
+      const { db } = await openHeld();
+      try {
+        const nices = niceOfThreads('parley-pglite');
+        expect(nices.length).toBeGreaterThan(0);
+        for (const nice of nices) expect(nice).toBe(Math.min(19, getPriority() + STORE_NICE_BELOW));
+        expect((await db.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      } finally {
+        await db.close();
+      }
+    },
+  );
+
   it('fails waiting and later statements with retryable unavailable errors when the worker dies', async () => {
     const { db, worker } = await openHeld();
     await db.query('SELECT 1');

@@ -13,6 +13,19 @@ import type { WorkerCommand, WorkerError, WorkerReply, WorkerRequest, WorkerSetu
 const OPEN_REQUEST_ID = 0;
 
 /**
+ * How many nice levels below the main thread the PGlite worker runs, where the system lets a thread have
+ * its own priority (Linux).
+ *
+ * On one CPU the worker takes turns with the main thread, and a first token that arrives while the
+ * scheduler has given the CPU to a write waits for it. Ten levels below, the main thread wins the CPU as
+ * soon as it has work, and the writes take the time it leaves (Linux's scheduler still gives the worker
+ * about a tenth of the CPU when both want all of it, so writes slow down under overload but never stop).
+ * At 200 paced runs on one core, runs' added time to first token fell from ~+6–12 ms to ~+1.5–5 ms p50
+ * (docs/benchmarks.md). With a CPU to itself, the worker runs as fast as before.
+ */
+export const STORE_NICE_BELOW = 10;
+
+/**
  * The worker's entry: `pglite-worker.js` beside the bundled chunk in `dist/`, else the TypeScript source
  * beside this file, which Node runs by stripping its types (tests run from source).
  */
@@ -356,7 +369,7 @@ export async function openPgliteInWorker(
       worker = spawn(workerUrl(), {
         name: 'parley-pglite',
         execArgv,
-        workerData: { dataDir } satisfies WorkerSetup,
+        workerData: { dataDir, niceBelow: STORE_NICE_BELOW } satisfies WorkerSetup,
       });
     } catch (error) {
       // V8's options and the process's own (`--max-old-space-size`, `--stack-size`, `--title`) are refused
