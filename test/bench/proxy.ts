@@ -72,11 +72,15 @@ const pinned =
   availableParallelism() >= 2 &&
   spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' }).status === 0;
 /**
- * A proxy on one CPU runs as the proxy README advises for one CPU, with `--single-threaded-gc` (V8's GC
- * helper threads only take turns with the main thread there). `PARLEY_BENCH_GC=parallel` leaves Node's
- * default, to compare.
+ * A proxy on one CPU runs as the proxy README advises for one CPU (and its CLI says when started without):
+ * `--single-threaded-gc` (V8's GC helper threads only take turns with the main thread there) and
+ * `--max-semi-space-size=16` (young-generation collections that stop the streams for ~6–12 ms, not ~15–30).
+ * `PARLEY_BENCH_GC=default` leaves Node's defaults, to compare.
  */
-const singleThreadedGc = pinned && process.env['PARLEY_BENCH_GC'] !== 'parallel';
+const oneCpuFlags =
+  pinned && !['default', 'parallel'].includes(process.env['PARLEY_BENCH_GC'] ?? '')
+    ? ['--single-threaded-gc', '--max-semi-space-size=16']
+    : [];
 
 function startChild(
   args: string[],
@@ -282,7 +286,7 @@ async function main() {
   );
   const upstreamUrl = fake.match[1]!;
   const proxy = await startChild(
-    [...(singleThreadedGc ? ['--single-threaded-gc'] : []), join(root, 'packages/proxy/dist/cli.js')],
+    [...oneCpuFlags, join(root, 'packages/proxy/dist/cli.js')],
     {
       PORT: '0',
       OPENAI_BASE_URL: upstreamUrl,
@@ -393,7 +397,7 @@ async function main() {
     const rss = rssPeakMb(proxy.child.pid!);
     console.log(
       pinned
-        ? `\nCPUs: the proxy (with its store worker) on CPU 0, ${singleThreadedGc ? 'with --single-threaded-gc as advised for one CPU (PARLEY_BENCH_GC=parallel: without)' : "with Node's default GC threads"}; this client and the fake upstream on CPU 1.`
+        ? `\nCPUs: the proxy (with its store worker) on CPU 0, ${oneCpuFlags.length > 0 ? `with ${oneCpuFlags.join(' ')} as advised for one CPU (PARLEY_BENCH_GC=default: without)` : "with Node's default GC"}; this client and the fake upstream on CPU 1.`
         : '\nCPUs: unpinned (taskset or a second core missing): proxy, client and fake upstream share them.',
     );
     for (const table of TABLES) {
@@ -436,7 +440,7 @@ async function main() {
     mkdirSync(join(root, 'test/artifacts'), { recursive: true });
     writeFileSync(
       join(root, 'test/artifacts/bench-proxy.json'),
-      `${JSON.stringify({ pinned, singleThreadedGc, pace: PACE, rows, peakRssMb: rss }, null, 2)}\n`,
+      `${JSON.stringify({ pinned, nodeFlags: oneCpuFlags, pace: PACE, rows, peakRssMb: rss }, null, 2)}\n`,
     );
   } finally {
     proxy.child.kill('SIGTERM');

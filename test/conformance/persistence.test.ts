@@ -184,7 +184,7 @@ describe('persistence (PARLEY_DATA_DIR)', () => {
 /** Starts the CLI and resolves with its URL once it prints it. */
 async function startCli(
   dataDir: string,
-  options: { oneCpu?: boolean; nodeArgs?: string[] } = {},
+  options: { oneCpu?: boolean; nodeArgs?: string[]; env?: Record<string, string> } = {},
 ): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
   const env: Record<string, string> = {
     PATH: process.env['PATH'] ?? '',
@@ -192,6 +192,7 @@ async function startCli(
     PORT: '0',
     PARLEY_DATA_DIR: dataDir,
     PARLEY_OFFLINE_DELAY_MS: '100',
+    ...options.env,
   };
   const args = [...(options.nodeArgs ?? []), CLI];
   const [command, ...rest] = options.oneCpu
@@ -222,15 +223,32 @@ async function startCli(
 }
 
 describe('the CLI on one CPU', () => {
-  const hint = 'start Node with --single-threaded-gc';
+  const hint = 'one CPU: start Node with';
   it.each([
-    ['says to start Node with --single-threaded-gc', [], true],
-    ['says nothing when Node was started with it', ['--single-threaded-gc'], false],
-  ])('%s', async (_, nodeArgs, said) => {
-    const cli = await startCli(await tempDir(), { oneCpu: true, nodeArgs });
+    ['names both flags', [], {}, '--single-threaded-gc --max-semi-space-size=16 for'],
+    ['names the one missing', ['--single-threaded-gc'], {}, '--max-semi-space-size=16 for'],
+    [
+      'finds a flag in NODE_OPTIONS',
+      ['--single-threaded-gc'],
+      { NODE_OPTIONS: '--max_semi_space_size=8' },
+      undefined,
+    ],
+    [
+      'says nothing when Node was started with both',
+      ['--single-threaded-gc', '--max-semi-space-size=2'],
+      {},
+      undefined,
+    ],
+  ])('%s', async (_, nodeArgs, env, said) => {
+    const cli = await startCli(await tempDir(), { oneCpu: true, nodeArgs, env });
     cli.child.kill('SIGTERM');
     await new Promise((resolve) => cli.child.once('exit', resolve));
-    expect(cli.stderr().includes(hint)).toBe(said);
+    const line = cli
+      .stderr()
+      .split('\n')
+      .find((text) => text.includes(hint));
+    if (said === undefined) expect(line).toBeUndefined();
+    else expect(line).toContain(`${hint} ${said}`);
   });
 
   it.skipIf(availableParallelism() < 2)('says nothing with more than one CPU', async () => {
