@@ -20,7 +20,7 @@ const OPEN_REQUEST_ID = 0;
  * scheduler has given the CPU to a write waits for it. Ten levels below, the main thread wins the CPU as
  * soon as it has work, and the writes take the time it leaves (Linux's scheduler still gives the worker
  * about a tenth of the CPU when both want all of it, so writes slow down under overload but never stop).
- * At 200 paced runs on one core, runs' added time to first token fell from ~+6–12 ms to ~+1.5–5 ms p50
+ * At 200 paced runs on one core, runs' added time to first token fell from ~+6–33 ms to ~+1.3–4.7 ms p50
  * (docs/benchmarks.md). With a CPU to itself, the worker runs as fast as before.
  */
 export const STORE_NICE_BELOW = 10;
