@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -222,8 +223,50 @@ async function startCli(
   return { child, url, stderr: () => stderr };
 }
 
+/** The nice value of a process's main thread and of its store's thread (Linux `/proc`). */
+function nices(pid: number): { main: number; store: number | undefined } {
+  const read = (tid: string) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    return { name, nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) }; // field 19
+  };
+  const store = readdirSync(`/proc/${pid}/task`)
+    .map(read)
+    .find((thread) => thread.name === 'parley-pglite');
+  return { main: read(String(pid)).nice, store: store?.nice };
+}
+
 describe('the CLI on one CPU', () => {
   const hint = 'one CPU: start Node with';
+
+  it.runIf(process.platform === 'linux')(
+    'runs its store’s thread ten nice levels below the main one',
+    async () => {
+      const cli = await startCli(await tempDir(), { oneCpu: true });
+      try {
+        const { main, store } = nices(cli.child.pid!);
+        expect(store).toBe(Math.min(19, main + 10));
+      } finally {
+        cli.child.kill('SIGTERM');
+        await new Promise((resolve) => cli.child.once('exit', resolve));
+      }
+    },
+  );
+
+  it.runIf(process.platform === 'linux' && availableParallelism() >= 2)(
+    'leaves its store’s thread at the process’s priority with more than one CPU',
+    async () => {
+      const cli = await startCli(await tempDir());
+      try {
+        const { main, store } = nices(cli.child.pid!);
+        expect(store).toBe(main);
+      } finally {
+        cli.child.kill('SIGTERM');
+        await new Promise((resolve) => cli.child.once('exit', resolve));
+      }
+    },
+  );
+
   it.each([
     ['names both flags', [], {}, '--single-threaded-gc --max-semi-space-size=16 for'],
     ['names the one missing', ['--single-threaded-gc'], {}, '--max-semi-space-size=16 for'],

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openPglite, type Queryable } from './database.js';
 import { StoreError } from './errors.js';
-import { openPgliteInWorker, STORE_NICE_BELOW, workerExecArgv } from './worker-database.js';
+import { openPgliteInWorker, STORE_NICE_BELOW, storeNiceBelow, workerExecArgv } from './worker-database.js';
 
 const SCHEMA = [
   'CREATE TABLE parents (id text PRIMARY KEY)',
@@ -43,12 +43,16 @@ const workerHandles = (): string[] =>
   process.getActiveResourcesInfo().filter((name) => name === 'MessagePort' || name === 'Worker');
 
 /** Opens a worker database and keeps hold of its thread, so a test can watch it exit or kill it. */
-async function openHeld(): Promise<{ db: Database; worker: Worker }> {
+async function openHeld(niceBelow?: number): Promise<{ db: Database; worker: Worker }> {
   let worker: Worker | undefined;
-  const db = await openPgliteInWorker(undefined, (url, options) => {
-    worker = new Worker(url, options);
-    return worker;
-  });
+  const db = await openPgliteInWorker(
+    undefined,
+    (url, options) => {
+      worker = new Worker(url, options);
+      return worker;
+    },
+    niceBelow,
+  );
   return { db, worker: worker! };
 }
 
@@ -245,10 +249,16 @@ function niceOfThreads(name: string): number[] {
 }
 
 describe('the worker thread’s life', () => {
+  it('drops below the main thread’s priority with one CPU only', () => {
+    expect(storeNiceBelow(1)).toBe(STORE_NICE_BELOW);
+    expect(storeNiceBelow(2)).toBe(0);
+    expect(storeNiceBelow(64)).toBe(0);
+  });
+
   it.runIf(process.platform === 'linux')(
-    'runs below the main thread’s priority, so streams win the CPU from writes',
+    'runs as many nice levels below the main thread as it is told, so on one CPU streams win it from writes',
     async () => {
-      const { db } = await openHeld();
+      const { db } = await openHeld(STORE_NICE_BELOW);
       try {
         const nices = niceOfThreads('parley-pglite');
         expect(nices.length).toBeGreaterThan(0);

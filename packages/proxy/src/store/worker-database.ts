@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { Database, Queryable, QueryResult, Statement } from './database.js';
@@ -13,17 +14,25 @@ import type { WorkerCommand, WorkerError, WorkerReply, WorkerRequest, WorkerSetu
 const OPEN_REQUEST_ID = 0;
 
 /**
- * How many nice levels below the main thread the PGlite worker runs, where the system lets a thread have
- * its own priority (Linux).
+ * How many nice levels below the main thread the PGlite worker runs on a host with one CPU, where the system
+ * lets a thread have its own priority (Linux).
  *
  * On one CPU the worker takes turns with the main thread, and a first token that arrives while the
  * scheduler has given the CPU to a write waits for it. Ten levels below, the main thread wins the CPU as
  * soon as it has work, and the writes take the time it leaves (Linux's scheduler still gives the worker
  * about a tenth of the CPU when both want all of it, so writes slow down under overload but never stop).
  * At 200 paced runs on one core, runs' added time to first token fell from ~+6–33 ms to ~+1.3–4.7 ms p50
- * (docs/benchmarks.md). With a CPU to itself, the worker runs as fast as before.
+ * (docs/benchmarks.md).
+ *
+ * With more CPUs the worker has one to itself and keeps the process's priority: a nice value counts against
+ * every other process on the host too, and there it would only slow the store down whenever they are busy.
  */
 export const STORE_NICE_BELOW = 10;
+
+/** The nice levels the worker drops by with `cpus` CPUs available to the process: see {@link STORE_NICE_BELOW}. */
+export function storeNiceBelow(cpus: number = availableParallelism()): number {
+  return cpus === 1 ? STORE_NICE_BELOW : 0;
+}
 
 /**
  * The worker's entry: `pglite-worker.js` beside the bundled chunk in `dist/`, else the TypeScript source
@@ -343,6 +352,7 @@ function refusedOptions(error: Error): Set<string> {
  *
  * @param dataDir Where the database lives; in memory when absent.
  * @param spawn Starts the thread. Tests pass their own to keep hold of the `Worker` and kill it.
+ * @param niceBelow How many nice levels below the main thread the worker runs (Linux): {@link storeNiceBelow}.
  *
  * @example
  * ```ts
@@ -356,6 +366,7 @@ function refusedOptions(error: Error): Set<string> {
 export async function openPgliteInWorker(
   dataDir?: string,
   spawn: (url: URL, options: WorkerOptions) => Worker = (url, options) => new Worker(url, options),
+  niceBelow: number = storeNiceBelow(),
 ): Promise<Database> {
   try {
     if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
@@ -369,7 +380,7 @@ export async function openPgliteInWorker(
       worker = spawn(workerUrl(), {
         name: 'parley-pglite',
         execArgv,
-        workerData: { dataDir, niceBelow: STORE_NICE_BELOW } satisfies WorkerSetup,
+        workerData: { dataDir, niceBelow } satisfies WorkerSetup,
       });
     } catch (error) {
       // V8's options and the process's own (`--max-old-space-size`, `--stack-size`, `--title`) are refused
