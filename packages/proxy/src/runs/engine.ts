@@ -18,6 +18,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from 'openai/resources/chat/completions';
+import { cloneData } from '../clone.js';
 import type { ProxyConfig } from '../config.js';
 import { notFound, ProxyError } from '../errors.js';
 import { newId, nowSeconds } from '../ids.js';
@@ -201,7 +202,7 @@ export class RunEngine {
       live.scripted = scripted.text;
       // The run is announced only once its row is stored, but the upstream request does not wait for
       // that write: the segment starts now and holds its first event until `announced` settles.
-      const snapshot = structuredClone(run);
+      const snapshot = cloneData(run);
       const announced = this.store.putRun(owner, run).then(() => {
         if (created) live.channel.push(StreamEvent.ThreadCreated, created.thread);
         const data = JSON.stringify(snapshot); // both events carry the run as it was created
@@ -297,7 +298,7 @@ export class RunEngine {
     if (step) live.channel.push(StreamEvent.StepCompleted, step);
     live.channel.push(StreamEvent.RunQueued, run);
     this.#start(live);
-    return { run: structuredClone(run), channel: live.channel, after };
+    return { run: cloneData(run), channel: live.channel, after };
   }
 
   async cancel(owner: Owner, threadId: string, runId: string): Promise<Run> {
@@ -310,12 +311,12 @@ export class RunEngine {
       throw cannot(stored.status);
     }
     const { run } = live;
-    if (run.status === 'cancelling') return structuredClone(run);
+    if (run.status === 'cancelling') return cloneData(run);
     // Ending already (its final row is being written): too late to cancel.
     if (live.ending) throw cannot(live.ending);
     run.status = 'cancelling';
     live.channel.push(StreamEvent.RunCancelling, run);
-    const snapshot = structuredClone(run);
+    const snapshot = cloneData(run);
     if (live.controller) {
       // Stop paying for tokens first; the status is written through the run's ordered write queue.
       live.controller.abort();
@@ -353,13 +354,13 @@ export class RunEngine {
     const target = live && live.owner === owner ? live.run : run;
     target.metadata = metadata;
     await this.store.putRun(owner, target);
-    return structuredClone(target);
+    return cloneData(target);
   }
 
   /** The live copy of a run when this process holds it (fresher than the store between boundaries). */
   liveRun(runId: string): Run | undefined {
     const live = this.#live.get(runId);
-    return live ? structuredClone(live.run) : undefined;
+    return live ? cloneData(live.run) : undefined;
   }
 
   /** Aborts everything in flight and waits for the runs to settle (used on shutdown). */
@@ -995,7 +996,7 @@ export class RunEngine {
     const now = nowSeconds();
     // The final state is written from a copy and shown only once stored, together with its events: a
     // reader must never see a run ended whose log does not say so yet (a resume would then wait for it).
-    const ended: Run = { ...structuredClone(run), status, required_action: null };
+    const ended: Run = { ...cloneData(run), status, required_action: null };
     if (status === 'completed') ended.completed_at = now;
     if (status === 'failed') ended.failed_at = now;
     if (status === 'cancelled') ended.cancelled_at = now;

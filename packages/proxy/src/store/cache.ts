@@ -1,4 +1,5 @@
 import type { Assistant, Message, Run, RunStep, Thread } from '@parley/protocol';
+import { cloneData } from '../clone.js';
 import type { Owner, Store } from './types.js';
 
 /**
@@ -56,7 +57,7 @@ function historyWeight(history: { messages: Message[] }): number {
   return weight;
 }
 
-const copy = <T>(value: T): T => structuredClone(value);
+const copy = cloneData;
 
 /**
  * A write-through memory cache in front of a store that only this process writes to (the embedded
