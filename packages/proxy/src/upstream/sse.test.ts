@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { ProxyError } from '../errors.js';
@@ -16,9 +17,18 @@ function events(parts: string[]): string[] {
   return [...parts.flatMap((part) => splitter.push(encoder.encode(part))), ...splitter.end()];
 }
 
-async function chunks(parts: string[], read?: { count: number }): Promise<unknown[]> {
+/** How a body reaches `readChunks`: a web body's async iterable, or the Node stream the transport hands over. */
+const KINDS = {
+  'an async iterable': (parts: string[], read?: { count: number }) => body(parts, read),
+  'a Node stream': (parts: string[], read?: { count: number }) =>
+    Readable.from(body(parts, read), { objectMode: false }),
+} as const;
+type Kind = keyof typeof KINDS;
+
+async function chunks(kind: Kind, parts: string[], read?: { count: number }): Promise<unknown[]> {
   const out: unknown[] = [];
-  for await (const chunk of readChunks(body(parts, read), new Headers(), (error) => error)) out.push(chunk);
+  for await (const chunk of readChunks(KINDS[kind](parts, read), new Headers(), (error) => error))
+    out.push(chunk);
   return out;
 }
 
@@ -46,13 +56,14 @@ describe('eventFields', () => {
   });
 });
 
-describe('readChunks', () => {
-  const chunk = (content: string) =>
-    `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+const chunk = (content: string) =>
+  `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
 
+describe.each(Object.keys(KINDS) as Kind[])('readChunks from %s', (kind) => {
   it('parses chunks, skips comments, ignores what follows [DONE] but reads the body to its end', async () => {
     const read = { count: 0 };
     const out = await chunks(
+      kind,
       [chunk('Hail'), ': keep-alive\n\n', `${chunk(' there')}data: [DONE]\n\n`, chunk('ignored'), 'tail'],
       read,
     );
@@ -66,15 +77,66 @@ describe('readChunks', () => {
       `data: ${JSON.stringify({ error })}\n\n`,
       `event: error\ndata: ${JSON.stringify({ error })}\n\n`,
     ]) {
-      const thrown = await chunks([chunk('one'), event]).catch((e: unknown) => e);
+      const thrown = await chunks(kind, [chunk('one'), event]).catch((e: unknown) => e);
       expect(thrown).toBeInstanceOf(APIError);
       expect((thrown as APIError).code).toBe('engine_dead');
     }
   });
 
   it('refuses data that is not JSON, through the caller’s mapping', async () => {
-    const thrown = await chunks(['data: {not json\n\n']).catch((e: unknown) => e);
+    const thrown = await chunks(kind, ['data: {not json\n\n']).catch((e: unknown) => e);
     expect(thrown).toBeInstanceOf(ProxyError);
     expect((thrown as ProxyError).status).toBe(502);
+  });
+});
+
+describe('readChunks from a Node stream', () => {
+  /** A byte stream the test feeds by hand, as a socket would. */
+  const fed = () => new Readable({ read() {} });
+
+  it('waits for reads that have not come yet, and ends when the stream does', async () => {
+    const stream = fed();
+    const iterator = readChunks(stream, new Headers(), (error) => error);
+    const first = iterator.next();
+    setTimeout(() => stream.push(chunk('late')), 10);
+    expect(
+      ((await first).value as { choices: Array<{ delta: { content: string } }> }).choices[0]!.delta.content,
+    ).toBe('late');
+    const second = iterator.next();
+    setTimeout(() => {
+      stream.push('data: [DONE]\n\n');
+      stream.push(null);
+    }, 10);
+    expect((await second).done).toBe(true);
+    expect(stream.destroyed).toBe(true);
+  });
+
+  it('fails as the stream does: its error, or a premature close, through the caller’s mapping', async () => {
+    for (const [end, code] of [
+      [
+        (stream: Readable) => stream.destroy(Object.assign(new Error('reset'), { code: 'ECONNRESET' })),
+        'ECONNRESET',
+      ],
+      [(stream: Readable) => stream.destroy(), 'ERR_STREAM_PREMATURE_CLOSE'],
+    ] as const) {
+      const stream = fed();
+      stream.push(chunk('one'));
+      const iterator = readChunks(stream, new Headers(), (error) => ({ mapped: error }));
+      expect((await iterator.next()).done).toBe(false);
+      const pending = iterator.next();
+      end(stream);
+      const thrown = (await pending.catch((e: unknown) => e)) as { mapped: { code?: string } };
+      expect(thrown.mapped.code).toBe(code);
+    }
+  });
+
+  it('destroys the stream when the reader stops early, and leaves no listener behind', async () => {
+    const stream = fed();
+    stream.push(chunk('one'));
+    stream.push(chunk('two'));
+    for await (const _ of readChunks(stream, new Headers(), (error) => error)) break;
+    expect(stream.destroyed).toBe(true);
+    expect(stream.listenerCount('readable')).toBe(0);
+    expect(stream.listenerCount('error')).toBe(0);
   });
 });

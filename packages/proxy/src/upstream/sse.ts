@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream';
 import { ErrorCode } from '@parley/protocol';
 import { APIError } from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
@@ -62,11 +64,26 @@ export function eventFields(event: string): { event: string | undefined; data: s
 /**
  * Reads a chat-completions stream body into its chunks, as the `openai` SDK's `Stream` does (events
  * after `[DONE]` are ignored, an error object or an `error` event is an `APIError` carrying the
- * response's headers) but in one generator over the body's reads, with no web stream and no nested
- * iterators per token. The body is always read to its end, so the connection can be kept alive. Whatever
- * fails while reading (the body, its events) is thrown as `fail` maps it.
+ * response's headers) but with no web stream and no nested iterators per token. The body is always read
+ * to its end, so the connection can be kept alive. Whatever fails while reading (the body, its events)
+ * is thrown as `fail` maps it.
+ *
+ * A Node stream (what the proxy's transport hands over) is read by {@link nodeChunks}, one iterator over
+ * `read()`; any other body by a generator over its async iterator.
  */
-export async function* readChunks(
+export function readChunks(
+  body: AsyncIterable<Uint8Array> | Readable,
+  headers: Headers,
+  fail: (error: unknown) => unknown,
+): AsyncIterableIterator<ChatCompletionChunk> {
+  return isNodeReadable(body) ? nodeChunks(body, headers, fail) : iterableChunks(body, headers, fail);
+}
+
+function isNodeReadable(body: AsyncIterable<Uint8Array> | Readable): body is Readable {
+  return typeof (body as Readable).read === 'function' && typeof (body as Readable).on === 'function';
+}
+
+async function* iterableChunks(
   body: AsyncIterable<Uint8Array>,
   headers: Headers,
   fail: (error: unknown) => unknown,
@@ -89,6 +106,86 @@ export async function* readChunks(
   } catch (error) {
     throw fail(error);
   }
+}
+
+const NO_EVENTS: readonly string[] = [];
+
+/**
+ * {@link readChunks} over a Node stream, calling `read()` as Node's own async iterator does, but as one
+ * iterator: a token costs one promise here, where the stream's iterator and a generator over it cost two
+ * of each (and ~55 KB of a paced run's ~345 KB of garbage, sampled). The stream ends as with Node's
+ * iterator: normally, or with its error (`ERR_STREAM_PREMATURE_CLOSE` if it closed before its end), and
+ * is destroyed once read, or when the reader stops early or an event fails.
+ */
+function nodeChunks(
+  stream: Readable,
+  headers: Headers,
+  fail: (error: unknown) => unknown,
+): AsyncIterableIterator<ChatCompletionChunk> {
+  const splitter = sseSplitter();
+  let events = NO_EVENTS;
+  let next = 0;
+  let done = false; // `[DONE]` seen: what follows is read, and ignored
+  let ended = false; // the stream has ended or failed
+  let failure: { error: unknown } | undefined;
+  let flushed = false; // the splitter's last event taken
+  let wake: (() => void) | undefined;
+  const onReadable = () => {
+    const resume = wake;
+    wake = undefined;
+    resume?.();
+  };
+  stream.on('readable', onReadable);
+  const stopWatching = finished(stream, { writable: false }, (error) => {
+    ended = true;
+    if (error) failure = { error };
+    onReadable();
+  });
+  const release = () => {
+    stream.off('readable', onReadable);
+    stopWatching();
+  };
+  // Destroyed at the end too, as Node's iterator does: a response read to its end keeps its socket.
+  const finish = (): IteratorResult<ChatCompletionChunk> => {
+    release();
+    stream.destroy();
+    return { value: undefined, done: true };
+  };
+  const iterator: AsyncIterableIterator<ChatCompletionChunk> = {
+    async next() {
+      try {
+        for (;;) {
+          while (next < events.length) {
+            const event = events[next++]!;
+            const chunk = done ? undefined : chunkOf(event, headers);
+            if (chunk === DONE) done = true;
+            else if (chunk) return { value: chunk, done: false };
+          }
+          events = NO_EVENTS;
+          next = 0;
+          const bytes: Uint8Array | null = stream.destroyed ? null : stream.read();
+          if (bytes !== null) events = splitter.push(bytes);
+          else if (failure) throw failure.error;
+          else if (!ended) await new Promise<void>((resolve) => (wake = resolve));
+          else if (!flushed) {
+            flushed = true;
+            events = splitter.end();
+          } else return finish();
+        }
+      } catch (error) {
+        release();
+        stream.destroy();
+        throw fail(error);
+      }
+    },
+    async return() {
+      return finish();
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }
 
 const DONE = Symbol('[DONE]');
