@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { ErrorCode, OFFLINE_MODEL } from '@parley/protocol';
 import OpenAI, { APIUserAbortError, AzureOpenAI } from 'openai';
 import type {
@@ -72,30 +73,44 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
     }
   }
 
+  function resolveModel(requested: string | null | undefined): string {
+    if (config.kind === 'offline') return OFFLINE_MODEL;
+    if (!requested || requested === OFFLINE_MODEL) return config.defaultModel;
+    return requested;
+  }
+
+  /**
+   * Sends a streamed request (retrying until the first byte) and hands back its body. The SDK builds,
+   * sends and error-maps the request; the body is read by the caller (the SDK's web stream and nested SSE
+   * iterators cost more per token than the rest of a turn's relay). Usage is always requested: budgets
+   * settle from it.
+   */
+  async function openStream(
+    request: ChatRequest,
+    signal: AbortSignal,
+  ): Promise<{ body: IncomingMessage | ReadableStream<Uint8Array>; headers: Headers }> {
+    const params: ChatCompletionCreateParamsStreaming = {
+      ...request,
+      model: resolveModel(request.model),
+      stream: true,
+      stream_options: { include_usage: true },
+    };
+    const response = await withRetries(
+      () => client.chat.completions.create(params, { signal, maxRetries: 0 }).asResponse(),
+      signal,
+    );
+    const body = transport.rawBody(response) ?? response.body;
+    if (!body) throw new ProxyError(502, ErrorCode.Upstream, 'The model upstream sent no stream.');
+    return { body, headers: response.headers };
+  }
+
   return {
     kind: config.kind,
     defaultModel: config.defaultModel,
-    resolveModel(requested) {
-      if (config.kind === 'offline') return OFFLINE_MODEL;
-      if (!requested || requested === OFFLINE_MODEL) return config.defaultModel;
-      return requested;
-    },
+    resolveModel,
     async stream(request, signal) {
-      const params: ChatCompletionCreateParamsStreaming = {
-        ...request,
-        model: this.resolveModel(request.model),
-        stream: true,
-        stream_options: { include_usage: true },
-      };
-      // The SDK builds, sends and error-maps the request; its body is read here in one generator (the
-      // SDK's web stream and nested SSE iterators cost more per token than the rest of a turn's relay).
-      const response = await withRetries(
-        () => client.chat.completions.create(params, { signal, maxRetries: 0 }).asResponse(),
-        signal,
-      );
-      const body = transport.rawBody(response) ?? response.body;
-      if (!body) throw new ProxyError(502, ErrorCode.Upstream, 'The model upstream sent no stream.');
-      return readChunks(body, response.headers, (error) =>
+      const { body, headers } = await openStream(request, signal);
+      return readChunks(body, headers, (error) =>
         signal.aborted || error instanceof APIUserAbortError
           ? new AbortedError('aborted', { cause: error })
           : mapUpstreamError(error, secret),
@@ -103,25 +118,14 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
     },
     moderationClient: config.kind === 'openai' ? client : undefined,
     async relay(request, signal, options = {}) {
-      // Usage is always requested (budgets settle from it); the relay drops it unless the client asked.
-      const params: ChatCompletionCreateParamsStreaming = {
-        ...request,
-        model: this.resolveModel(request.model),
-        stream: true,
-        stream_options: { include_usage: true },
-      };
-      const response = await withRetries(
-        () => client.chat.completions.create(params, { signal, maxRetries: 0 }).asResponse(),
-        signal,
-      );
-      const body = transport.rawBody(response) ?? response.body;
-      if (!body) throw new ProxyError(502, ErrorCode.Upstream, 'The model upstream sent no stream.');
+      // The relay drops the usage chunk unless the client asked for it.
+      const { body } = await openStream(request, signal);
       return relayEvents(body, secret, options);
     },
     async complete(request, signal) {
       const params: ChatCompletionCreateParamsNonStreaming = {
         ...request,
-        model: this.resolveModel(request.model),
+        model: resolveModel(request.model),
         stream: false,
       };
       return withRetries(() => client.chat.completions.create(params, { signal, maxRetries: 0 }), signal);
