@@ -57,8 +57,6 @@ function historyWeight(history: { messages: Message[] }): number {
   return weight;
 }
 
-const copy = cloneData;
-
 /**
  * A write-through memory cache in front of a store that only this process writes to (the embedded
  * PGlite store: its data directory cannot be shared). It keeps the reads on every turn's path — the
@@ -95,8 +93,8 @@ export function withMemoryCache(
     const history = histories.get(message.thread_id);
     if (!history || history.owner !== owner) return;
     const index = history.messages.findIndex((m) => m.id === message.id);
-    if (index >= 0) history.messages[index] = copy(message);
-    else history.messages.push(copy(message));
+    if (index >= 0) history.messages[index] = cloneData(message);
+    else history.messages.push(cloneData(message));
     histories.set(message.thread_id, history); // weighed again
   };
   const putMessage = async (owner: Owner, message: Message) => {
@@ -118,7 +116,7 @@ export function withMemoryCache(
       await store.createThread(owner, thread, messages);
       threads.remember(owner, thread);
       // A thread just created holds exactly these messages: its first turn needs no read.
-      histories.set(thread.id, { owner, messages: copy([...messages]) });
+      histories.set(thread.id, { owner, messages: cloneData([...messages]) });
     },
     async deleteThread(owner, id) {
       await held.write(id); // what the deletion then cascades over
@@ -174,10 +172,10 @@ export function withMemoryCache(
     async allMessages(owner, threadId) {
       await held.write(threadId);
       const hit = histories.get(threadId);
-      if (hit) return hit.owner === owner ? copy(hit.messages) : [];
+      if (hit) return hit.owner === owner ? cloneData(hit.messages) : [];
       const messages = await store.allMessages(owner, threadId);
       if (messages.length > 0 || (await store.getThread(owner, threadId))) {
-        histories.set(threadId, { owner, messages: copy(messages) });
+        histories.set(threadId, { owner, messages: cloneData(messages) });
       }
       return messages;
     },
@@ -227,7 +225,7 @@ function objectCache<T extends { id: string }>(
   write: (owner: Owner, value: T) => Promise<void>,
 ) {
   const lru = new Lru<string, { owner: Owner; value: T }>(limit);
-  const remember = (owner: Owner, value: T) => lru.set(value.id, { owner, value: copy(value) });
+  const remember = (owner: Owner, value: T) => lru.set(value.id, { owner, value: cloneData(value) });
   return {
     async put(owner: Owner, value: T): Promise<void> {
       await write(owner, value);
@@ -235,9 +233,9 @@ function objectCache<T extends { id: string }>(
     },
     async get(owner: Owner, id: string): Promise<T | undefined> {
       const hit = lru.get(id);
-      if (hit) return hit.owner === owner ? copy(hit.value) : undefined;
+      if (hit) return hit.owner === owner ? cloneData(hit.value) : undefined;
       const found = await read(owner, id);
-      if (found) lru.set(id, { owner, value: copy(found) });
+      if (found) lru.set(id, { owner, value: cloneData(found) });
       return found;
     },
     remember,
