@@ -7,13 +7,14 @@
 //     last ends, at 1, 50 and 200 concurrent: the throughput ceiling. Past it, "added" is queueing.
 // The proxy and the fake upstream each run in their own process, as they would in production.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monotonicUs, PACED_MODEL } from '../support/fake-upstream.ts';
 import { UNLIMITED } from '../support/limits.ts';
+import { threadStats } from '../support/proc.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -187,12 +188,7 @@ function proxyCpu(
   if (pid === undefined) return undefined;
   try {
     const used = { main: 0, store: 0, helpers: 0, other: 0 };
-    const tick = 1000 / 100; // USER_HZ
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ms = (Number(fields[11]) + Number(fields[12])) * tick; // utime + stime
+    for (const { tid, name, cpuMs } of threadStats(pid)) {
       const kind =
         tid === String(pid)
           ? 'main'
@@ -201,7 +197,7 @@ function proxyCpu(
             : name.startsWith('V8')
               ? 'helpers'
               : 'other';
-      used[kind] += ms;
+      used[kind] += cpuMs;
     }
     return used;
   } catch {

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createProxy, loadConfig } from '@parley/proxy';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
+import { threadStats } from '../support/proc.js';
 import { postJson, proxyEnv, readSse, type SseEvent } from '../support/proxy.js';
 
 const CLI = resolve(fileURLToPath(import.meta.url), '../../../packages/proxy/dist/cli.js');
@@ -225,15 +225,11 @@ async function startCli(
 
 /** The nice value of a process's main thread and of its store's thread (Linux `/proc`). */
 function nices(pid: number): { main: number; store: number | undefined } {
-  const read = (tid: string) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    return { name, nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) }; // field 19
+  const threads = threadStats(pid);
+  return {
+    main: threads.find((thread) => thread.tid === String(pid))!.nice,
+    store: threads.find((thread) => thread.name === 'parley-pglite')?.nice,
   };
-  const store = readdirSync(`/proc/${pid}/task`)
-    .map(read)
-    .find((thread) => thread.name === 'parley-pglite');
-  return { main: read(String(pid)).nice, store: store?.nice };
 }
 
 describe('the CLI on one CPU', () => {
