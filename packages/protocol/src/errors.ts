@@ -54,8 +54,62 @@ export const ErrorCode = {
   Moderation: 'moderation_flagged',
   /** A bug in the proxy (HTTP 500). The message never carries internals. */
   Server: 'server_error',
+  /** The model is known but this server's policy does not allow it (HTTP 400). */
+  ModelNotAllowed: 'model_not_allowed',
+  /** The caller may see the object but not change it, e.g. an assistant the game defines (HTTP 403). */
+  PermissionDenied: 'permission_denied',
+  /** An id given for a new object is already in use (HTTP 409). */
+  IdTaken: 'id_taken',
+  /** The model asked for more tool calls in one run than the policy allows (HTTP 400). */
+  ToolCallLimit: 'tool_call_limit_exceeded',
+  /** A store the proxy depends on (database, Redis, a key server) cannot be reached right now (HTTP 503). */
+  Unavailable: 'service_unavailable',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** How every error code is answered: its HTTP status, OpenAI's `error.type`, and whether retrying may help. */
+export interface ErrorKind {
+  status: number;
+  type: ErrorType;
+  retryable: boolean;
+}
+
+/**
+ * The one table from error code to HTTP status, type and retryability. The proxy answers with it (no status
+ * is chosen where an error is thrown) and `@parley/dialogue` reads it, so both sides agree on every code.
+ */
+export const ERROR_KINDS: { readonly [code in ErrorCode]: ErrorKind } = {
+  invalid_json: { status: 400, type: 'invalid_request_error', retryable: false },
+  invalid_value: { status: 400, type: 'invalid_request_error', retryable: false },
+  missing_required_parameter: { status: 400, type: 'invalid_request_error', retryable: false },
+  unknown_parameter: { status: 400, type: 'invalid_request_error', retryable: false },
+  body_too_large: { status: 413, type: 'invalid_request_error', retryable: false },
+  not_found: { status: 404, type: 'not_found_error', retryable: false },
+  method_not_allowed: { status: 405, type: 'invalid_request_error', retryable: false },
+  // OpenAI answered 400 for a thread with an active run; the run ends soon, so waiting helps.
+  thread_busy: { status: 400, type: 'invalid_request_error', retryable: true },
+  invalid_run_state: { status: 400, type: 'invalid_request_error', retryable: false },
+  unauthorized: { status: 401, type: 'authentication_error', retryable: false },
+  rate_limit_exceeded: { status: 429, type: 'rate_limit_error', retryable: true },
+  insufficient_quota: { status: 429, type: 'insufficient_quota', retryable: false },
+  budget_exceeded: { status: 429, type: 'rate_limit_error', retryable: false },
+  model_not_found: { status: 404, type: 'not_found_error', retryable: false },
+  upstream_auth_failed: { status: 502, type: 'upstream_error', retryable: false },
+  upstream_error: { status: 502, type: 'upstream_error', retryable: true },
+  upstream_timeout: { status: 504, type: 'upstream_error', retryable: true },
+  moderation_flagged: { status: 400, type: 'invalid_request_error', retryable: false },
+  server_error: { status: 500, type: 'server_error', retryable: true },
+  model_not_allowed: { status: 400, type: 'invalid_request_error', retryable: false },
+  permission_denied: { status: 403, type: 'permission_error', retryable: false },
+  id_taken: { status: 409, type: 'invalid_request_error', retryable: false },
+  tool_call_limit_exceeded: { status: 400, type: 'invalid_request_error', retryable: false },
+  service_unavailable: { status: 503, type: 'server_error', retryable: true },
+};
+
+/** The kind of a code, or undefined for a code this version does not know (an upstream's own, say). */
+export function errorKind(code: string | null | undefined): ErrorKind | undefined {
+  return code != null && Object.hasOwn(ERROR_KINDS, code) ? ERROR_KINDS[code as ErrorCode] : undefined;
+}
 
 /** The object inside an error body, and the `data` of an `error` stream event. */
 export interface ErrorObject {

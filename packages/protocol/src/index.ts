@@ -6,8 +6,8 @@ export {
   IdPrefix,
   OFFLINE_MODEL,
 } from './constants.js';
-export type { ErrorBody, ErrorObject, ErrorType } from './errors.js';
-export { ErrorCode } from './errors.js';
+export type { ErrorBody, ErrorKind, ErrorObject, ErrorType } from './errors.js';
+export { ERROR_KINDS, ErrorCode, errorKind } from './errors.js';
 export type { AssistantStreamEvent, StreamEventName } from './events.js';
 export { DONE_DATA, LAST_EVENT_ID_HEADER, RESUME_QUERY_PARAM, StreamEvent } from './events.js';
 export type {

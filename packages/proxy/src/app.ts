@@ -197,8 +197,7 @@ async function handle(
       return;
     }
   }
-  const noSuchRoute = () =>
-    new ProxyError(404, ErrorCode.NotFound, `Invalid URL (${req.method} ${url.pathname})`);
+  const noSuchRoute = () => new ProxyError(ErrorCode.NotFound, `Invalid URL (${req.method} ${url.pathname})`);
   try {
     let matched: ReturnType<typeof router.match>;
     try {
@@ -223,7 +222,7 @@ async function handle(
       guard.route(meta, req.method ?? 'GET', url.pathname);
       principal = await auth.authenticate(req);
       if (principal.player.startsWith('parley:')) {
-        throw new ProxyError(401, ErrorCode.Unauthorized, 'That player id is reserved.');
+        throw new ProxyError(ErrorCode.Unauthorized, 'That player id is reserved.');
       }
     }
     let bodyRead: Promise<Record<string, unknown>> | undefined;

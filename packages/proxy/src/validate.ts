@@ -9,7 +9,7 @@ import { ProxyError } from './errors.js';
 export type Check<T> = (value: unknown, path: string) => T;
 
 function fail(path: string, message: string): never {
-  throw new ProxyError(400, ErrorCode.InvalidValue, message, { param: path });
+  throw new ProxyError(ErrorCode.InvalidValue, message, { param: path });
 }
 
 function describe(value: unknown): string {
@@ -147,14 +147,9 @@ export function object<S extends Shape, R extends keyof S = never>(
       if (!Object.hasOwn(shape, key)) {
         if (options.allowUnknown) continue;
         const param = path ? `${path}.${key}` : key;
-        throw new ProxyError(
-          400,
-          ErrorCode.UnknownParameter,
-          `Unrecognized request argument supplied: ${param}`,
-          {
-            param,
-          },
-        );
+        throw new ProxyError(ErrorCode.UnknownParameter, `Unrecognized request argument supplied: ${param}`, {
+          param,
+        });
       }
       const check = shape[key]!;
       const fieldPath = path ? `${path}.${key}` : key;
@@ -163,7 +158,7 @@ export function object<S extends Shape, R extends keyof S = never>(
     for (const key of options.required ?? []) {
       if (input[key as string] === undefined) {
         const param = path ? `${path}.${String(key)}` : String(key);
-        throw new ProxyError(400, ErrorCode.MissingParameter, `Missing required parameter: '${param}'.`, {
+        throw new ProxyError(ErrorCode.MissingParameter, `Missing required parameter: '${param}'.`, {
           param,
         });
       }

@@ -120,12 +120,8 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
     if (found) return found;
     if (await store.getAssistant(GAME_OWNER, id)) {
       throw new ProxyError(
-        403,
-        ErrorCode.InvalidValue,
+        ErrorCode.PermissionDenied,
         'This assistant is defined by the game and is read-only.',
-        {
-          type: 'permission_error',
-        },
       );
     }
     throw notFound('assistant', id);
@@ -146,7 +142,6 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
     const existing = threadId ? (await store.allMessages(owner, threadId)).length : 0;
     if (existing + inputs.length > guard.policy.maxMessagesPerThread) {
       throw new ProxyError(
-        400,
         ErrorCode.InvalidValue,
         `A thread holds at most ${guard.policy.maxMessagesPerThread} messages on this server; start a new one.`,
         { param: 'thread_id' },
@@ -171,7 +166,6 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
     const active = await engine.activeRun(owner, threadId);
     if (active) {
       throw new ProxyError(
-        400,
         ErrorCode.ThreadBusy,
         `Can't ${doing} ${threadId} while a run ${active.id} is active.`,
         {
@@ -216,7 +210,7 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
     .add('POST', '/v1/admin/block', 'admin', async (ctx) => {
       const fields = parse(schema.block, await ctx.body());
       if (!fields.player && fields.everyone !== true) {
-        throw new ProxyError(400, ErrorCode.MissingParameter, "Give 'player', or 'everyone': true.", {
+        throw new ProxyError(ErrorCode.MissingParameter, "Give 'player', or 'everyone': true.", {
           param: 'player',
         });
       }
@@ -237,7 +231,7 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
     .add('POST', '/v1/assistants', 'assistants.create', async (ctx) => {
       const fields = parse(schema.createAssistant, await ctx.body());
       if (!guard.policy.playerAssistants) {
-        throw new ProxyError(404, ErrorCode.NotFound, 'Invalid URL (POST /v1/assistants)');
+        throw new ProxyError(ErrorCode.NotFound, 'Invalid URL (POST /v1/assistants)');
       }
       checkAssistantFields(fields);
       const created = makeAssistant({ ...fields, model: fields.model ?? upstream.defaultModel });
@@ -436,7 +430,6 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
       const after = raw === undefined ? 0 : Number(Array.isArray(raw) ? raw[0] : raw);
       if (!Number.isInteger(after) || after < 0) {
         throw new ProxyError(
-          400,
           ErrorCode.InvalidValue,
           `Invalid '${RESUME_QUERY_PARAM}': expected a non-negative integer.`,
           {
@@ -489,7 +482,6 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
       } as unknown as ChatRequest;
       if ((await moderator.check(texts.filter(Boolean).join('\n'))).flagged) {
         throw new ProxyError(
-          400,
           ErrorCode.Moderation,
           'The input was flagged by moderation and was not sent to the model.',
           {
@@ -521,7 +513,7 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
       const total = setTimeout(expire, timeouts.totalMs);
       let idle = setTimeout(expire, timeouts.firstTokenMs);
       const timeout = () =>
-        new ProxyError(504, ErrorCode.UpstreamTimeout, 'The model upstream took too long to answer.');
+        new ProxyError(ErrorCode.UpstreamTimeout, 'The model upstream took too long to answer.');
       try {
         if (!stream) {
           try {
@@ -563,7 +555,7 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
           // The upstream dropped or stalled mid-stream: finish the event in progress, then say so.
           const failure = timedOut
             ? timeout()
-            : new ProxyError(502, ErrorCode.Upstream, 'The model upstream ended the stream unexpectedly.');
+            : new ProxyError(ErrorCode.Upstream, 'The model upstream ended the stream unexpectedly.');
           ctx.res.end(`\n\ndata: ${JSON.stringify(toErrorBody(failure))}\n\ndata: ${DONE_DATA}\n\n`);
         } finally {
           metrics.gauge('parley_streams_open', 'Event streams open now.', {}, -1);

@@ -249,7 +249,7 @@ describe('the hook', () => {
   it('can refuse outright by throwing', async () => {
     const auth = createAuthenticator(full, {
       hook: () => {
-        throw new ProxyError(403, 'unauthorized', 'Banned.');
+        throw new ProxyError('permission_denied', 'Banned.');
       },
     });
     await expectProxyError(auth.authenticate(fakeRequest()), 403);

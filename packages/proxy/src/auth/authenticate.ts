@@ -131,7 +131,7 @@ export function createAuthenticator(config: AuthConfig, options: AuthenticatorOp
     adminDigest !== undefined && timingSafeEqual(digest(token), adminDigest);
 
   const sessionsOff = () =>
-    new ProxyError(404, ErrorCode.NotFound, 'Anonymous sessions are not enabled on this proxy.');
+    new ProxyError(ErrorCode.NotFound, 'Anonymous sessions are not enabled on this proxy.');
 
   // A session token that verified stays valid until it expires (nothing server-side can revoke it; a new
   // secret means a restart), so its check need not run again for every request: HMAC verification is
@@ -188,7 +188,6 @@ export function createAuthenticator(config: AuthConfig, options: AuthenticatorOp
       const decision = limiter.take(clientKey(clientAddress(req)), now());
       if (!decision.allowed)
         throw new ProxyError(
-          429,
           ErrorCode.RateLimited,
           'Too many new sessions from this address; try again later.',
           {
@@ -256,7 +255,6 @@ function devPrincipal(req: IncomingMessage): Principal {
   const named = req.headers[DEV_PLAYER_HEADER];
   if (named !== undefined && (typeof named !== 'string' || !DEV_PLAYER.test(named)))
     throw new ProxyError(
-      400,
       ErrorCode.InvalidValue,
       "X-Parley-Player must be 1 to 64 characters from A-Z, a-z, 0-9, '.', '_', '-' and '@'.",
       { param: 'X-Parley-Player' },

@@ -15,7 +15,7 @@ export function unauthorized(message: string, options: { invalidToken?: boolean;
   const challenge = options.invalidToken
     ? 'Bearer realm="parley", error="invalid_token"'
     : 'Bearer realm="parley"';
-  return new ProxyError(401, ErrorCode.Unauthorized, message, {
+  return new ProxyError(ErrorCode.Unauthorized, message, {
     headers: { 'WWW-Authenticate': challenge },
     cause: options.cause,
   });

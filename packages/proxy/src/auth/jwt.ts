@@ -78,11 +78,9 @@ export function createJwtVerifier(config: JwtConfig, options: JwtVerifierOptions
       // Not a verdict on the token: the key server is down, redirecting, or serving garbage.
       if (remote)
         throw new ProxyError(
-          503,
-          ErrorCode.Server,
+          ErrorCode.Unavailable,
           'The proxy cannot load the keys to check this token; try again shortly.',
           {
-            type: 'server_error',
             headers: { 'Retry-After': '5' },
             cause: error,
           },

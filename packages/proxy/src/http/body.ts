@@ -30,20 +30,19 @@ export async function readJson(req: IncomingMessage, maxBytes: number): Promise<
   try {
     text = decoder.decode(Buffer.concat(chunks, size));
   } catch {
-    throw new ProxyError(400, ErrorCode.InvalidJson, 'The request body is not valid UTF-8.');
+    throw new ProxyError(ErrorCode.InvalidJson, 'The request body is not valid UTF-8.');
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     throw new ProxyError(
-      400,
       ErrorCode.InvalidJson,
       "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
     );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ProxyError(400, ErrorCode.InvalidJson, 'The request body must be a JSON object.');
+    throw new ProxyError(ErrorCode.InvalidJson, 'The request body must be a JSON object.');
   }
   return value as Record<string, unknown>;
 }
@@ -52,7 +51,6 @@ function tooLarge(maxBytes: number): ProxyError {
   // The rest of the body is never read: close the connection after the answer instead of holding it
   // open (or draining a body of any declared size) for the client's next request.
   return new ProxyError(
-    413,
     ErrorCode.BodyTooLarge,
     `The request body is larger than the limit of ${maxBytes} bytes.`,
     { headers: { Connection: 'close' } },

@@ -41,13 +41,9 @@ export class Router<H, M = undefined> {
       if (route.method === method) return { handler: route.handler, params, meta: route.meta };
     }
     if (pathMatched) {
-      throw new ProxyError(
-        405,
-        ErrorCode.MethodNotAllowed,
-        `Method ${method} is not allowed for ${pathname}.`,
-      );
+      throw new ProxyError(ErrorCode.MethodNotAllowed, `Method ${method} is not allowed for ${pathname}.`);
     }
-    throw new ProxyError(404, ErrorCode.NotFound, `Invalid URL (${method} ${pathname})`);
+    throw new ProxyError(ErrorCode.NotFound, `Invalid URL (${method} ${pathname})`);
   }
 }
 

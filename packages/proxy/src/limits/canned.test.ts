@@ -32,11 +32,11 @@ describe('cannedLine', () => {
 
 describe('cannedReasonFor', () => {
   it('maps the limiter errors and nothing else', () => {
-    expect(cannedReasonFor(new ProxyError(429, ErrorCode.BudgetExceeded, 'spent'))).toBe('budget');
-    expect(cannedReasonFor(new ProxyError(429, ErrorCode.RateLimited, 'slow'))).toBe('rate_limited');
-    expect(cannedReasonFor(new ProxyError(503, ErrorCode.Server, 'down'))).toBe('unavailable');
-    expect(cannedReasonFor(new ProxyError(429, ErrorCode.InsufficientQuota, 'no credit'))).toBeUndefined();
-    expect(cannedReasonFor(new ProxyError(400, ErrorCode.InvalidValue, 'bad'))).toBeUndefined();
+    expect(cannedReasonFor(new ProxyError(ErrorCode.BudgetExceeded, 'spent'))).toBe('budget');
+    expect(cannedReasonFor(new ProxyError(ErrorCode.RateLimited, 'slow'))).toBe('rate_limited');
+    expect(cannedReasonFor(new ProxyError(ErrorCode.Unavailable, 'down'))).toBe('unavailable');
+    expect(cannedReasonFor(new ProxyError(ErrorCode.InsufficientQuota, 'no credit'))).toBeUndefined();
+    expect(cannedReasonFor(new ProxyError(ErrorCode.InvalidValue, 'bad'))).toBeUndefined();
     expect(cannedReasonFor(new Error('bug'))).toBeUndefined();
   });
 });

@@ -74,8 +74,8 @@ export function cannedLine(
  */
 export function cannedReasonFor(error: unknown): CannedReason | undefined {
   if (!(error instanceof ProxyError)) return undefined;
-  if (error.status === 429 && error.code === ErrorCode.BudgetExceeded) return 'budget';
-  if (error.status === 429 && error.code === ErrorCode.RateLimited) return 'rate_limited';
-  if (error.status === 503) return 'unavailable';
+  if (error.code === ErrorCode.BudgetExceeded) return 'budget';
+  if (error.code === ErrorCode.RateLimited) return 'rate_limited';
+  if (error.code === ErrorCode.Unavailable) return 'unavailable';
   return undefined;
 }

@@ -230,7 +230,6 @@ export function worstCase(config: LimitsConfig, limits: readonly number[], reque
         measure === 'cost' ? `$${nanoToUsd(charge[measure]).toFixed(4)}` : String(charge[measure]);
       const limitShown = measure === 'cost' ? `$${nanoToUsd(limit).toFixed(4)}` : String(limit);
       throw new ProxyError(
-        400,
         ErrorCode.InvalidValue,
         `This request may use ${shown} ${measure === 'cost' ? '' : `${measure} `}(prompt plus max_completion_tokens), ` +
           `more than the ${scope === 'player' ? "player's" : "game's"} ${window === 'minute' ? 'per-minute' : 'daily'} ` +
@@ -277,7 +276,6 @@ export function limitError(failures: readonly number[], now: number, concurrentR
   const headers = { 'Retry-After': String(retryAfter) };
   if (!worst) {
     return new ProxyError(
-      429,
       ErrorCode.RateLimited,
       `This player already has ${concurrentRuns} ${concurrentRuns === 1 ? 'reply' : 'replies'} in progress; try again when one finishes.`,
       { headers },
@@ -289,7 +287,7 @@ export function limitError(failures: readonly number[], now: number, concurrentR
     worst.window === 'day'
       ? `${who} daily ${what} budget is spent; it resets at midnight UTC.`
       : `${who} per-minute ${what} limit is reached; try again in ${retryAfter} s.`;
-  return new ProxyError(429, budget ? ErrorCode.BudgetExceeded : ErrorCode.RateLimited, message, {
+  return new ProxyError(budget ? ErrorCode.BudgetExceeded : ErrorCode.RateLimited, message, {
     headers,
   });
 }
@@ -297,7 +295,6 @@ export function limitError(failures: readonly number[], now: number, concurrentR
 /** The 429 for a reservation refused by a kill switch. */
 export function blockedError(target: 'player' | 'everyone'): ProxyError {
   return new ProxyError(
-    429,
     ErrorCode.BudgetExceeded,
     target === 'player'
       ? 'This player cannot talk to characters right now.'
@@ -309,11 +306,9 @@ export function blockedError(target: 'player' | 'everyone'): ProxyError {
 /** The 503 for a shared store that cannot be reached: fail closed, never let the request through. */
 export function unavailableError(cause: unknown): ProxyError {
   return new ProxyError(
-    503,
-    ErrorCode.Server,
+    ErrorCode.Unavailable,
     'The proxy cannot check its budgets right now; try again shortly.',
     {
-      type: 'server_error',
       headers: { 'Retry-After': '2' },
       cause,
     },
@@ -323,17 +318,12 @@ export function unavailableError(cause: unknown): ProxyError {
 /** Which scope a usage query means; naming both a player and an NPC is refused. */
 export function scopeKind(scope: UsageScope): 'player' | 'npc' | 'total' {
   if (scope.player !== undefined && scope.npc !== undefined)
-    throw new ProxyError(
-      400,
-      ErrorCode.InvalidValue,
-      'Ask for the usage of a player or of an NPC, not both.',
-      {
-        param: 'npc',
-      },
-    );
+    throw new ProxyError(ErrorCode.InvalidValue, 'Ask for the usage of a player or of an NPC, not both.', {
+      param: 'npc',
+    });
   for (const key of ['player', 'npc'] as const) {
     if (scope[key] === '')
-      throw new ProxyError(400, ErrorCode.InvalidValue, `${key} must not be empty.`, { param: key });
+      throw new ProxyError(ErrorCode.InvalidValue, `${key} must not be empty.`, { param: key });
   }
   return scope.player !== undefined ? 'player' : scope.npc !== undefined ? 'npc' : 'total';
 }

@@ -113,7 +113,7 @@ describe.skipIf(!haveRedis && !inCi)(title, () => {
       const started = Date.now();
       const error = await refusal(limiter.reserve(ask('ann')));
       expect(error.status).toBe(503);
-      expect(error.code).toBe(ErrorCode.Server);
+      expect(error.code).toBe(ErrorCode.Unavailable);
       expect(error.headers['Retry-After']).toBeDefined();
       expect(Date.now() - started).toBeLessThan(5_000);
       expect((await refusal(limiter.usage({}))).status).toBe(503);

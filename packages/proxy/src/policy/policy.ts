@@ -98,7 +98,6 @@ const routeName: Check<RouteName> = (value, path) => {
   const name = string()(value, path);
   if (!(ROUTES as readonly string[]).includes(name)) {
     throw new ProxyError(
-      400,
       ErrorCode.InvalidValue,
       `Unknown endpoint '${name}' in ${path}; known: ${ROUTES.join(', ')}.`,
     );
@@ -192,7 +191,7 @@ export class PolicyGuard {
   /** 404 for a route the policy does not open, exactly as for a route that does not exist. */
   route(name: RouteName, method: string, path: string): void {
     if (!this.policy.endpoints.has(name)) {
-      throw new ProxyError(404, ErrorCode.NotFound, `Invalid URL (${method} ${path})`);
+      throw new ProxyError(ErrorCode.NotFound, `Invalid URL (${method} ${path})`);
     }
   }
 
@@ -200,8 +199,7 @@ export class PolicyGuard {
     if (this.anyModel || !model || model === this.defaultModel || model === OFFLINE_MODEL) return;
     if (!this.policy.models.has(model)) {
       throw new ProxyError(
-        400,
-        ErrorCode.ModelNotFound,
+        ErrorCode.ModelNotAllowed,
         `The model '${model.slice(0, 64)}' is not allowed on this server.`,
         {
           param,
@@ -213,7 +211,6 @@ export class PolicyGuard {
   instructions(text: string | null | undefined, param = 'instructions'): void {
     if (text && text.length > this.policy.maxInstructionsChars) {
       throw new ProxyError(
-        400,
         ErrorCode.InvalidValue,
         `Instructions are limited to ${this.policy.maxInstructionsChars} characters on this server.`,
         { param },
@@ -224,7 +221,6 @@ export class PolicyGuard {
   messageText(text: string, param = 'content'): void {
     if (text.length > this.policy.maxMessageChars) {
       throw new ProxyError(
-        400,
         ErrorCode.InvalidValue,
         `Messages are limited to ${this.policy.maxMessageChars} characters on this server.`,
         {
@@ -237,7 +233,6 @@ export class PolicyGuard {
   tools(tools: readonly unknown[] | null | undefined, param = 'tools'): void {
     if (tools && tools.length > this.policy.maxToolsPerAssistant) {
       throw new ProxyError(
-        400,
         ErrorCode.InvalidValue,
         `At most ${this.policy.maxToolsPerAssistant} tools per assistant on this server.`,
         {

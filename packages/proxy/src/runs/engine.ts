@@ -237,7 +237,6 @@ export class RunEngine {
     const { run } = live;
     if (run.status !== 'requires_action' || !run.required_action) {
       throw new ProxyError(
-        400,
         ErrorCode.InvalidRunState,
         `Runs in status "${run.status}" do not accept tool outputs.`,
       );
@@ -247,7 +246,6 @@ export class RunEngine {
     for (const entry of outputs) {
       if (!entry.tool_call_id || !expected.includes(entry.tool_call_id)) {
         throw new ProxyError(
-          400,
           ErrorCode.InvalidValue,
           `Invalid tool_call_id: ${entry.tool_call_id ?? '(missing)'}`,
           {
@@ -260,7 +258,6 @@ export class RunEngine {
     const missing = expected.filter((id) => !given.has(id));
     if (missing.length > 0) {
       throw new ProxyError(
-        400,
         ErrorCode.MissingParameter,
         `Expected tool outputs for call_ids ${JSON.stringify(expected)}, got ${JSON.stringify([...given.keys()])}`,
         { param: 'tool_outputs' },
@@ -304,7 +301,7 @@ export class RunEngine {
   async cancel(owner: Owner, threadId: string, runId: string): Promise<Run> {
     const live = this.#live.get(runId);
     const cannot = (status: string) =>
-      new ProxyError(400, ErrorCode.InvalidRunState, `Cannot cancel run with status '${status}'.`);
+      new ProxyError(ErrorCode.InvalidRunState, `Cannot cancel run with status '${status}'.`);
     if (!live || live.owner !== owner || live.run.thread_id !== threadId) {
       const stored = await this.store.getRun(owner, threadId, runId);
       if (!stored) throw notFound('run', runId);
@@ -546,7 +543,6 @@ export class RunEngine {
     const stored = await this.store.getRun(owner, threadId, runId);
     if (!stored) throw notFound('run', runId);
     throw new ProxyError(
-      400,
       ErrorCode.InvalidRunState,
       `Runs in status "${stored.status}" do not accept tool outputs.`,
     );
@@ -833,7 +829,6 @@ export class RunEngine {
       if (live.timedOut) {
         live.timedOut = false;
         const failure = new ProxyError(
-          504,
           ErrorCode.UpstreamTimeout,
           'The model upstream took too long to answer.',
         );
@@ -848,7 +843,7 @@ export class RunEngine {
       const failure =
         error instanceof ProxyError
           ? error
-          : new ProxyError(500, ErrorCode.Server, 'The run failed unexpectedly.');
+          : new ProxyError(ErrorCode.Server, 'The run failed unexpectedly.');
       run.last_error = { code: runErrorCode(failure), message: failure.message };
       await this.#finish(live, 'failed', failure);
     }
@@ -1113,14 +1108,13 @@ export class RunEngine {
 
 function tooManyToolCalls(cap: number): ProxyError {
   return new ProxyError(
-    502,
-    ErrorCode.Upstream,
+    ErrorCode.ToolCallLimit,
     `The model asked for more than ${cap} tool calls in one run.`,
   );
 }
 
 function busy(threadId: string, runId: string): ProxyError {
-  return new ProxyError(400, ErrorCode.ThreadBusy, `Thread ${threadId} already has an active run ${runId}.`, {
+  return new ProxyError(ErrorCode.ThreadBusy, `Thread ${threadId} already has an active run ${runId}.`, {
     param: 'thread_id',
   });
 }

@@ -53,12 +53,12 @@ export function redact(text: string, secret: string | undefined): string {
 export function mapUpstreamError(error: unknown, secret: string | undefined): ProxyError {
   if (error instanceof ProxyError) return error;
   if (error instanceof APIConnectionTimeoutError) {
-    return new ProxyError(504, ErrorCode.UpstreamTimeout, 'The model upstream did not answer in time.', {
+    return new ProxyError(ErrorCode.UpstreamTimeout, 'The model upstream did not answer in time.', {
       cause: error,
     });
   }
   if (error instanceof APIConnectionError) {
-    return new ProxyError(502, ErrorCode.Upstream, 'The model upstream could not be reached.', {
+    return new ProxyError(ErrorCode.Upstream, 'The model upstream could not be reached.', {
       cause: error,
     });
   }
@@ -73,31 +73,22 @@ export function mapUpstreamError(error: unknown, secret: string | undefined): Pr
       secret,
     );
     if (status === 401 || status === 403) {
-      return new ProxyError(
-        502,
-        ErrorCode.UpstreamAuth,
-        "The model upstream refused the proxy's credentials.",
-        {
-          type: 'upstream_error',
-          cause: error,
-        },
-      );
+      return new ProxyError(ErrorCode.UpstreamAuth, "The model upstream refused the proxy's credentials.", {
+        cause: error,
+      });
     }
     if (status === 429) {
       if (isQuotaError(error)) {
         return new ProxyError(
-          429,
           ErrorCode.InsufficientQuota,
           'The model upstream has no quota or credit left.',
           {
-            type: 'insufficient_quota',
             cause: error,
           },
         );
       }
       const wait = retryAfterMs(error);
       return new ProxyError(
-        429,
         ErrorCode.RateLimited,
         'The model upstream is rate limiting requests; try again shortly.',
         {
@@ -107,23 +98,18 @@ export function mapUpstreamError(error: unknown, secret: string | undefined): Pr
       );
     }
     if (status === 404) {
-      return new ProxyError(404, ErrorCode.ModelNotFound, message || 'The model does not exist upstream.', {
+      return new ProxyError(ErrorCode.ModelNotFound, message || 'The model does not exist upstream.', {
         param: 'model',
         cause: error,
       });
     }
     if (status !== undefined && status >= 400 && status < 500) {
-      return new ProxyError(
-        400,
-        ErrorCode.InvalidValue,
-        `The model upstream refused the request: ${message}`,
-        {
-          param: typeof error.param === 'string' ? redact(error.param, secret) : null,
-          cause: error,
-        },
-      );
+      return new ProxyError(ErrorCode.InvalidValue, `The model upstream refused the request: ${message}`, {
+        param: typeof error.param === 'string' ? redact(error.param, secret) : null,
+        cause: error,
+      });
     }
-    return new ProxyError(502, ErrorCode.Upstream, `The model upstream failed: ${message}`, { cause: error });
+    return new ProxyError(ErrorCode.Upstream, `The model upstream failed: ${message}`, { cause: error });
   }
-  return new ProxyError(502, ErrorCode.Upstream, 'The model upstream failed.', { cause: error });
+  return new ProxyError(ErrorCode.Upstream, 'The model upstream failed.', { cause: error });
 }

@@ -57,11 +57,7 @@ function safeEvent(event: string, secret: string | undefined, options: RelayOpti
     typeof upstream === 'object' && upstream !== null && 'message' in upstream
       ? String(upstream.message)
       : 'unknown error';
-  const failure = new ProxyError(
-    502,
-    ErrorCode.Upstream,
-    `The model upstream failed: ${redact(message, secret)}`,
-  );
+  const failure = new ProxyError(ErrorCode.Upstream, `The model upstream failed: ${redact(message, secret)}`);
   return `data: ${JSON.stringify(toErrorBody(failure))}\n\n`;
 }
 

@@ -199,7 +199,7 @@ function chunkOf(text: string, headers: Headers): ChatCompletionChunk | typeof D
   try {
     parsed = JSON.parse(data);
   } catch {
-    throw new ProxyError(502, ErrorCode.Upstream, 'The model upstream sent a malformed stream event.');
+    throw new ProxyError(ErrorCode.Upstream, 'The model upstream sent a malformed stream event.');
   }
   const error =
     typeof parsed === 'object' && parsed !== null && 'error' in parsed

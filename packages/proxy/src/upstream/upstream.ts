@@ -100,7 +100,7 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
       signal,
     );
     const body = transport.rawBody(response) ?? response.body;
-    if (!body) throw new ProxyError(502, ErrorCode.Upstream, 'The model upstream sent no stream.');
+    if (!body) throw new ProxyError(ErrorCode.Upstream, 'The model upstream sent no stream.');
     return { body, headers: response.headers };
   }
 
@@ -231,7 +231,6 @@ export class TurnDecoder {
   end(): void {
     if (!this.#finished) {
       throw new ProxyError(
-        502,
         ErrorCode.Upstream,
         'The model upstream ended the stream before the answer was finished.',
       );
