@@ -577,13 +577,7 @@ export class RunEngine {
           live.writeError ??= error;
         });
     };
-    // An object just opened is held where the store allows it (see `Store.hold`): its final write follows
-    // within the turn, and a read of the thread in between still finds it stored. A paced turn then
-    // writes four rows, not six.
-    const opened = (object: Message | RunStep) => {
-      if (this.store.hold) this.store.hold(owner, object);
-      else later(object);
-    };
+    const opened = (object: Message | RunStep) => later(object);
     let messageStep: RunStep | undefined;
     let message: Message | undefined;
     let toolStep: RunStep | undefined;
