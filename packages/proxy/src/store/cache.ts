@@ -3,15 +3,14 @@ import { cloneData } from '../clone.js';
 import type { Owner, Store } from './types.js';
 
 /**
- * A Map that forgets its least recently used entries beyond `limit` entries or, when values are weighed,
- * beyond `maxWeight` in all (always keeping the newest entry).
+ * A Map that forgets its least recently used entries beyond `limit` entries or beyond `maxWeight` in all
+ * (always keeping the newest entry). Each entry's weight is given when it is set.
  */
 class Lru<K, V> {
   readonly #map = new Map<K, { value: V; weight: number }>();
   #weight = 0;
   constructor(
     private readonly limit: number,
-    private readonly weigh: (value: V) => number = () => 0,
     private readonly maxWeight = Number.POSITIVE_INFINITY,
   ) {}
 
@@ -25,9 +24,8 @@ class Lru<K, V> {
   }
 
   /** Adds or replaces an entry; also how a value changed in place is weighed again. */
-  set(key: K, value: V): void {
+  set(key: K, value: V, weight = 0): void {
     this.delete(key);
-    const weight = this.weigh(value);
     this.#map.set(key, { value, weight });
     this.#weight += weight;
     for (const oldest of this.#map.keys()) {
@@ -45,16 +43,27 @@ class Lru<K, V> {
 }
 
 /**
- * What a cached history is counted as: its text (a character is a UTF-16 unit, two bytes) plus a fixed
- * cost per message for ids, timestamps and object overhead. An estimate, not a measure of the heap.
+ * What a cached message is counted as: its text (a character is a UTF-16 unit, two bytes) plus a fixed
+ * cost for ids, timestamps and object overhead. An estimate, not a measure of the heap.
  */
-function historyWeight(history: { messages: Message[] }): number {
-  let weight = 0;
-  for (const message of history.messages) {
-    weight += 512;
-    for (const part of message.content) if (part.type === 'text') weight += 2 * part.text.value.length;
-  }
+function messageWeight(message: Message): number {
+  let weight = 512;
+  for (const part of message.content) if (part.type === 'text') weight += 2 * part.text.value.length;
   return weight;
+}
+
+/** A thread's cached messages in store order, with their weight kept as they change. */
+interface History {
+  owner: Owner;
+  messages: Message[];
+  weight: number;
+}
+
+/** A history of `messages`, which become the cache's own: callers pass copies. */
+function historyOf(owner: Owner, messages: Message[]): History {
+  let weight = 0;
+  for (const message of messages) weight += messageWeight(message);
+  return { owner, messages, weight };
 }
 
 /**
@@ -81,21 +90,20 @@ export function withMemoryCache(
    * Every message of a thread in store order, for threads read recently: bounded by their size as well as
    * their number, so many short conversations fit where a few long ones would.
    */
-  const histories = new Lru<string, { owner: Owner; messages: Message[] }>(
-    limits.threads,
-    historyWeight,
-    limits.historyBytes,
-  );
-  const held = heldWrites();
+  const histories = new Lru<string, History>(limits.threads, limits.historyBytes);
+  const keep = (threadId: string, history: History) => histories.set(threadId, history, history.weight);
 
   /** Keeps a cached history in step with a message just written. */
   const remember = (owner: Owner, message: Message) => {
     const history = histories.get(message.thread_id);
     if (!history || history.owner !== owner) return;
+    const copy = cloneData(message);
     const index = history.messages.findIndex((m) => m.id === message.id);
-    if (index >= 0) history.messages[index] = cloneData(message);
-    else history.messages.push(cloneData(message));
-    histories.set(message.thread_id, history); // weighed again
+    if (index >= 0) history.weight -= messageWeight(history.messages[index]!);
+    if (index >= 0) history.messages[index] = copy;
+    else history.messages.push(copy);
+    history.weight += messageWeight(copy);
+    keep(message.thread_id, history); // weighed again
   };
   const putMessage = async (owner: Owner, message: Message) => {
     await store.putMessage(owner, message);
@@ -116,66 +124,36 @@ export function withMemoryCache(
       await store.createThread(owner, thread, messages);
       threads.remember(owner, thread);
       // A thread just created holds exactly these messages: its first turn needs no read.
-      histories.set(thread.id, { owner, messages: cloneData([...messages]) });
+      keep(thread.id, historyOf(owner, messages.map(cloneData)));
     },
     async deleteThread(owner, id) {
-      await held.write(id); // what the deletion then cascades over
       threads.forget(id);
       histories.delete(id);
       return store.deleteThread(owner, id);
     },
-    putMessage(owner, message) {
-      held.drop(message.thread_id, message.id);
-      return putMessage(owner, message);
-    },
-    putStep(owner, step) {
-      held.drop(step.thread_id, step.id);
-      return store.putStep(owner, step);
-    },
+    putMessage,
     async putAll(owner, objects) {
-      for (const object of objects)
-        if (object.object !== 'thread.run') held.drop(object.thread_id, object.id);
       await store.putAll(owner, objects);
       for (const object of objects) if (isMessage(object)) remember(owner, object);
     },
-    hold(owner, object) {
-      held.add(object.thread_id, object.id, () =>
-        isMessage(object) ? putMessage(owner, object) : store.putStep(owner, object),
-      );
-    },
-    async getMessage(owner, threadId, id) {
-      await held.write(threadId);
-      return store.getMessage(owner, threadId, id);
-    },
-    async listMessages(owner, threadId, page, filter) {
-      await held.write(threadId);
-      return store.listMessages(owner, threadId, page, filter);
-    },
-    async getStep(owner, threadId, runId, id) {
-      await held.write(threadId);
-      return store.getStep(owner, threadId, runId, id);
-    },
-    async listSteps(owner, threadId, runId, page) {
-      await held.write(threadId);
-      return store.listSteps(owner, threadId, runId, page);
-    },
     async deleteMessage(owner, threadId, id) {
-      await held.write(threadId);
       const deleted = await store.deleteMessage(owner, threadId, id);
       const history = histories.get(threadId);
-      if (history && deleted) {
-        history.messages = history.messages.filter((m) => m.id !== id);
-        histories.set(threadId, history);
+      const index = deleted && history ? history.messages.findIndex((m) => m.id === id) : -1;
+      if (history && index >= 0) {
+        history.weight -= messageWeight(history.messages[index]!);
+        history.messages.splice(index, 1);
+        keep(threadId, history);
       }
       return deleted;
     },
     async allMessages(owner, threadId) {
-      await held.write(threadId);
+      // One copy a read, whether cached or not: the caller may change what it gets, the cache must not.
       const hit = histories.get(threadId);
-      if (hit) return hit.owner === owner ? cloneData(hit.messages) : [];
+      if (hit) return hit.owner === owner ? hit.messages.map(cloneData) : [];
       const messages = await store.allMessages(owner, threadId);
       if (messages.length > 0 || (await store.getThread(owner, threadId))) {
-        histories.set(threadId, { owner, messages: cloneData(messages) });
+        keep(threadId, historyOf(owner, messages.map(cloneData)));
       }
       return messages;
     },
@@ -183,40 +161,6 @@ export function withMemoryCache(
 }
 
 const isMessage = (object: Message | RunStep | Run): object is Message => object.object === 'thread.message';
-
-/**
- * Writes held back per thread (see `Store.hold`). A read of the thread first writes what is held and
- * waits for it, together with any write of the thread's held objects that another read has begun.
- */
-function heldWrites() {
-  const byThread = new Map<string, Map<string, () => Promise<void>>>();
-  const writing = new Map<string, Promise<void>>();
-  return {
-    add(threadId: string, id: string, write: () => Promise<void>): void {
-      const writes = byThread.get(threadId) ?? new Map<string, () => Promise<void>>();
-      writes.set(id, write);
-      byThread.set(threadId, writes);
-    },
-    drop(threadId: string, id: string): void {
-      const writes = byThread.get(threadId);
-      if (!writes?.delete(id) || writes.size > 0) return;
-      byThread.delete(threadId);
-    },
-    write(threadId: string): Promise<void> {
-      const writes = byThread.get(threadId);
-      const earlier = writing.get(threadId);
-      if (!writes) return earlier ?? Promise.resolve();
-      byThread.delete(threadId);
-      const all = Promise.all([earlier, ...[...writes.values()].map((write) => write())]).then(() => {});
-      writing.set(threadId, all);
-      const forget = () => {
-        if (writing.get(threadId) === all) writing.delete(threadId);
-      };
-      all.then(forget, forget);
-      return all;
-    },
-  };
-}
 
 /** Write-through, owner-checked caching of one kind of object by id. */
 function objectCache<T extends { id: string }>(

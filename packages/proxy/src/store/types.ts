@@ -76,14 +76,6 @@ export interface Store {
    * trip where the database allows.
    */
   putAll(owner: Owner, objects: ReadonlyArray<Message | RunStep | Run>): Promise<void>;
-  /**
-   * Only where this process alone reads the store: takes a message or step in progress without writing
-   * it yet. It is written as it then stands the moment anything reads or deletes its thread's messages
-   * or steps, and is superseded by the next put of the same object. If neither comes (the run reaches
-   * its next boundary first, as it almost always does, or the process dies) it is never written: an
-   * object in progress holds nothing that its final write would not.
-   */
-  hold?(owner: Owner, object: Message | RunStep): void;
   getStep(owner: Owner, threadId: string, runId: string, id: string): Promise<RunStep | undefined>;
   listSteps(owner: Owner, threadId: string, runId: string, page: PageQuery): Promise<Page<RunStep>>;
 }
