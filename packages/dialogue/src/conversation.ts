@@ -123,21 +123,16 @@ export function createConversation(ctx: Context, npc: Npc, key: string): Convers
 
   const say = (text: string, options?: SayOptions): Turn => {
     const previous = tails.get(storeKey);
-    let postedTo: string | undefined;
     const turn = startTurn(
       ctx,
       conversation,
       (signal) =>
         onThread(previous, async (thread, assistant_id) => {
-          if (postedTo !== thread) {
-            await request('POST', `/threads/${thread}/messages`, {
-              body: { role: 'user', content: text },
-              signal,
-            });
-            postedTo = thread;
-          }
+          // One request: the run adds the player's line itself, and only once it starts, so a run the
+          // proxy refuses (a lost thread retried by onThread, a busy thread, a spent budget) leaves no line
+          // behind and a retry cannot post it twice.
           const body = await request<ReadableStream<Uint8Array>>('POST', `/threads/${thread}/runs`, {
-            body: { assistant_id, stream: true },
+            body: { assistant_id, additional_messages: [{ role: 'user', content: text }], stream: true },
             signal,
             raw: true,
           });

@@ -88,21 +88,28 @@ describe('retries', () => {
     expect(proxy.calls('GET', /^\/v1\/assistants\?/)).toHaveLength(2);
   });
 
-  it('never retries the POSTs that create a message or a run', async () => {
+  it('never retries the POSTs that start a run (and add the line) or add a message', async () => {
     const talk = npc().conversation();
+    proxy.failures.push({
+      method: 'POST',
+      path: /\/runs$/,
+      status: 503,
+      headers: { 'retry-after': '0' },
+    });
+    expect(await rejection(talk.say('One').text)).toMatchObject({ code: 'upstream', retryable: true });
+    expect(proxy.calls('POST', /\/runs$/)).toHaveLength(1);
+
+    proxy.failures.push({ method: 'POST', path: /\/runs$/, destroy: true });
+    expect(await rejection(talk.say('Two').text)).toMatchObject({ code: 'network', retryable: true });
+    expect(proxy.calls('POST', /\/runs$/)).toHaveLength(2);
+
     proxy.failures.push({
       method: 'POST',
       path: /\/messages$/,
       status: 503,
       headers: { 'retry-after': '0' },
     });
-    expect(await rejection(talk.say('One').text)).toMatchObject({ code: 'upstream', retryable: true });
+    expect(await rejection(talk.tell('The player left.'))).toMatchObject({ code: 'upstream' });
     expect(proxy.calls('POST', /\/messages$/)).toHaveLength(1);
-    expect(proxy.calls('POST', /\/runs$/)).toHaveLength(0);
-
-    proxy.failures.push({ method: 'POST', path: /\/runs$/, destroy: true });
-    expect(await rejection(talk.say('Two').text)).toMatchObject({ code: 'network', retryable: true });
-    expect(proxy.calls('POST', /\/messages$/)).toHaveLength(2);
-    expect(proxy.calls('POST', /\/runs$/)).toHaveLength(1);
   });
 });

@@ -87,6 +87,17 @@ describe('npc.ensure', () => {
 });
 
 describe('conversation', () => {
+  /** The lines sent, in order: `run: <line>` for a run that carries it, `message: <text>` for a message. */
+  const lines = () =>
+    proxy.requests
+      .filter((r) => r.method === 'POST' && /\/(messages|runs)$/.test(r.path))
+      .map((r) => {
+        const added = r.body?.['additional_messages'] as Array<{ content: string }> | undefined;
+        return r.path.endsWith('/runs')
+          ? `run: ${added?.map((m) => m.content).join(' + ')}`
+          : `message: ${r.body?.['content']}`;
+      });
+
   it('remembers the thread across instances sharing a store and replaces it after a 404', async () => {
     const store = memoryStore();
     const first = await createParley({ url: proxy.url, store })
@@ -140,12 +151,60 @@ describe('conversation', () => {
     expect(events.filter((e) => e.type === 'turn.start' || e.type === 'turn.end')).toHaveLength(2);
     expect(await turn.text).toBe(REPLY);
 
-    const [message] = proxy.calls('POST', /\/messages$/);
-    expect(message?.body).toEqual({ role: 'user', content: 'A room for the night?' });
+    // The run carries the player's line: no separate message request.
+    expect(proxy.calls('POST', /\/messages$/)).toHaveLength(0);
     const [run] = proxy.calls('POST', /\/runs$/);
     expect(run?.headers.accept).toBe('text/event-stream');
     expect(run?.headers.authorization).toBe('Bearer player-token');
-    expect(run?.body).toEqual({ assistant_id: proxy.assistants[0]?.id, stream: true });
+    expect(run?.body).toEqual({
+      assistant_id: proxy.assistants[0]?.id,
+      additional_messages: [{ role: 'user', content: 'A room for the night?' }],
+      stream: true,
+    });
+    expect(proxy.threads.get(threadId)?.map((m) => m.role)).toEqual(['user', 'assistant']);
+  });
+
+  it('a turn on a known thread and assistant is one request, then its stream', async () => {
+    const conversation = createParley({ url: proxy.url, store: memoryStore() }).npc(innkeeper).conversation();
+    await Promise.all([conversation.threadId(), conversation.npc.ensure()]);
+    proxy.requests.length = 0;
+    const turn = conversation.say('Same as yesterday.');
+    expect(await turn.text).toBe(REPLY);
+    const thread = await conversation.threadId();
+    expect(proxy.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST /v1/threads/${thread}/runs`]);
+    const { messages } = await conversation.history();
+    expect(messages.map((m) => [m.role, m.text])).toEqual([
+      ['user', 'Same as yesterday.'],
+      ['assistant', REPLY],
+    ]);
+  });
+
+  it('a turn the proxy refuses leaves no line behind, and the retry after a lost assistant sends it once', async () => {
+    const store = memoryStore();
+    const conversation = createParley({ url: proxy.url, store }).npc(innkeeper).conversation();
+    await conversation.say('One').text;
+    proxy.failures.push({
+      method: 'POST',
+      path: /\/runs$/,
+      status: 400,
+      error: { code: 'thread_busy', message: 'Thread is busy.' },
+    });
+    expect(await rejection(conversation.say('Two').text)).toMatchObject({
+      code: 'invalid_request',
+      retryable: true,
+    });
+    // The proxy lost its assistants mid-session: the run is refused (404), the assistant made again, and
+    // the run sent again.
+    proxy.assistants.length = 0;
+    expect(await conversation.say('Three').text).toBe(REPLY);
+    expect(proxy.calls('POST', /\/runs$/)).toHaveLength(4);
+    const { messages } = await conversation.history();
+    expect(messages.map((m) => `${m.role}: ${m.text}`)).toEqual([
+      'user: One',
+      `assistant: ${REPLY}`,
+      'user: Three',
+      `assistant: ${REPLY}`,
+    ]);
   });
 
   it('buffers a turn: late and repeated iteration each see every event exactly once', async () => {
@@ -169,10 +228,7 @@ describe('conversation', () => {
     const a = conversation.say('One');
     const b = conversation.say('Two');
     await Promise.all([a.text, b.text]);
-    const order = proxy.requests
-      .filter((r) => r.method === 'POST' && /\/(messages|runs)$/.test(r.path))
-      .map((r) => r.body?.['content'] ?? 'run');
-    expect(order).toEqual(['One', 'run', 'Two', 'run']);
+    expect(lines()).toEqual(['run: One', 'run: Two']);
   });
 
   it('interrupt() stops the stream mid-reply, ends with an interrupted error and cancels the run', async () => {
@@ -257,13 +313,8 @@ describe('conversation', () => {
     const turn = conversation.say('Hello');
     const told = conversation.tell('The player paid 5 gold.');
     await Promise.all([turn.text, told]);
-    const posts = proxy.requests.filter((r) => r.method === 'POST' && /\/(messages|runs)$/.test(r.path));
-    expect(posts.map((r) => r.body?.['content'] ?? 'run')).toEqual([
-      'Hello',
-      'run',
-      '[event] The player paid 5 gold.',
-    ]);
-    expect(posts[2]?.body?.['metadata']).toEqual({ parley_kind: 'event' });
+    expect(lines()).toEqual(['run: Hello', 'message: [event] The player paid 5 gold.']);
+    expect(proxy.calls('POST', /\/messages$/)[0]?.body?.['metadata']).toEqual({ parley_kind: 'event' });
 
     await conversation.tell('The player sat down.');
     expect(proxy.calls('POST', /\/runs$/)).toHaveLength(1);
@@ -322,7 +373,7 @@ describe('errors', () => {
 
     proxy.failures.push({
       method: 'POST',
-      path: /\/messages$/,
+      path: /\/runs$/,
       status: 429,
       error: { code: 'rate_limit_exceeded' },
     });
@@ -335,7 +386,7 @@ describe('errors', () => {
   it('maps 500 to a retryable upstream error', async () => {
     proxy.failures.push({
       method: 'POST',
-      path: /\/messages$/,
+      path: /\/runs$/,
       status: 500,
       error: { code: 'server_error' },
     });

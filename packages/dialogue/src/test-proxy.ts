@@ -43,7 +43,11 @@ export interface RunContext {
   requireAction(calls: Array<[string, string, string]>): Promise<ToolOutput[]>;
   /** Resolves (each time anew) when the client next asks for this run's `/events`. */
   resumed(): Promise<void>;
-  /** Resolves when the client POSTs this run's cancel. */
+  /**
+   * Resolves when the client POSTs this run's cancel. The cancel is answered once the script has ended,
+   * with the run's last status: 200 and the run as it is, also when it had already finished, as the proxy
+   * answers (OpenAI answers that case 400 `invalid_run_state`; a `failures` entry plays it).
+   */
   cancelled: Promise<void>;
   /** Resolves when the client closes the first connection. */
   closed: Promise<void>;
@@ -197,8 +201,16 @@ export async function startTestProxy(): Promise<TestProxy> {
         return json(200, page(ordered, url));
       }
       case 'POST threads/:id/runs/:run/cancel': {
+        const channel = runs.get(runId!);
+        if (!channel) return notFound();
         cancels.get(runId!)?.();
-        return json(200, { id: runId, object: 'thread.run', status: 'cancelling' });
+        await channel.ended;
+        const terminal = /^(completed|incomplete|failed|cancelled|expired)$/.test(channel.status);
+        return json(200, {
+          id: runId,
+          object: 'thread.run',
+          status: terminal ? channel.status : 'cancelling',
+        });
       }
       case 'POST threads/:id/runs/:run/submit_tool_outputs': {
         const channel = runs.get(runId!);
@@ -222,6 +234,11 @@ export async function startTestProxy(): Promise<TestProxy> {
         const assistantId = String(body['assistant_id']);
         if (!proxy.assistants.some((a) => a.id === assistantId)) return notFound();
         const run = id('run_');
+        // Like the proxy, the run adds the player's line (before anything it says), and only when it starts.
+        const added = (body['additional_messages'] as Array<{ role: string; content: string }> | null) ?? [];
+        for (const { role, content } of added) {
+          messages.push(makeMessage(id('msg_'), objectId!, role as 'user', content, now()));
+        }
         const channel = createChannel();
         runs.set(run, channel);
         channel.attach(res, 0);
@@ -282,8 +299,11 @@ export async function startTestProxy(): Promise<TestProxy> {
           cancelled: new Promise<void>((resolve) => cancels.set(run, resolve)),
           closed: new Promise<void>((resolve) => res.on('close', () => resolve())),
         };
-        await proxy.script(context);
-        channel.finish();
+        try {
+          await proxy.script(context);
+        } finally {
+          channel.finish();
+        }
         return;
       }
       default:
@@ -337,6 +357,7 @@ function createChannel() {
   type Reader = { res: ServerResponse; position: number; resumed: boolean };
   const readers = new Set<Reader>();
   let finished = false;
+  let end = () => {};
   const flush = (reader: Reader) => {
     while (reader.position < log.length) {
       const entry = log[reader.position++]!;
@@ -354,8 +375,14 @@ function createChannel() {
       reader.res.end(reader.resumed ? 'event: done\ndata: [DONE]\n\n' : undefined);
     }
   };
-  return {
+  const channel = {
     log,
+    /** The status of the last run object sent. */
+    status: 'queued',
+    /** Resolves when the script has ended. */
+    ended: new Promise<void>((resolve) => {
+      end = resolve;
+    }),
     submitted: [] as Array<(outputs: ToolOutput[]) => void>,
     resumes: [] as Array<() => void>,
     attach(res: ServerResponse, after: number, resumed = false) {
@@ -367,6 +394,7 @@ function createChannel() {
       flush(reader);
     },
     send(event: string, data: unknown) {
+      if ((data as Partial<Run> | null)?.object === 'thread.run') channel.status = (data as Run).status;
       const payload = typeof data === 'string' ? data : JSON.stringify(data);
       log.push({
         frame: `id: ${log.length + 1}\nevent: ${event}\ndata: ${payload}\n\n`,
@@ -380,9 +408,11 @@ function createChannel() {
     },
     finish() {
       finished = true;
+      end();
       for (const reader of readers) flush(reader);
     },
   };
+  return channel;
 }
 
 // Like the real API, the server fills defaults the client did not send (a model, `strict: false`).
