@@ -1,9 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { DialogueError } from './errors.js';
 import type { NpcDefinition } from './npc.js';
 import { createParley, type ParleyOptions } from './parley.js';
 import { memoryStore } from './store.js';
-import { collect, REPLY, startTestProxy, type TestProxy, type ToolOutput } from './test-proxy.js';
-import type { DialogueEvent } from './turn.js';
+import {
+  collect,
+  REPLY,
+  replyScript,
+  startTestProxy,
+  type TestProxy,
+  type ToolOutput,
+} from './test-proxy.js';
+import type { DialogueEvent, Turn } from './turn.js';
 
 const smith: NpcDefinition = { id: 'smith', name: 'Brom', instructions: 'You forge and sell blades.' };
 
@@ -309,5 +317,110 @@ describe('a dropped stream', () => {
     // 1 created, 2 requires_action, 3 done; the submission's stream goes on from 4.
     expect(lastEventIds()[0]).toBeGreaterThanOrEqual(4);
     expect(proxy.calls('POST', /\/runs$/)).toHaveLength(1);
+  });
+});
+
+describe('interrupting near the end of a line', () => {
+  /** Collects unhandled rejections and console.error/warn calls while `body` runs. */
+  const quietly = async (body: () => Promise<void>) => {
+    const noise: unknown[] = [];
+    const onRejection = (reason: unknown) => noise.push(reason);
+    process.on('unhandledRejection', onRejection);
+    const error = vi.spyOn(console, 'error').mockImplementation((...args) => noise.push(args));
+    const warn = vi.spyOn(console, 'warn').mockImplementation((...args) => noise.push(args));
+    try {
+      await body();
+      // Unhandled rejections are reported after a turn of the event loop.
+      await pause(20);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      error.mockRestore();
+      warn.mockRestore();
+    }
+    expect(noise).toEqual([]);
+  };
+
+  // The run finishes on the proxy while the player interrupts: the client has seen the first words, not the end.
+  const finishesWhileInterrupted = () => {
+    proxy.script = async ({ run, send, say, closed }) => {
+      send('thread.run.created', run('queued'));
+      await say('Well, let me tell you', 100);
+      await closed;
+      await say(' about the dragon.', 100);
+      send('thread.run.completed', run('completed'));
+      send('done', '[DONE]');
+    };
+  };
+  const interruptAtFirstWords = async (turn: Turn) => {
+    const events: DialogueEvent[] = [];
+    for await (const event of turn) {
+      events.push(event);
+      if (event.type === 'text.delta') turn.interrupt();
+    }
+    return events;
+  };
+
+  it.each([
+    ['200 with the finished run (this proxy)', undefined],
+    ['400 invalid_run_state (older proxies, OpenAI)', 400],
+  ])(
+    'a cancel answered %s is no error: the turn ends interrupted and the next one runs',
+    async (_, status) => {
+      if (status) {
+        proxy.failures.push({
+          method: 'POST',
+          path: /\/cancel$/,
+          status,
+          error: { code: 'invalid_run_state', message: "Cannot cancel run with status 'completed'." },
+        });
+      }
+      finishesWhileInterrupted();
+      const { conversation } = setup();
+      await quietly(async () => {
+        const turn = conversation.say('A story?');
+        const events = await interruptAtFirstWords(turn);
+        expect(shape(events)).toEqual(['turn.start', 'text.delta', 'error']);
+        expect(events.at(-1)).toMatchObject({ type: 'error', error: { code: 'interrupted' } });
+        expect(await turn.text.catch((error: DialogueError) => error.code)).toBe('interrupted');
+        // The next turn waits for the cancel's answer, then runs normally.
+        proxy.script = replyScript;
+        expect(await conversation.say('Never mind.').text).toBe(REPLY);
+      });
+      const [cancel] = proxy.calls('POST', /\/cancel$/);
+      expect(cancel).toBeDefined();
+      if (!status) {
+        const answer = await fetch(proxy.url + cancel!.path, { method: 'POST' });
+        expect(((await answer.json()) as { status: string }).status).toBe('completed');
+      }
+    },
+  );
+
+  it('once the outcome has arrived, interrupt() neither cuts the line nor sends a cancel', async () => {
+    let finish = () => {};
+    const outcome = new Promise<void>((resolve) => {
+      proxy.script = async ({ run, send, say }) => {
+        send('thread.run.created', run('queued'));
+        await say(REPLY);
+        send('thread.run.completed', run('completed'));
+        resolve();
+        // `done` is still on its way when the player interrupts.
+        await new Promise<void>((go) => {
+          finish = go;
+        });
+        send('done', '[DONE]');
+      };
+    });
+    const { conversation } = setup();
+    await quietly(async () => {
+      const turn = conversation.say('Hello');
+      await outcome;
+      await pause(100); // for the client to read thread.run.completed
+      turn.interrupt();
+      finish();
+      const events = await collect(turn);
+      expect(events.at(-1)).toMatchObject({ type: 'turn.end', status: 'completed', text: REPLY });
+      expect(await turn.text).toBe(REPLY);
+    });
+    expect(proxy.calls('POST', /\/cancel$/)).toHaveLength(0);
   });
 });

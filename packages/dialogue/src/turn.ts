@@ -52,7 +52,9 @@ export interface Turn extends AsyncIterable<DialogueEvent> {
   readonly text: Promise<string>;
   /**
    * Stops the turn: aborts the stream (and running tool handlers' signals) and asks the proxy to cancel
-   * the run (best effort: a run whose id has not arrived yet cannot be cancelled). No-op once it ended.
+   * the run (best effort: a run whose id has not arrived yet cannot be cancelled). No-op once it ended or
+   * once the run's outcome arrived (the turn then ends as usual). A cancel the proxy finds too late is no
+   * error: the turn ends `interrupted` all the same.
    */
   interrupt(): void;
   /** The run's id, once the stream has announced it. */
@@ -65,8 +67,9 @@ export interface OpenedRun {
 }
 
 /**
- * Starts a turn of `conversation`: `open` posts the message and the run and returns its stream. Streams the
- * run, answers its tool calls, and resumes the stream from the last event id when the connection drops.
+ * Starts a turn of `conversation`: `open` starts the run (with the player's line) and returns its stream.
+ * Streams the run, answers its tool calls, and resumes the stream from the last event id when the
+ * connection drops.
  * `done` settles after the final event and after any cancel request.
  */
 export function startTurn(
@@ -82,6 +85,8 @@ export function startTurn(
   let ended = false;
   let threadId: string | undefined;
   let runId: string | undefined;
+  // The run's final status, once the stream said it (its `done` may still be on the way).
+  let status: RunStatus | undefined;
   let cancelling: Promise<unknown> | undefined;
 
   const push = (event: DialogueEvent) => {
@@ -91,11 +96,15 @@ export function startTurn(
   // A request on this turn's run: `cancel`, `submit_tool_outputs`, `events`.
   const runRequest = (method: string, path: string, options?: RequestOptions) =>
     request<ReadableStream<Uint8Array>>(method, `/threads/${threadId}/runs/${runId}/${path}`, options);
+  // Best effort, and never an error: the run may have ended meanwhile, which the proxy answers with 200 and
+  // the finished run, and older proxies (like OpenAI) with 400 `invalid_run_state`.
   const cancel = () => {
     if (runId) cancelling = runRequest('POST', 'cancel').catch(() => {});
   };
   const interrupt = () => {
-    if (ended || signal.aborted) return;
+    // A run whose outcome has arrived is over: the player has the whole line, and a cancel could only be
+    // refused (a 400 the browser would log in red).
+    if (ended || status || signal.aborted) return;
     controller.abort(interrupted());
     cancel();
   };
@@ -131,7 +140,6 @@ export function startTurn(
   const run = async () => {
     let said = '';
     let message: string | undefined;
-    let status: RunStatus | undefined;
     let usage: Usage | null = null;
     let last = 0;
     let drops = 0;
