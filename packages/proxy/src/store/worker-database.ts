@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { Database, Queryable, QueryResult, Statement } from './database.js';
@@ -12,27 +11,6 @@ import type { WorkerCommand, WorkerError, WorkerReply, WorkerRequest, WorkerSetu
  * the worker entry would run it here.
  */
 const OPEN_REQUEST_ID = 0;
-
-/**
- * How many nice levels below the main thread the PGlite worker runs on a host with one CPU, where the system
- * lets a thread have its own priority (Linux).
- *
- * On one CPU the worker takes turns with the main thread, and a first token that arrives while the
- * scheduler has given the CPU to a write waits for it. Ten levels below, the main thread wins the CPU as
- * soon as it has work, and the writes take the time it leaves (Linux's scheduler still gives the worker
- * about a tenth of the CPU when both want all of it, so writes slow down under overload but never stop).
- * At 200 paced runs on one core, runs' added time to first token fell from ~+6–33 ms to ~+1.3–4.7 ms p50
- * (docs/benchmarks.md).
- *
- * With more CPUs the worker has one to itself and keeps the process's priority: a nice value counts against
- * every other process on the host too, and there it would only slow the store down whenever they are busy.
- */
-export const STORE_NICE_BELOW = 10;
-
-/** The nice levels the worker drops by with `cpus` CPUs available to the process: see {@link STORE_NICE_BELOW}. */
-export function storeNiceBelow(cpus: number = availableParallelism()): number {
-  return cpus === 1 ? STORE_NICE_BELOW : 0;
-}
 
 /**
  * The worker's entry: `pglite-worker.js` beside the bundled chunk in `dist/`, else the TypeScript source
@@ -85,17 +63,7 @@ const closed = (): StoreError => new StoreError('database', 'The database is clo
 interface Pending {
   resolve(reply: Extract<WorkerReply, { ok: true }>): void;
   reject(error: StoreError): void;
-  /** The message it was posted in, until all of that message's requests are answered. */
-  message?: { unanswered: number };
 }
-
-/**
- * Messages the worker may hold unanswered at once. Requests made meanwhile wait and then go together in
- * one message, which the worker answers with one call into the database (each request still its own
- * transaction): under load most of a write's cost was the message and the call, not the row. Two, not
- * one, so the worker has the next message already when it finishes one.
- */
-const MESSAGES_IN_FLIGHT = 2;
 
 /** The main-thread side of a PGlite database hosted on a worker thread. */
 class WorkerDatabase implements Database {
@@ -107,10 +75,6 @@ class WorkerDatabase implements Database {
   /** Resolves once PGlite is open in the worker; rejects if it could not be opened. */
   readonly opened: Promise<void>;
   #nextId = OPEN_REQUEST_ID + 1;
-  /** Messages posted and not yet fully answered. */
-  #inFlight = 0;
-  /** Requests waiting for a message to go in. */
-  #outbox: WorkerRequest[] = [];
   /** Set once the worker is gone: every later statement fails with it. */
   #gone: StoreError | undefined;
   #closing: Promise<void> | undefined;
@@ -121,9 +85,7 @@ class WorkerDatabase implements Database {
       this.#track(OPEN_REQUEST_ID, { resolve: () => resolve(), reject });
     });
     let crash: unknown;
-    worker.on('message', (replies: WorkerReply[]) => {
-      for (const reply of replies) this.#settle(reply);
-    });
+    worker.on('message', (reply: WorkerReply) => this.#settle(reply));
     // An uncaught exception in the worker; 'exit' follows and fails whatever was waiting.
     worker.on('error', (error) => {
       crash = error;
@@ -145,7 +107,6 @@ class WorkerDatabase implements Database {
               });
         const waiting = [...this.#pending.values()];
         this.#pending.clear();
-        this.#outbox = [];
         for (const pending of waiting) pending.reject(this.#gone);
         resolve();
       });
@@ -161,7 +122,7 @@ class WorkerDatabase implements Database {
 
   batch(statements: ReadonlyArray<Statement>): Promise<Array<QueryResult<object>>> {
     if (this.#closing !== undefined) return Promise.reject(closed());
-    // The worker runs the whole batch in one message, as one implicit transaction.
+    // The worker runs the whole batch in one transaction of its own, without a round trip per statement.
     const send = () =>
       this.#send({ op: 'batch', statements }).then((reply) => ('results' in reply ? reply.results : []));
     return this.#gate.held ? this.#afterTransactions(send) : send();
@@ -242,43 +203,15 @@ class WorkerDatabase implements Database {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#track(id, { resolve, reject });
-      this.#outbox.push({ ...request, id } satisfies WorkerRequest);
-      this.#post();
-    });
-  }
-
-  /** Posts what waits in the outbox as one message, unless enough are unanswered already. */
-  #post(): void {
-    if (this.#inFlight >= MESSAGES_IN_FLIGHT || this.#outbox.length === 0) return;
-    const requests = this.#outbox;
-    this.#outbox = [];
-    try {
-      this.#worker.postMessage(requests);
-      this.#posted(requests);
-    } catch {
-      // Parameters the structured clone cannot carry (a function, say) never reach the worker: each
-      // request goes on its own, and only the one that cannot fails.
-      for (const request of requests) {
-        try {
-          this.#worker.postMessage([request]);
-          this.#posted([request]);
-        } catch (error) {
-          const pending = this.#pending.get(request.id);
-          this.#pending.delete(request.id);
-          pending?.reject(toStoreError(error));
-        }
+      try {
+        this.#worker.postMessage({ ...request, id } satisfies WorkerRequest);
+      } catch (error) {
+        // Parameters the structured clone cannot carry (a function, say) never reach the worker.
+        this.#pending.delete(id);
+        if (this.#pending.size === 0 && this.#closing === undefined) this.#worker.unref();
+        reject(toStoreError(error));
       }
-      if (this.#pending.size === 0 && this.#closing === undefined) this.#worker.unref();
-    }
-  }
-
-  #posted(requests: WorkerRequest[]): void {
-    const message = { unanswered: requests.length };
-    for (const request of requests) {
-      const pending = this.#pending.get(request.id);
-      if (pending) pending.message = message;
-    }
-    this.#inFlight++;
+    });
   }
 
   #track(id: number, pending: Pending): void {
@@ -292,10 +225,6 @@ class WorkerDatabase implements Database {
     const pending = this.#pending.get(reply.id);
     if (pending === undefined) return;
     this.#pending.delete(reply.id);
-    if (pending.message && --pending.message.unanswered === 0) {
-      this.#inFlight--;
-      this.#post();
-    }
     // Once closing, the worker stays referenced until it has exited: the close reply comes before the exit,
     // and a caller awaiting close() has nothing else keeping the event loop alive to hear it.
     if (this.#pending.size === 0 && this.#closing === undefined) this.#worker.unref();
@@ -352,7 +281,6 @@ function refusedOptions(error: Error): Set<string> {
  *
  * @param dataDir Where the database lives; in memory when absent.
  * @param spawn Starts the thread. Tests pass their own to keep hold of the `Worker` and kill it.
- * @param niceBelow How many nice levels below the main thread the worker runs (Linux): {@link storeNiceBelow}.
  *
  * @example
  * ```ts
@@ -366,7 +294,6 @@ function refusedOptions(error: Error): Set<string> {
 export async function openPgliteInWorker(
   dataDir?: string,
   spawn: (url: URL, options: WorkerOptions) => Worker = (url, options) => new Worker(url, options),
-  niceBelow: number = storeNiceBelow(),
 ): Promise<Database> {
   try {
     if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
@@ -380,7 +307,7 @@ export async function openPgliteInWorker(
       worker = spawn(workerUrl(), {
         name: 'parley-pglite',
         execArgv,
-        workerData: { dataDir, niceBelow } satisfies WorkerSetup,
+        workerData: { dataDir } satisfies WorkerSetup,
       });
     } catch (error) {
       // V8's options and the process's own (`--max-old-space-size`, `--stack-size`, `--title`) are refused
