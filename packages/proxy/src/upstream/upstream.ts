@@ -1,19 +1,18 @@
-import type { IncomingMessage } from 'node:http';
 import { ErrorCode, OFFLINE_MODEL } from '@parley/protocol';
-import OpenAI, { APIUserAbortError, AzureOpenAI } from 'openai';
+import OpenAI, { APIError, APIUserAbortError, AzureOpenAI } from 'openai';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionCreateParamsStreaming,
 } from 'openai/resources/chat/completions';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { UpstreamConfig, UpstreamKind } from '../config.js';
 import { ProxyError } from '../errors.js';
 import { createOfflineFetch } from '../offline/index.js';
 import { isRetryable, mapUpstreamError, retryAfterMs } from './errors.js';
+import { readChunks } from './events.js';
 import { type RelayOptions, relayEvents } from './relay.js';
-import { readChunks } from './sse.js';
-import { createTransport } from './transport.js';
 
 /** A chat-completions request as the proxy builds it (the `stream` flag is the upstream's business). */
 export type ChatRequest = Omit<ChatCompletionCreateParamsNonStreaming, 'stream' | 'stream_options'>;
@@ -46,13 +45,28 @@ export interface Upstream {
   readonly moderationClient: Pick<OpenAI, 'moderations'> | undefined;
 }
 
+/**
+ * Builds the upstream `config` names. `options.fetch` replaces the HTTP client (tests); otherwise a network
+ * upstream is reached through undici's `fetch` on a keep-alive {@link upstreamAgent}, and the offline model
+ * through its in-process `fetch`.
+ */
 export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof fetch } = {}): Upstream {
-  const transport = createTransport();
   const client = createClient(
     config,
-    options.fetch ?? (config.kind === 'offline' ? undefined : transport.fetch),
+    options.fetch ?? (config.kind === 'offline' ? undefined : agentFetch(upstreamAgent())),
   );
   const secret = config.apiKey;
+  /** What a failure while reading a stream means: an abort, an error the upstream sent, or a stream cut short. */
+  const streamFailure = (signal: AbortSignal) => (error: unknown) => {
+    if (signal.aborted || error instanceof APIUserAbortError)
+      return new AbortedError('aborted', { cause: error });
+    if (error instanceof APIError || error instanceof ProxyError) return mapUpstreamError(error, secret);
+    return new ProxyError(
+      ErrorCode.Upstream,
+      'The model upstream ended the stream before the answer was finished.',
+      { cause: error },
+    );
+  };
 
   async function withRetries<T>(attempt: () => Promise<T>, signal: AbortSignal): Promise<T> {
     for (let tries = 0; ; tries++) {
@@ -80,15 +94,15 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
   }
 
   /**
-   * Sends a streamed request (retrying until the first byte) and hands back its body. The SDK builds,
-   * sends and error-maps the request; the body is read by the caller (the SDK's web stream and nested SSE
-   * iterators cost more per token than the rest of a turn's relay). Usage is always requested: budgets
-   * settle from it.
+   * Sends a streamed request (retrying until the first byte) and hands back its raw response: the SDK
+   * builds, sends and error-maps the request, and the caller decodes the body with `eventsource-parser`
+   * (the SDK's `Stream` would parse every chunk for chat pass-through, which relays them as text). Usage
+   * is always requested: budgets settle from it.
    */
   async function openStream(
     request: ChatRequest,
     signal: AbortSignal,
-  ): Promise<{ body: IncomingMessage | ReadableStream<Uint8Array>; headers: Headers }> {
+  ): Promise<{ body: ReadableStream<Uint8Array>; headers: Headers }> {
     const params: ChatCompletionCreateParamsStreaming = {
       ...request,
       model: resolveModel(request.model),
@@ -99,7 +113,7 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
       () => client.chat.completions.create(params, { signal, maxRetries: 0 }).asResponse(),
       signal,
     );
-    const body = transport.rawBody(response) ?? response.body;
+    const body = response.body;
     if (!body) throw new ProxyError(ErrorCode.Upstream, 'The model upstream sent no stream.');
     return { body, headers: response.headers };
   }
@@ -110,17 +124,13 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
     resolveModel,
     async stream(request, signal) {
       const { body, headers } = await openStream(request, signal);
-      return readChunks(body, headers, (error) =>
-        signal.aborted || error instanceof APIUserAbortError
-          ? new AbortedError('aborted', { cause: error })
-          : mapUpstreamError(error, secret),
-      );
+      return readChunks(body, headers, streamFailure(signal));
     },
     moderationClient: config.kind === 'openai' ? client : undefined,
     async relay(request, signal, options = {}) {
       // The relay drops the usage chunk unless the client asked for it.
       const { body } = await openStream(request, signal);
-      return relayEvents(body, secret, options);
+      return relayEvents(body, secret, options, streamFailure(signal));
     },
     async complete(request, signal) {
       const params: ChatCompletionCreateParamsNonStreaming = {
@@ -161,6 +171,35 @@ function createClient(config: UpstreamConfig, fetchImpl: typeof fetch | undefine
         project: config.project ?? null,
       });
   }
+}
+
+/**
+ * The connection pool of a network upstream. Keep-alive, as undici's default agent, but with room for many
+ * streams at once: every open turn holds a connection for its whole answer, so a pool of 1024 lets 200
+ * concurrent streams (and more) go out at once instead of queueing behind each other. undici's own
+ * header and body timeouts are off, as they were on the `node:http` transport this replaced: the SDK's
+ * `timeout` bounds the wait for an answer, the proxy's watchdogs the stream.
+ */
+export function upstreamAgent(): Agent {
+  return new Agent({
+    connections: 1024,
+    keepAliveTimeout: 4000,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+}
+
+/**
+ * undici's `fetch` bound to `agent`. undici's types describe the same WHATWG `Request`/`Response` as the
+ * global ones under different names, hence the one cast; the SDK only calls it with what `fetch` takes.
+ */
+function agentFetch(agent: Agent): typeof fetch {
+  const send = (input: string | URL | Request, init?: RequestInit) =>
+    undiciFetch(input as Parameters<typeof undiciFetch>[0], {
+      ...(init as Parameters<typeof undiciFetch>[1]),
+      dispatcher: agent,
+    });
+  return send as unknown as typeof fetch;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
