@@ -79,25 +79,32 @@ export function isDialogueError(value: unknown): value is DialogueError {
   return value instanceof Error && value.name === 'DialogueError';
 }
 
-// OpenAI / Parley `error.code` → ours; a trailing `!` flips the code's usual `retryable`. Codes win over the
-// HTTP status because a 429 can mean "wait" (rate limit) or "stop" (quota, budget), and only the code tells
-// which. Codes the status (or, in a stream, the `upstream` fallback) already gets right are left out:
-// server_error, upstream_error, upstream_timeout, unauthorized…
+// Codes whose status (or, in a stream, type) does not tell what a game should do → ours; a trailing `!` flips
+// the class's usual `retryable`. A 429 can mean "wait" (rate limit) or "stop" (budget, quota), a 403 a bad
+// token or a read-only object, a 404 a lost thread (which say() recovers from) or a misnamed model (which it
+// cannot). With the status and type tables below, this is @parley/protocol's ERROR_KINDS in the few bytes
+// a browser bundle can afford (the table itself costs 300 B gzipped); errors.test.ts checks every code of
+// ERROR_KINDS against it, with and without a status, so the two cannot drift.
 const byCode: Record<string, string> = {
   budget_exceeded: 'budget',
   rate_limit_exceeded: 'rate_limited',
+  moderation_flagged: 'moderation',
+  // The spend or the key is the operator's to fix, not the game's: retrying will not help.
   insufficient_quota: 'upstream!',
   credit_balance_exhausted: 'upstream!',
   upstream_auth_failed: 'upstream!',
-  moderation_flagged: 'moderation',
-  not_found: 'not_found',
-  model_not_found: 'invalid_request',
-  invalid_prompt: 'invalid_request',
+  // Like the client's own maxToolRounds: the model went round in circles.
+  tool_call_limit_exceeded: 'upstream!',
   // Another run is still active on the thread (e.g. a cancel in progress): waiting helps.
   thread_busy: 'invalid_request!',
+  // The token is fine (signing in again will not help): the game asked for what this server refuses.
+  permission_denied: 'invalid_request',
+  model_not_found: 'invalid_request',
+  id_taken: 'invalid_request',
+  invalid_prompt: 'invalid_request',
 };
 
-// HTTP status → ours, when the error code did not say (other 4xx: invalid_request; 5xx: upstream).
+// HTTP status → ours, when the code did not say (other 4xx: invalid_request; 5xx: upstream).
 const byStatus: Record<number, string> = {
   401: 'auth',
   403: 'auth',
@@ -105,6 +112,15 @@ const byStatus: Record<number, string> = {
   408: 'upstream',
   409: 'upstream',
   429: 'rate_limited',
+};
+
+// OpenAI's `error.type` → ours, for an error without a status (a stream's `error` event); others: upstream.
+const byType: Record<string, string> = {
+  invalid_request_error: 'invalid_request',
+  authentication_error: 'auth',
+  permission_error: 'auth',
+  not_found_error: 'not_found',
+  rate_limit_error: 'rate_limited',
 };
 
 /**
@@ -123,9 +139,11 @@ export function fromErrorObject(
   const code = (
     known
       ? known.replace('!', '')
-      : status === undefined || status >= 500
-        ? 'upstream'
-        : (byStatus[status] ?? (status >= 400 ? 'invalid_request' : 'unknown'))
+      : status === undefined
+        ? (byType[error?.type as string] ?? 'upstream')
+        : status >= 500
+          ? 'upstream'
+          : (byStatus[status] ?? (status >= 400 ? 'invalid_request' : 'unknown'))
   ) as DialogueErrorCode;
   const retryable = known?.endsWith('!') ? !usuallyRetryable(code) : undefined;
   return new DialogueError(code, message, { status, retryable, retryAfter, cause: error });
