@@ -428,6 +428,40 @@ describe('errors', () => {
     });
   });
 
+  it("prefers the error event after a failed run to the run's coarser last_error", async () => {
+    // A budget spent mid-run: OpenAI's last_error codes can only say rate_limit_exceeded.
+    proxy.script = async ({ run, send, say }) => {
+      send('thread.run.created', run('in_progress'));
+      await say('Let me th', 100);
+      send(
+        'thread.run.failed',
+        run('failed', { last_error: { code: 'rate_limit_exceeded', message: 'Out of words for today.' } }),
+      );
+      send('error', {
+        code: 'budget_exceeded',
+        message: 'Out of words for today.',
+        type: 'rate_limit_error',
+        param: null,
+      });
+      send('done', '[DONE]');
+    };
+    const turn = talk().say('Hello');
+    const events = await collect(turn);
+    expect(events.map((e) => e.type)).toEqual(['turn.start', 'text.delta', 'error']);
+    expect(await rejection(turn.text)).toMatchObject({ code: 'budget', retryable: false });
+
+    // Without one (OpenAI), the last_error decides.
+    proxy.script = async ({ run, send }) => {
+      send('thread.run.created', run('in_progress'));
+      send('thread.run.expired', run('expired'));
+      send('done', '[DONE]');
+    };
+    expect(await rejection(talk().say('Again').text)).toMatchObject({
+      code: 'upstream',
+      message: 'Run expired',
+    });
+  });
+
   it('treats a stream that ends before the run finished as a retryable network error', async () => {
     proxy.script = async ({ run, send, say }) => {
       send('thread.run.created', run('in_progress'));

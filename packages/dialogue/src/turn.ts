@@ -140,6 +140,7 @@ export function startTurn(
   const run = async () => {
     let said = '';
     let message: string | undefined;
+    let failure: DialogueError | undefined;
     let usage: Usage | null = null;
     let last = 0;
     let drops = 0;
@@ -183,7 +184,10 @@ export function startTurn(
           if (event === 'thread.run.completed' || event === 'thread.run.incomplete')
             ({ status, usage } = data);
           if (event === 'thread.run.failed' || event === 'thread.run.expired') {
-            throw fromErrorObject(data.last_error ?? { message: `Run ${data.status}` });
+            // A run's last_error has only OpenAI's three codes (a spent budget reads `rate_limit_exceeded`);
+            // Parley follows it with an `error` event of the precise code, which wins when it comes.
+            status = data.status;
+            failure = fromErrorObject(data.last_error ?? { message: `Run ${data.status}` });
           }
           if (event === 'thread.run.cancelled') throw new DialogueError('interrupted', 'Run cancelled');
         }
@@ -191,6 +195,7 @@ export function startTurn(
         // A dropped connection is resumed below; anything else ends the turn.
         if (toDialogueError(caught, signal).code !== 'network') throw caught;
       }
+      if (failure) throw failure;
       if (status && runId) break;
       if (calls) {
         if (++rounds > maxToolRounds) {
