@@ -83,7 +83,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   const engine = new RunEngine(
     store,
     upstream,
-    { ...config, exclusive },
+    config,
     {
       assistant: assistantFor,
       limiter,

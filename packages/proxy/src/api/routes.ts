@@ -21,7 +21,7 @@ import { makeAssistant, makeMessage, makeThread, messageText } from '../objects.
 import type { Metrics } from '../ops/metrics.js';
 import type { Moderator } from '../ops/moderation.js';
 import type { PolicyGuard, RouteName } from '../policy/policy.js';
-import type { RunChannel } from '../runs/channel.js';
+import type { RunStream as RunChannel } from '../runs/stream.js';
 import type { RunEngine, RunParams } from '../runs/engine.js';
 import type { Owner, Page, Store } from '../store/types.js';
 import { estimateMessageTokens } from '../tokens.js';

@@ -5,7 +5,7 @@ import { StoreError } from '../store/errors.js';
 import { createStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { createUpstream } from '../upstream/upstream.js';
-import { RunEngine } from './engine.js';
+import { RunEngine, type StartedRun } from './engine.js';
 
 const OWNER = 'player-1';
 
@@ -54,9 +54,21 @@ function withRunWrites(store: Store) {
   return { store: wrapped, control };
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  expect(condition()).toBe(true);
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 400 && !(await condition()); i++)
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(await condition()).toBe(true);
+}
+
+/** The names of the events a run has logged so far. */
+async function names(started: StartedRun): Promise<string[]> {
+  return (await started.channel.events()).map((event) => event.event);
+}
+
+/** Waits until the run's log has ended. */
+async function ended(started: StartedRun): Promise<string[]> {
+  await until(async () => (await names(started)).at(-1) === 'done');
+  return names(started);
 }
 
 /** One chat-completions stream chunk in the wire format. */
@@ -117,7 +129,7 @@ function pausingUpstream() {
     const body = new ReadableStream<Uint8Array>({
       async start(controller) {
         const encoder = new TextEncoder();
-        controller.enqueue(encoder.encode(chunk({ role: 'assistant', content: 'Well' }, null)));
+        controller.enqueue(encoder.encode(chunk({ role: 'assistant', content: 'Well.' }, null)));
         await rest;
         controller.enqueue(
           encoder.encode(`${chunk({ content: ' met' }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`),
@@ -178,13 +190,9 @@ describe('RunEngine', () => {
     for (const write of control.held.splice(0)) write();
     const started = await creating;
     expect(await base.getRun(OWNER, thread.id, started.run.id)).toBeDefined();
-    expect(started.channel.events.map((event) => event.event).slice(0, 2)).toEqual([
-      'thread.run.created',
-      'thread.run.queued',
-    ]);
+    expect((await names(started)).slice(0, 2)).toEqual(['thread.run.created', 'thread.run.queued']);
     release();
-    await until(() => started.channel.events.at(-1)?.event === 'done');
-    expect(started.channel.events.map((event) => event.event)).toContain('thread.message.delta');
+    expect(await ended(started)).toContain('thread.message.delta');
     await engine.close();
   });
 
@@ -205,7 +213,7 @@ describe('RunEngine', () => {
     control.mode = 'pass';
     release();
     const retried = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
-    await until(() => retried.channel.events.at(-1)?.event === 'done');
+    await ended(retried);
     expect((await base.getRun(OWNER, thread.id, retried.run.id))?.status).toBe('completed');
     await engine.close();
   });
@@ -214,18 +222,18 @@ describe('RunEngine', () => {
     const { store: recorded, control } = withRunWrites(base);
     const store = withMemoryCache(recorded); // as the proxy runs on its embedded store
     const { upstream, release } = heldUpstream();
-    const engine = new RunEngine(store, upstream, { ...config, exclusive: true });
+    const engine = new RunEngine(store, upstream, config);
     const { assistant, thread } = await setUp(store);
     const started = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+    await until(() => control.statuses.includes('in_progress'));
     control.mode = 'fail'; // the run is stored; its end cannot be
     release();
-    await until(() => started.channel.events.at(-1)?.event === 'done');
-    const names = started.channel.events.map((event) => event.event);
-    expect(names).not.toContain('thread.run.completed');
-    expect(names.slice(-3)).toEqual(['thread.run.failed', 'error', 'done']);
-    // The reply, its step and the run's end went to the store together, and none of it was stored.
+    const events = await ended(started);
+    expect(events).not.toContain('thread.run.completed');
+    expect(events.slice(-3)).toEqual(['thread.run.failed', 'error', 'done']);
+    // The reply, its step and the run's end went to the store together, and none of that write was stored.
     expect(control.rows.slice(-4, -1)).toEqual(['message completed', 'step completed', 'run completed']);
-    expect(await base.allMessages(OWNER, thread.id)).toHaveLength(1); // the player's line only
+    expect((await base.getRun(OWNER, thread.id, started.run.id))?.status).toBe('in_progress');
     await engine.close();
   });
 
@@ -238,7 +246,7 @@ describe('RunEngine', () => {
     for (let i = 0; i < 3; i++) {
       const { assistant, thread } = await setUp(base);
       const started = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
-      await until(() => started.channel.events.at(-1)?.event === 'done');
+      await ended(started);
       finished.push({ threadId: thread.id, runId: started.run.id });
     }
     const logs = await Promise.all(
@@ -248,7 +256,7 @@ describe('RunEngine', () => {
     await engine.close();
   });
 
-  it('shows a run ended only once its final row is stored, and refuses to cancel it meanwhile', async () => {
+  it('shows a run ended only once its final row is stored; a cancel meanwhile is answered with the ending', async () => {
     const { store, control } = withRunWrites(base);
     const { upstream, release } = heldUpstream();
     const engine = new RunEngine(store, upstream, config);
@@ -259,73 +267,101 @@ describe('RunEngine', () => {
     // While the final row is written, readers see the run as its log shows it: not ended yet.
     await until(() => control.held.length === 1);
     expect(engine.liveRun(started.run.id)?.status).toBe('in_progress');
-    expect(started.channel.events.map((event) => event.event)).not.toContain('thread.run.completed');
-    await expect(engine.cancel(OWNER, thread.id, started.run.id)).rejects.toMatchObject({
-      status: 400,
-      message: "Cannot cancel run with status 'completed'.",
-    });
+    expect(await names(started)).not.toContain('thread.run.completed');
+    const cancelling = engine.cancel(OWNER, thread.id, started.run.id);
     for (const write of control.held.splice(0)) write();
-    await until(() => started.channel.events.at(-1)?.event === 'done');
-    expect(started.channel.events.map((event) => event.event)).not.toContain('thread.run.cancelling');
-    expect(started.channel.events.at(-2)?.event).toBe('thread.run.completed');
+    expect(await cancelling).toMatchObject({ status: 'completed' });
+    const events = await ended(started);
+    expect(events).not.toContain('thread.run.cancelling');
+    expect(events.at(-2)).toBe('thread.run.completed');
     expect(engine.liveRun(started.run.id)).toBeUndefined(); // ended: readers get the stored row
     expect((await base.getRun(OWNER, thread.id, started.run.id))?.status).toBe('completed');
     await engine.close();
   });
 
-  it('writes no in_progress run row to a store it alone writes, and one to a store others read', async () => {
-    const statuses: Record<string, string[]> = {};
-    for (const exclusive of [true, false]) {
-      const { store, control } = withRunWrites(base);
-      const { upstream, release } = heldUpstream();
-      release();
-      const engine = new RunEngine(store, upstream, { ...config, exclusive });
-      const { assistant, thread } = await setUp(store);
-      const started = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
-      await until(() => started.channel.events.at(-1)?.event === 'done');
-      expect(started.channel.events.map((event) => event.event)).toContain('thread.run.in_progress');
-      statuses[String(exclusive)] = control.statuses;
-      const stored = await base.getRun(OWNER, thread.id, started.run.id);
-      expect(stored?.status).toBe('completed');
-      expect(stored?.started_at).toEqual(expect.any(Number)); // the final row carries what in_progress set
-      await engine.close();
-    }
-    expect(statuses).toEqual({
-      true: ['queued', 'completed'],
-      false: ['queued', 'in_progress', 'completed'],
-    });
+  it('answers a cancel of a run that has already ended with the run as it is (idempotent, 200)', async () => {
+    const { upstream, release } = heldUpstream();
+    release();
+    const engine = new RunEngine(base, upstream, config);
+    const { assistant, thread } = await setUp(base);
+    const started = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+    await ended(started);
+    const again = await engine.cancel(OWNER, thread.id, started.run.id);
+    expect(again).toMatchObject({ id: started.run.id, status: 'completed' });
+    expect(await engine.cancel(OWNER, thread.id, started.run.id)).toEqual(again);
+    await expect(engine.cancel(OWNER, thread.id, 'run_nope')).rejects.toMatchObject({ status: 404 });
+    await engine.close();
   });
 
-  it('on a store it alone writes, holds the message and step in progress unless their thread is read', async () => {
-    const { store: recorded, control } = withRunWrites(base);
-    const store = withMemoryCache(recorded); // as the proxy runs on its embedded store
+  it('stores the reply as it streams, so a crash keeps the words the player already saw', async () => {
     const gate = pausingUpstream();
-    const engine = new RunEngine(store, gate.upstream, { ...config, exclusive: true });
-    const { assistant, thread } = await setUp(store);
-    control.rows.length = 0;
-    const quiet = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
-    await until(() => quiet.channel.events.some((event) => event.event === 'thread.message.delta'));
+    const engine = new RunEngine(base, gate.upstream, config);
+    const { assistant, thread } = await setUp(base);
+    const started = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+    await until(async () => (await names(started)).includes('thread.message.delta'));
+    // "Well." ends a sentence: it is in the store while the rest has not arrived.
+    await until(async () => {
+      const page = await base.listMessages(OWNER, thread.id, { limit: 1, order: 'desc' });
+      const text = page.data[0]?.content[0];
+      return text?.type === 'text' && text.text.value === 'Well.';
+    });
+    const page = await base.listMessages(OWNER, thread.id, { limit: 1, order: 'desc' });
+    expect(page.data[0]).toMatchObject({ role: 'assistant', status: 'in_progress', run_id: started.run.id });
     gate.release();
-    await until(() => quiet.channel.events.at(-1)?.event === 'done');
-    expect(control.rows).toEqual(['run queued', 'message completed', 'step completed', 'run completed']);
+    await ended(started);
+    await engine.close();
+  });
 
-    // A player who lists the thread's messages mid-turn sees the reply in progress, stored as it stands.
-    const { thread: other } = await setUp(store);
-    control.rows.length = 0;
-    const started = await engine.createRun(OWNER, other, { assistant_id: assistant.id, stream: true });
-    await until(() => started.channel.events.some((event) => event.event === 'thread.message.delta'));
-    const page = await store.listMessages(OWNER, other.id, { limit: 20, order: 'desc' });
-    expect(page.data[0]).toMatchObject({ role: 'assistant', status: 'in_progress' });
+  it('after a crash, recovery keeps the interrupted reply’s text, marked incomplete, and never sends an empty reply on', async () => {
+    const gate = pausingUpstream();
+    const engine = new RunEngine(base, gate.upstream, config);
+    const { assistant, thread } = await setUp(base);
+    const started = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+    await until(async () => {
+      const page = await base.listMessages(OWNER, thread.id, { limit: 1, order: 'desc' });
+      return page.data[0]?.role === 'assistant' && page.data[0].content.length > 0;
+    });
+    // The process dies here: nothing more of this engine runs. A new one recovers from the store.
+    const next = new RunEngine(base, heldUpstream().upstream, config);
+    expect(await next.recover()).toBe(1);
+    const run = await base.getRun(OWNER, thread.id, started.run.id);
+    expect(run).toMatchObject({ status: 'failed', usage: null, required_action: null });
+    const [reply] = (await base.listMessages(OWNER, thread.id, { limit: 1, order: 'desc' })).data;
+    expect(reply).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'run_failed' } });
+    expect(reply?.content[0]).toMatchObject({ type: 'text', text: { value: 'Well.' } });
     gate.release();
-    await until(() => started.channel.events.at(-1)?.event === 'done');
-    expect(control.rows).toEqual([
-      'run queued',
-      'message in_progress',
-      'step in_progress',
-      'message completed',
-      'step completed',
-      'run completed',
-    ]);
+    await engine.close();
+    await next.close();
+  });
+
+  it('writes the run in progress, and its final row carries what in_progress set', async () => {
+    const { store, control } = withRunWrites(base);
+    const { upstream, release } = heldUpstream();
+    release();
+    const engine = new RunEngine(store, upstream, config);
+    const { assistant, thread } = await setUp(store);
+    const started = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+    expect(await ended(started)).toContain('thread.run.in_progress');
+    const stored = await base.getRun(OWNER, thread.id, started.run.id);
+    expect(stored?.status).toBe('completed');
+    expect(stored?.started_at).toEqual(expect.any(Number));
+    expect(control.statuses).toEqual(['queued', 'in_progress', 'completed']);
+    await engine.close();
+  });
+
+  it('a player who lists the thread mid-turn sees the reply in progress', async () => {
+    const store = withMemoryCache(base); // as the proxy runs on its embedded store
+    const gate = pausingUpstream();
+    const engine = new RunEngine(store, gate.upstream, config);
+    const { assistant, thread } = await setUp(store);
+    const started = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+    await until(async () => (await names(started)).includes('thread.message.delta'));
+    await until(async () => {
+      const page = await store.listMessages(OWNER, thread.id, { limit: 20, order: 'desc' });
+      return page.data[0]?.role === 'assistant' && page.data[0].status === 'in_progress';
+    });
+    gate.release();
+    await ended(started);
     await engine.close();
   });
 });

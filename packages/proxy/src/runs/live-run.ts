@@ -1,0 +1,58 @@
+import type { AssistantStreamEvent, Message, Run, Usage } from '@parley/protocol';
+import type { Reservation } from '../limits/limiter.js';
+import type { Owner } from '../store/types.js';
+import type { RunEventLog } from './event-log.js';
+import type { WriteQueue } from './writes.js';
+
+/** A run this process holds while it is not terminal: the in-memory truth between stored boundaries. */
+export interface LiveRun {
+  owner: Owner;
+  /** The run as it stands now (replaced, never mutated, by each transition). */
+  run: Run;
+  /** The assistant's name, for in-character lines. */
+  npcName: string | null;
+  /** Aborts the segment in flight; undefined while no segment executes (waiting for tool outputs). */
+  controller: AbortController | undefined;
+  /** Whether the client is streaming (a streamed run nobody reads any more is stopped after a grace). */
+  streamed: boolean;
+  graceMs: number;
+  graceTimer: NodeJS.Timeout | undefined;
+  expiryTimer: NodeJS.Timeout | undefined;
+  /** HTTP streams reading the run now. */
+  readers: number;
+  /** Whether the run has steps from an earlier segment (its request replays them). */
+  continued: boolean;
+  writes: WriteQueue;
+  /** Budget reserved for the segment in flight. */
+  reservation: Reservation | undefined;
+  /** Text to answer with instead of asking the model (moderation refusal, budget line). */
+  scripted: string | undefined;
+  /** Tool calls made so far in the run (against the policy's cap). */
+  toolCalls: number;
+  /** Tokens used by the run's segments so far; shown on the run once it ends. */
+  usage: Usage | undefined;
+  /** Usage of the segment that asked for tool calls, given to its step when the outputs arrive. */
+  pendingStepUsage: Usage | null;
+  /** The terminal status being written; a cancel then waits for it instead of starting another ending. */
+  ending: Promise<Run> | undefined;
+  /** The thread's messages as the run was created, for its first request (read once per turn). */
+  history: Message[] | undefined;
+  /** Stops listening for signals (cancel) to this run. */
+  unlisten: () => void;
+}
+
+/** Appends a typed event to a run's log: a wrong name or payload does not compile. */
+export function emit(log: RunEventLog, live: LiveRun, event: AssistantStreamEvent): void {
+  log.append(live.run.id, event);
+}
+
+/** Adds one segment's usage to a run's total. */
+export function addUsage(total: Usage | undefined, usage: Usage | undefined): Usage | undefined {
+  if (!usage) return total;
+  if (!total) return { ...usage };
+  return {
+    prompt_tokens: total.prompt_tokens + usage.prompt_tokens,
+    completion_tokens: total.completion_tokens + usage.completion_tokens,
+    total_tokens: total.total_tokens + usage.total_tokens,
+  };
+}

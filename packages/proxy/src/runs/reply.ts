@@ -1,0 +1,130 @@
+import { type Message, type Run, type RunStep, StreamEvent, type Usage } from '@parley/protocol';
+import { nowSeconds } from '../ids.js';
+import { makeMessage, makeStep } from '../objects.js';
+import type { RunEventLog } from './event-log.js';
+import { endReply, endStep, type ReplyCut } from './transitions.js';
+import type { WriteQueue } from './writes.js';
+
+/** A reply in progress is stored at least this often, so a crash loses at most this much of what was shown. */
+export const REPLY_SAVE_MS = 1000;
+/** Text that ends a sentence (closing quotes and brackets may follow the mark). */
+const SENTENCE_END = /[.!?…]["'”’)\]]*\s*$/;
+
+/**
+ * The NPC's reply as it streams: its message and `message_creation` step are opened with the first word,
+ * every delta is announced, and the text so far is stored at every sentence end and at least once a second,
+ * so after a crash the thread holds what the player already read.
+ */
+export class ReplyWriter {
+  #message: Message | undefined;
+  #step: RunStep | undefined;
+  #text = '';
+  #savedAt = 0;
+
+  constructor(
+    private readonly run: Run,
+    private readonly log: RunEventLog,
+    private readonly writes: WriteQueue,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get open(): boolean {
+    return this.#step?.status === 'in_progress';
+  }
+
+  get text(): string {
+    return this.#text;
+  }
+
+  /** Adds a piece of text, opening the reply on the first. */
+  add(delta: string): void {
+    const message = this.#message ?? this.#open();
+    this.#text += delta;
+    this.log.append(this.run.id, {
+      event: StreamEvent.MessageDelta,
+      data: {
+        id: message.id,
+        object: 'thread.message.delta',
+        delta: { content: [{ index: 0, type: 'text', text: { value: delta, annotations: [] } }] },
+      },
+    });
+    if (SENTENCE_END.test(delta) || this.now() - this.#savedAt >= REPLY_SAVE_MS) this.#save();
+  }
+
+  /** Opens an empty reply (a model that answers nothing still answers). */
+  ensureOpen(): void {
+    if (!this.#message) this.#open();
+  }
+
+  /**
+   * Ends the reply, `cut` short or whole, announces it and returns the message and its step as they are to
+   * be stored (with the run's end, or at once). Nothing when no reply was opened.
+   */
+  close(cut: ReplyCut | undefined, usage: Usage | null): Array<Message | RunStep> {
+    if (!this.#message || !this.#step || !this.open) return [];
+    const now = nowSeconds();
+    this.#message = endReply(this.#message, { now, text: this.#text, cut });
+    this.#step = endStep(this.#step, 'completed', { now, usage });
+    this.log.append(this.run.id, {
+      event: cut === undefined ? StreamEvent.MessageCompleted : StreamEvent.MessageIncomplete,
+      data: this.#message,
+    });
+    this.log.append(this.run.id, { event: StreamEvent.StepCompleted, data: this.#step });
+    return [this.#message, this.#step];
+  }
+
+  /**
+   * Ends a reply the run could not finish: the message keeps its text so far, marked incomplete, and its step
+   * ends `failed` or `cancelled`. Both are queued for writing and announced.
+   */
+  abandon(cut: ReplyCut, stepStatus: 'failed' | 'cancelled'): void {
+    if (!this.#message || !this.#step || !this.open) return;
+    const now = nowSeconds();
+    const message = endReply(this.#message, { now, text: this.#text, cut });
+    const step = endStep(this.#step, stepStatus, { now });
+    this.#message = message;
+    this.#step = step;
+    this.writes.put(message.id, () => message);
+    this.writes.put(step.id, () => step);
+    this.log.append(this.run.id, { event: StreamEvent.MessageIncomplete, data: message });
+    this.log.append(this.run.id, {
+      event: stepStatus === 'failed' ? StreamEvent.StepFailed : StreamEvent.StepCancelled,
+      data: step,
+    });
+  }
+
+  #open(): Message {
+    const message = makeMessage(
+      this.run.thread_id,
+      { role: 'assistant', content: [] },
+      { status: 'in_progress', assistant_id: this.run.assistant_id, run_id: this.run.id },
+    );
+    const step = makeStep(this.run, {
+      type: 'message_creation',
+      message_creation: { message_id: message.id },
+    });
+    this.#message = message;
+    this.#step = step;
+    this.#savedAt = this.now();
+    this.writes.put(message.id, () => this.#current());
+    this.writes.put(step.id, () => this.#step!);
+    this.log.append(this.run.id, { event: StreamEvent.StepCreated, data: step });
+    this.log.append(this.run.id, { event: StreamEvent.StepInProgress, data: step });
+    this.log.append(this.run.id, { event: StreamEvent.MessageCreated, data: message });
+    this.log.append(this.run.id, { event: StreamEvent.MessageInProgress, data: message });
+    return message;
+  }
+
+  /** Stores the text so far (the write takes the text as it stands when it runs). */
+  #save(): void {
+    this.#savedAt = this.now();
+    this.writes.put(this.#message!.id, () => this.#current());
+  }
+
+  /** The message as it stands: in progress with the text so far, or as it ended. */
+  #current(): Message {
+    const message = this.#message!;
+    if (message.status !== 'in_progress') return message;
+    return { ...message, content: [{ type: 'text', text: { value: this.#text, annotations: [] } }] };
+  }
+}

@@ -1,0 +1,313 @@
+/**
+ * One segment of a run: from `queued` to `requires_action` or an ending. This is the path of a player's
+ * line to the model and back: build the request (turns/prompt), open the upstream stream, decode its
+ * chunks (upstream/TurnDecoder), turn them into Assistants events (a reply via ReplyWriter, tool calls via
+ * ToolCalls), then settle the budget and end the run through the engine.
+ */
+import {
+  ErrorCode,
+  type FunctionToolCall,
+  IdPrefix,
+  type Message,
+  type RunStep,
+  StreamEvent,
+  type Usage,
+} from '@parley/protocol';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { ProxyError } from '../errors.js';
+import { newId, nowSeconds } from '../ids.js';
+import { makeStep } from '../objects.js';
+import type { Store } from '../store/types.js';
+import type { TurnGuards } from '../turns/guards.js';
+import { buildChatRequest, historyMessages, replaySteps } from '../turns/prompt.js';
+import { AbortedError, type ChatRequest, TurnDecoder, type Upstream } from '../upstream/upstream.js';
+import type { RunEventLog } from './event-log.js';
+import { addUsage, type LiveRun } from './live-run.js';
+import { ReplyWriter } from './reply.js';
+import { endStep } from './transitions.js';
+
+/** How a segment ended, for the engine to carry out. */
+export type SegmentOutcome =
+  | { kind: 'ended'; status: 'completed' | 'incomplete'; stored: Array<Message | RunStep> }
+  | { kind: 'requires_action'; step: RunStep; calls: FunctionToolCall[]; usage: Usage | null }
+  | { kind: 'cancelled' }
+  | { kind: 'failed'; error: ProxyError }
+  | { kind: 'unannounced' };
+
+/** What a segment needs from the engine. */
+export interface SegmentHost {
+  store: Store;
+  upstream: Upstream;
+  guards: TurnGuards;
+  log: RunEventLog;
+  contextTokens: number;
+  onTurn?:
+    | ((event: { model: string; ttftMs: number | null; usage: Usage | null; status: string }) => void)
+    | undefined;
+}
+
+/** Executes one segment of `live`, and says how it ended (it never throws). */
+export async function executeSegment(
+  host: SegmentHost,
+  live: LiveRun,
+  signal: AbortSignal,
+  announced: Promise<void>,
+): Promise<SegmentOutcome> {
+  const watchdog = host.guards.watchdog(() => live.controller?.abort());
+  const scripted = live.scripted;
+  live.scripted = undefined;
+  // The request goes out before the run is announced (its row is being stored); its outcome is read after.
+  let opening: Promise<AsyncIterable<ChatCompletionChunk>> | undefined;
+  let unbuilt: { error: unknown } | undefined;
+  if (scripted === undefined) {
+    try {
+      const request = await segmentRequest(host, live);
+      watchdog.arm('first');
+      opening = host.upstream.stream(request, signal);
+      opening.catch(() => {}); // handled where it is awaited, below
+    } catch (error) {
+      unbuilt = { error };
+    }
+  }
+  try {
+    await announced;
+  } catch {
+    watchdog.stop(); // never stored: the engine forgets the run
+    return { kind: 'unannounced' };
+  }
+
+  const reply = new ReplyWriter(live.run, host.log, live.writes);
+  const calls = new ToolCalls(live, host.log, host.guards.parts.policy?.policy.maxToolCallsPerRun);
+  let usage: Usage | undefined;
+  const started = performance.now();
+  let firstToken: number | null = null;
+  try {
+    if (unbuilt) throw unbuilt.error;
+    const chunks = opening === undefined ? scriptedChunks(scripted ?? '', live.run.model) : await opening;
+    const decoder = new TurnDecoder();
+    let reason: 'stop' | 'length' | 'tool_calls' | 'content_filter' = 'stop';
+    for await (const chunk of chunks)
+      for (const event of decoder.push(chunk)) {
+        watchdog.arm('idle');
+        if (firstToken === null && (event.type === 'text' || event.type === 'tool_call'))
+          firstToken = performance.now();
+        if (event.type === 'text') {
+          // Text after tool calls in one completion is not shown (OpenAI's behaviour).
+          if (!calls.started) reply.add(event.delta);
+        } else if (event.type === 'tool_call') {
+          if (reply.open) for (const object of reply.close(undefined, null)) queue(live, object);
+          calls.add(event);
+        } else if (event.type === 'usage') usage = event.usage;
+        else reason = event.reason;
+      }
+    decoder.end();
+    watchdog.stop();
+    live.usage = addUsage(live.usage, usage);
+    await host.guards.settle(
+      live.reservation,
+      { usage, produced: reply.text + calls.arguments },
+      live.run.max_completion_tokens,
+    );
+    live.reservation = undefined;
+    report(host, live, firstToken, started, usage, 'completed');
+    if (calls.started) return calls.finish(usage ?? null);
+    reply.ensureOpen(); // an empty answer is still an answer
+    const incomplete = reason === 'length' || reason === 'content_filter';
+    const cut = incomplete ? (reason === 'content_filter' ? 'content_filter' : 'max_tokens') : undefined;
+    return {
+      kind: 'ended',
+      status: incomplete ? 'incomplete' : 'completed',
+      stored: reply.close(cut, usage ?? null),
+    };
+  } catch (error) {
+    watchdog.stop();
+    const aborted = !watchdog.fired && (signal.aborted || error instanceof AbortedError);
+    reply.abandon(aborted ? 'run_cancelled' : 'run_failed', aborted ? 'cancelled' : 'failed');
+    calls.abandon(aborted ? 'cancelled' : 'failed');
+    live.usage = addUsage(live.usage, usage);
+    await host.guards.settle(
+      live.reservation,
+      { usage, produced: reply.text + calls.arguments },
+      live.run.max_completion_tokens,
+    );
+    live.reservation = undefined;
+    report(host, live, firstToken, started, usage, aborted ? 'cancelled' : 'failed');
+    if (watchdog.fired)
+      return {
+        kind: 'failed',
+        error: new ProxyError(ErrorCode.UpstreamTimeout, 'The model upstream took too long to answer.'),
+      };
+    if (aborted) return { kind: 'cancelled' };
+    return {
+      kind: 'failed',
+      error:
+        error instanceof ProxyError
+          ? error
+          : new ProxyError(ErrorCode.Server, 'The run failed unexpectedly.', { cause: error }),
+    };
+  }
+}
+
+/** The request for a segment: the history read once for the turn, and this run's own steps so far. */
+async function segmentRequest(host: SegmentHost, live: LiveRun): Promise<ChatRequest> {
+  const { run, owner } = live;
+  const history = live.history ?? (await host.store.allMessages(owner, run.thread_id));
+  live.history = undefined;
+  let tail: ReturnType<typeof replaySteps> = [];
+  if (live.continued) {
+    const steps = await host.store.listSteps(owner, run.thread_id, run.id, { limit: 100, order: 'asc' });
+    const replies = new Map(
+      history.filter((message) => message.run_id === run.id).map((message) => [message.id, message]),
+    );
+    tail = replaySteps(steps.data, replies);
+  }
+  return buildChatRequest(run, {
+    history: historyMessages(history, run.id),
+    tail,
+    contextTokens: host.contextTokens,
+  });
+}
+
+function queue(live: LiveRun, object: Message | RunStep): void {
+  live.writes.put(object.id, () => object);
+}
+
+function report(
+  host: SegmentHost,
+  live: LiveRun,
+  firstToken: number | null,
+  started: number,
+  usage: Usage | undefined,
+  status: string,
+): void {
+  host.onTurn?.({
+    model: live.run.model,
+    ttftMs: firstToken === null ? null : firstToken - started,
+    usage: usage ?? null,
+    status,
+  });
+}
+
+/** The tool calls of one segment, as they stream: one `tool_calls` step, its deltas, and the policy's cap. */
+class ToolCalls {
+  #step: RunStep | undefined;
+  readonly #calls: Array<{ id: string; name: string; arguments: string }> = [];
+  #count = 0;
+
+  constructor(
+    private readonly live: LiveRun,
+    private readonly log: RunEventLog,
+    private readonly cap: number | undefined,
+  ) {}
+
+  get started(): boolean {
+    return this.#step !== undefined;
+  }
+
+  /** Everything the model wrote into arguments (it is paid for). */
+  get arguments(): string {
+    return this.#calls.map((call) => call.arguments).join('');
+  }
+
+  add(event: { index: number; id?: string; name?: string; arguments?: string }): void {
+    const runId = this.live.run.id;
+    // Past the cap, stop the upstream at once rather than stream (and pay for) the rest.
+    if (
+      !this.#calls[event.index] &&
+      this.cap !== undefined &&
+      this.live.toolCalls + this.#count + 1 > this.cap
+    )
+      throw tooManyToolCalls(this.cap);
+    if (!this.#step) {
+      this.#step = makeStep(this.live.run, { type: 'tool_calls', tool_calls: [] });
+      const step = this.#step;
+      this.live.writes.put(step.id, () => step);
+      this.log.append(runId, { event: StreamEvent.StepCreated, data: step });
+      this.log.append(runId, { event: StreamEvent.StepInProgress, data: step });
+    }
+    let call = this.#calls[event.index];
+    const first = !call;
+    if (!call) {
+      call = { id: event.id ?? newId(IdPrefix.ToolCall), name: event.name ?? '', arguments: '' };
+      this.#calls[event.index] = call;
+      this.#count++;
+    } else if (event.name) call.name ||= event.name;
+    call.arguments += event.arguments ?? '';
+    this.log.append(runId, {
+      event: StreamEvent.StepDelta,
+      data: {
+        id: this.#step.id,
+        object: 'thread.run.step.delta',
+        delta: {
+          step_details: {
+            type: 'tool_calls',
+            tool_calls: [
+              first
+                ? {
+                    index: event.index,
+                    id: call.id,
+                    type: 'function',
+                    function: { name: call.name, arguments: event.arguments ?? '', output: null },
+                  }
+                : { index: event.index, type: 'function', function: { arguments: event.arguments ?? '' } },
+            ],
+          },
+        },
+      },
+    });
+  }
+
+  /** The segment asked for tool calls: the step as it waits for their outputs. */
+  finish(usage: Usage | null): SegmentOutcome {
+    const calls: FunctionToolCall[] = this.#calls.filter(Boolean).map((call) => ({
+      id: call.id,
+      type: 'function',
+      function: { name: call.name, arguments: call.arguments },
+    }));
+    if (this.cap !== undefined && this.live.toolCalls + calls.length > this.cap) {
+      return { kind: 'failed', error: tooManyToolCalls(this.cap) };
+    }
+    this.live.toolCalls += calls.length;
+    const step: RunStep = {
+      ...this.#step!,
+      step_details: {
+        type: 'tool_calls',
+        tool_calls: calls.map((call) => ({ ...call, function: { ...call.function, output: null } })),
+      },
+    };
+    this.#step = step;
+    return { kind: 'requires_action', step, calls, usage };
+  }
+
+  /** The run ended while calls streamed: their step ends with it. */
+  abandon(status: 'failed' | 'cancelled'): void {
+    const step = this.#step;
+    if (step?.status !== 'in_progress') return;
+    const ended = endStep(step, status, { now: nowSeconds() });
+    this.#step = ended;
+    this.live.writes.put(ended.id, () => ended);
+    this.log.append(this.live.run.id, {
+      event: status === 'failed' ? StreamEvent.StepFailed : StreamEvent.StepCancelled,
+      data: ended,
+    });
+  }
+}
+
+function tooManyToolCalls(cap: number): ProxyError {
+  return new ProxyError(
+    ErrorCode.ToolCallLimit,
+    `The model asked for more than ${cap} tool calls in one run.`,
+  );
+}
+
+/** A reply the proxy writes itself (moderation refusal, budget line), as a model's chunks, word by word. */
+function scriptedChunks(text: string, model: string): ChatCompletionChunk[] {
+  const chunk = (delta: { content?: string }, finish: 'stop' | null): ChatCompletionChunk => ({
+    id: 'scripted',
+    object: 'chat.completion.chunk',
+    created: nowSeconds(),
+    model,
+    choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+  });
+  return [...(text.match(/\s*\S+/g) ?? []).map((word) => chunk({ content: word }, null)), chunk({}, 'stop')];
+}

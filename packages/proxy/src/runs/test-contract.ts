@@ -1,0 +1,223 @@
+/**
+ * The behaviour every implementation of the run state interfaces must show: the run registry, the event
+ * log and run signals. Run against the in-process implementations here, and against any shared one (a
+ * database, Redis) by calling the same suites with its factories (not imported by production code).
+ */
+import { StreamEvent } from '@parley/protocol';
+import { expect, it } from 'vitest';
+import { DONE_EVENT, type RunEventLog } from './event-log.js';
+import type { RunRegistry } from './registry.js';
+import type { RunSignal, RunSignals } from './signals.js';
+
+let counter = 0;
+/** Ids no other test (or earlier run of a shared backend) uses. */
+const unique = (prefix: string) => `${prefix}_${process.pid}_${Date.now()}_${++counter}`;
+
+/**
+ * `create(instanceId)` makes a registry for one instance; two made with different ids must share state
+ * (as two proxy processes on one database do); for an in-process registry, pass `shared: false`.
+ */
+export function registryContract(create: (instanceId: string) => RunRegistry, options: { shared: boolean }) {
+  it('gives a free thread to the first claim and refuses a second run, naming the active one', async () => {
+    const registry = create('a');
+    const thread = unique('thread');
+    expect(await registry.claim(thread, 'run_1')).toBeUndefined();
+    expect(await registry.claim(thread, 'run_2')).toBe('run_1');
+    expect(await registry.active(thread)).toBe('run_1');
+    expect(await registry.holder('run_1')).toBe('a');
+    expect(await registry.holder('run_2')).toBeUndefined();
+  });
+
+  it('frees the thread when the run is released, and ignores a release of another run', async () => {
+    const registry = create('a');
+    const thread = unique('thread');
+    await registry.claim(thread, 'run_1');
+    await registry.release(thread, 'run_other');
+    expect(await registry.active(thread)).toBe('run_1');
+    await registry.release(thread, 'run_1');
+    expect(await registry.active(thread)).toBeUndefined();
+    expect(await registry.holder('run_1')).toBeUndefined();
+    expect(await registry.claim(thread, 'run_2')).toBeUndefined();
+  });
+
+  it('lets exactly one of many concurrent claims on one thread win', async () => {
+    const registries = options.shared ? [create('a'), create('b')] : [create('a')];
+    const thread = unique('thread');
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => registries[i % registries.length]!.claim(thread, `run_${i}`)),
+    );
+    const winners = outcomes.flatMap((outcome, i) => (outcome === undefined ? [`run_${i}`] : []));
+    expect(winners).toHaveLength(1);
+    for (const outcome of outcomes) if (outcome !== undefined) expect(outcome).toBe(winners[0]);
+  });
+
+  it('keeps threads apart', async () => {
+    const registry = create('a');
+    const [one, two] = [unique('thread'), unique('thread')];
+    expect(await registry.claim(one, 'run_1')).toBeUndefined();
+    expect(await registry.claim(two, 'run_2')).toBeUndefined();
+    await registry.release(one, 'run_1');
+    expect(await registry.active(two)).toBe('run_2');
+  });
+
+  it('moves a run to the instance that adopts it', async () => {
+    const a = create('a');
+    const b = options.shared ? create('b') : a;
+    const thread = unique('thread');
+    await a.claim(thread, 'run_1');
+    await b.adopt(thread, 'run_1');
+    expect(await a.holder('run_1')).toBe(b.instanceId);
+    expect(await a.active(thread)).toBe('run_1');
+  });
+}
+
+const delta = (text: string) => ({
+  event: StreamEvent.MessageDelta,
+  data: {
+    id: 'msg_1',
+    object: 'thread.message.delta' as const,
+    delta: { content: [{ index: 0, type: 'text' as const, text: { value: text, annotations: [] } }] },
+  },
+});
+
+/** `create()` makes a log; for a shared log, two calls must see one another's appends. */
+export function eventLogContract(create: () => RunEventLog, options: { shared: boolean }) {
+  it('numbers events from 1 and reads after any position, in order', async () => {
+    const log = create();
+    const run = unique('run');
+    expect(log.append(run, delta('a'))).toBe(1);
+    expect(log.append(run, delta('b'))).toBe(2);
+    expect(log.append(run, DONE_EVENT)).toBe(3);
+    const all = await waitFor(log, run, 0, 3);
+    expect(all.map((event) => event.seq)).toEqual([1, 2, 3]);
+    expect(JSON.parse(all[1]!.data).delta.content[0].text.value).toBe('b');
+    expect(all[2]).toMatchObject({ event: 'done', data: '[DONE]' });
+    expect((await log.read(run, 2))!.map((event) => event.seq)).toEqual([3]);
+    // Past the end of an ended log: its done again, so a resume never waits on a finished run.
+    expect((await log.read(run, 3))!.map((event) => event.event)).toEqual(['done']);
+    expect((await log.read(run, 2 ** 64))!.map((event) => event.event)).toEqual(['done']);
+    expect((await log.read(run, 0, 2))!.map((event) => event.seq)).toEqual([1, 2]);
+    log.close();
+  });
+
+  it('says a log it does not keep is missing, rather than empty', async () => {
+    const log = create();
+    expect(await log.read(unique('run'), 0)).toBeUndefined();
+    log.close();
+  });
+
+  it('wakes a waiting reader when the next event arrives, from the same or another instance', async () => {
+    const writer = create();
+    const reader = options.shared ? create() : writer;
+    const run = unique('run');
+    writer.append(run, delta('first'));
+    await waitFor(reader, run, 0, 1);
+    const controller = new AbortController();
+    let woke = false;
+    const waiting = reader.wait(run, 1, controller.signal).then(() => {
+      woke = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(woke).toBe(false);
+    expect(await reader.read(run, 1)).toEqual([]); // not ended: nothing yet
+    writer.append(run, delta('second'));
+    await waiting;
+    expect((await reader.read(run, 1))!.map((event) => event.seq)).toEqual([2]);
+    writer.close();
+    if (reader !== writer) reader.close();
+  });
+
+  it('stops waiting when the signal aborts', async () => {
+    const log = create();
+    const run = unique('run');
+    log.append(run, delta('x'));
+    await waitFor(log, run, 0, 1);
+    const controller = new AbortController();
+    const waiting = log.wait(run, 1, controller.signal);
+    controller.abort();
+    await waiting;
+    log.close();
+  });
+
+  it('keeps a retired log readable, with its done', async () => {
+    const log = create();
+    const run = unique('run');
+    log.append(run, delta('x'));
+    log.append(run, DONE_EVENT);
+    log.retire(run);
+    const events = await waitFor(log, run, 0, 2);
+    expect(events.at(-1)!.event).toBe('done');
+    log.close();
+  });
+
+  it('keeps runs apart', async () => {
+    const log = create();
+    const [one, two] = [unique('run'), unique('run')];
+    log.append(one, delta('1'));
+    log.append(two, delta('2'));
+    log.append(two, delta('2b'));
+    expect((await waitFor(log, one, 0, 1)).length).toBe(1);
+    expect((await waitFor(log, two, 0, 2)).length).toBe(2);
+    log.close();
+  });
+}
+
+/** Reads until `count` events are there (a shared log acknowledges appends a moment later). */
+async function waitFor(log: RunEventLog, run: string, after: number, count: number) {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const events = (await log.read(run, after)) ?? [];
+    if (events.length >= count || Date.now() > deadline) return events;
+    await log.wait(run, after + events.length, AbortSignal.timeout(100));
+  }
+}
+
+/** `create()` makes the signals of one instance; for shared signals, two must reach each other. */
+export function signalsContract(create: () => RunSignals, options: { shared: boolean }) {
+  it('delivers a signal to the listener of that run only, from the same or another instance', async () => {
+    const listener = create();
+    const sender = options.shared ? create() : listener;
+    const [run, other] = [unique('run'), unique('run')];
+    const got: RunSignal[] = [];
+    const gotOther: RunSignal[] = [];
+    const stop = listener.listen(run, (signal) => got.push(signal));
+    const stopOther = listener.listen(other, (signal) => gotOther.push(signal));
+    await settle(listener);
+    await sender.send(run, { type: 'cancel' });
+    await until(() => got.length === 1);
+    expect(got).toEqual([{ type: 'cancel' }]);
+    expect(gotOther).toEqual([]);
+    stop();
+    stopOther();
+    await sender.close();
+    if (sender !== listener) await listener.close();
+  });
+
+  it('stops delivering once the listener stops', async () => {
+    const signals = create();
+    const run = unique('run');
+    const got: RunSignal[] = [];
+    const stop = signals.listen(run, (signal) => got.push(signal));
+    stop();
+    await signals.send(run, { type: 'cancel' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(got).toEqual([]);
+    await signals.close();
+  });
+
+  it('sends to nobody without failing when no one listens', async () => {
+    const signals = create();
+    await expect(signals.send(unique('run'), { type: 'cancel' })).resolves.toBeUndefined();
+    await signals.close();
+  });
+}
+
+/** Gives a subscription that is set up asynchronously (pub/sub) a moment to take effect. */
+async function settle(_signals: RunSignals) {
+  await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+async function until(condition: () => boolean, timeoutMs = 2000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+}
