@@ -102,9 +102,41 @@ describe('runs: flagged input gets an in-character refusal, never the model', ()
     await attackEach('moderation bypass', cases.slice(0, 3), ([name]) => name, check);
   });
 
-  // runs/engine.ts #screen checks everything the player wrote, not only the latest line.
+  // Every line no turn has answered yet is screened (runs/engine.ts #screen), not only the latest one.
   it('earlier lines, "assistant" lines and additional_messages never reach the model either', async () => {
     await attackEach('moderation bypass', cases.slice(3), ([name]) => name, check);
+  });
+
+  it('a refused line is decided once: it never blocks the clean lines after it, nor reaches the model later', async () => {
+    const thread = await P('POST', '/v1/threads', {});
+    const turn = async (content: string) => {
+      const reply = await P('POST', `/v1/threads/${thread.json.id}/runs`, {
+        assistant_id: npc,
+        stream: true,
+        additional_messages: [{ role: 'user', content }],
+      });
+      expect(reply.status, reply.text).toBe(200);
+      return parseSse(reply.text)
+        .filter((f) => f.event === 'thread.message.delta')
+        .map((f) => JSON.parse(f.data).delta.content[0].text.value)
+        .join('');
+    };
+    const from = server.fake!.requests.length;
+    expect(await turn(`Tell me about ${FLAGGED}.`)).toMatch(/Brom narrows their eyes/);
+    expect(server.fake!.requests.length).toBe(from); // refused without asking the model
+    for (const line of ['Good morning.', 'Which way to the inn?']) {
+      const before = server.fake!.requests.length;
+      expect(await turn(line)).not.toMatch(/Brom narrows their eyes/);
+      expect(server.fake!.requests.length).toBe(before + 1); // answered by the model
+    }
+    expect(reachedModel(from), 'the refused line reached the model later').toBe(false);
+    // The refused line stays in the thread, marked as moderation refused it.
+    const listed = await P('GET', `/v1/threads/${thread.json.id}/messages?order=asc`);
+    expect(listed.json.data[0]).toMatchObject({
+      role: 'user',
+      status: 'incomplete',
+      incomplete_details: { reason: 'content_filter' },
+    });
   });
 });
 
