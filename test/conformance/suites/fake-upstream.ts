@@ -286,6 +286,10 @@ export function fakeUpstreamSuite(shared: SharedHarnesses): void {
       .stream(thread.id, { assistant_id: toolAssistant.id })
       .finalRun();
     expect(waiting.status).toBe('requires_action');
+    // OpenAI's spec: usage is null until a run or step ends (a waiting run and its pending step included).
+    expect(waiting.usage).toBeNull();
+    const pending = await h.client.beta.threads.runs.steps.list(waiting.id, { thread_id: thread.id });
+    expect(pending.data[0]).toMatchObject({ status: 'in_progress', usage: null });
     const done = await h.client.beta.threads.runs.submitToolOutputsAndPoll(
       waiting.id,
       {
