@@ -1,18 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { type AssistantTool, ErrorCode, OFFLINE_MODEL } from '@parley/protocol';
-import { tools as toolsCheck } from '../api/schemas.js';
+import { ErrorCode, OFFLINE_MODEL } from '@parley/protocol';
+import { z } from 'zod';
 import { ProxyError } from '../errors.js';
-import {
-  array,
-  boolean,
-  type Check,
-  metadata,
-  nullable,
-  number,
-  object,
-  parse,
-  string,
-} from '../validate.js';
+import { tools } from '../schemas/assistants.js';
+import { integer, metadata, temperature, text } from '../schemas/fields.js';
+import { parse } from '../schemas/issues.js';
 
 /**
  * Route names, for the endpoint allowlist. Admin routes are not listed: they need the admin token and are
@@ -49,17 +41,22 @@ export const ROUTES = [
 ] as const;
 export type RouteName = (typeof ROUTES)[number];
 
+/** Owner of the assistants the game defines in its config file (no player id starts with `parley:`). */
+export const GAME_OWNER = 'parley:game';
+
+const gameAssistant = z.strictObject({
+  id: text({ min: 1, max: 64, pattern: /^asst_[A-Za-z0-9_-]+$/ }),
+  name: text({ min: 1, max: 256 }),
+  instructions: text({ max: 256_000 }),
+  model: text({ min: 1, max: 256 }).optional(),
+  description: text({ max: 512 }).nullish(),
+  tools: tools.optional(),
+  temperature: temperature.nullish(),
+  metadata: metadata.nullish(),
+});
+
 /** An assistant the game defines in its config file: every player can use it, none can change it. */
-export interface GameAssistant {
-  id: string;
-  name: string;
-  instructions: string;
-  model?: string | undefined;
-  description?: string | null | undefined;
-  tools?: AssistantTool[] | undefined;
-  temperature?: number | null | undefined;
-  metadata?: Record<string, string> | null | undefined;
-}
+export type GameAssistant = z.output<typeof gameAssistant>;
 
 export interface Policy {
   /** Routes players may call; everything else answers 404 as if it did not exist. */
@@ -94,44 +91,19 @@ export function defaultPolicy(): Policy {
   };
 }
 
-const routeName: Check<RouteName> = (value, path) => {
-  const name = string()(value, path);
-  if (!(ROUTES as readonly string[]).includes(name)) {
-    throw new ProxyError(
-      ErrorCode.InvalidValue,
-      `Unknown endpoint '${name}' in ${path}; known: ${ROUTES.join(', ')}.`,
-    );
-  }
-  return name as RouteName;
-};
-
-const fileShape = object({
-  $schema: string(),
-  endpoints: array(routeName),
-  models: array(string({ min: 1, max: 256 })),
-  maxOutputTokens: number({ integer: true, min: 1 }),
-  maxInstructionsChars: number({ integer: true, min: 1 }),
-  maxMessageChars: number({ integer: true, min: 1 }),
-  maxMessagesPerThread: number({ integer: true, min: 1 }),
-  maxToolsPerAssistant: number({ integer: true, min: 0 }),
-  maxToolCallsPerRun: number({ integer: true, min: 1 }),
-  playerAssistants: boolean,
-  assistants: array(
-    object(
-      {
-        id: string({ min: 1, max: 64, pattern: /^asst_[A-Za-z0-9_-]+$/ }),
-        name: string({ min: 1, max: 256 }),
-        instructions: string({ max: 256_000 }),
-        model: string({ min: 1, max: 256 }),
-        description: nullable(string({ max: 512 })),
-        tools: toolsCheck,
-        temperature: nullable(number({ min: 0, max: 2 })),
-        metadata: nullable(metadata),
-      },
-      { required: ['id', 'name', 'instructions'] },
-    ),
-    { max: 1000 },
-  ),
+/** The policy file (`PARLEY_CONFIG`): every field optional, unknown fields refused (a typo is an error). */
+const policyFile = z.strictObject({
+  $schema: z.string().optional(),
+  endpoints: z.array(z.enum(ROUTES)).optional(),
+  models: z.array(text({ min: 1, max: 256 })).optional(),
+  maxOutputTokens: integer({ min: 1 }).optional(),
+  maxInstructionsChars: integer({ min: 1 }).optional(),
+  maxMessageChars: integer({ min: 1 }).optional(),
+  maxMessagesPerThread: integer({ min: 1 }).optional(),
+  maxToolsPerAssistant: integer({ min: 0 }).optional(),
+  maxToolCallsPerRun: integer({ min: 1 }).optional(),
+  playerAssistants: z.boolean().optional(),
+  assistants: z.array(gameAssistant).max(1000).optional(),
 });
 
 /**
@@ -149,9 +121,9 @@ export function loadPolicy(path: string | undefined, extraModels?: string): Poli
       `PARLEY_CONFIG: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  let file: ReturnType<typeof fileShape>;
+  let file: z.output<typeof policyFile>;
   try {
-    file = parse(fileShape, raw);
+    file = parse(policyFile, raw);
   } catch (error) {
     throw new Error(`PARLEY_CONFIG: ${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
