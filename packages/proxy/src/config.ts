@@ -1,8 +1,11 @@
 import { DEFAULT_PROXY_PORT, OFFLINE_MODEL } from '@parley/protocol';
 import { type AuthConfig, loadAuthConfig } from './auth/config.js';
+import { ConfigError } from './config-error.js';
 import { type LimitsConfig, loadLimitsConfig } from './limits/config.js';
 import { loadModerationConfig, type ModerationConfig } from './ops/moderation.js';
 import { loadPolicy, type Policy } from './policy/policy.js';
+
+export { ConfigError };
 
 export type UpstreamKind = 'openai' | 'azure' | 'compatible' | 'offline';
 
@@ -54,10 +57,6 @@ export interface ProxyConfig {
   cannedReplies: boolean;
   /** Upstream watchdogs (ms): before the first token, between tokens, for a whole turn. */
   timeouts: { firstTokenMs: number; idleMs: number; totalMs: number };
-}
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
 }
 
 type Env = Record<string, string | undefined>;

@@ -1,4 +1,4 @@
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config-error.js';
 import { DEFAULT_PRICES, type ModelPrice, type PriceTable } from './prices.js';
 
 /**
