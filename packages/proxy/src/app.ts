@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode } from '@parley/protocol';
-import { createRoutes, GAME_OWNER, type Handler, type RouteMeta, STREAMED } from './api/routes.js';
+import { type Handler, type RouteMeta, STREAMED } from './api/context.js';
+import { createRoutes } from './api/routes.js';
 import { type AuthHook, createAuthenticator } from './auth/index.js';
 import type { Principal } from './auth/principal.js';
 import type { ProxyConfig } from './config.js';
@@ -15,7 +16,7 @@ import { createLogger, type Logger } from './log.js';
 import { makeAssistant } from './objects.js';
 import { Metrics, TTFT_BUCKETS } from './ops/metrics.js';
 import { createModerator } from './ops/moderation.js';
-import { PolicyGuard } from './policy/policy.js';
+import { GAME_OWNER, PolicyGuard } from './policy/policy.js';
 import { RunEngine } from './runs/engine.js';
 import { withMemoryCache } from './store/cache.js';
 import { createStore } from './store/index.js';
