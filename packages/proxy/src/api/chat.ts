@@ -1,7 +1,6 @@
 import { DONE_DATA, ErrorCode } from '@parley/protocol';
 import { ProxyError, toErrorBody } from '../errors.js';
 import { drained, openEventStream } from '../http/sse.js';
-import type { Reservation } from '../limits/limiter.js';
 import type { PolicyGuard } from '../policy/policy.js';
 import { type ChatCompletion, chatCompletion } from '../schemas/chat.js';
 import { parse } from '../schemas/issues.js';
@@ -86,21 +85,24 @@ async function guardedTurn(
   turnRequest: { model: string; request: ChatRequest; texts: string[] },
   call: (turn: Turn) => Promise<unknown>,
 ): Promise<unknown> {
-  const { moderator, limiter, upstream } = services;
+  // The same guards as runs (turns/guards.ts); a pass-through has no NPC to answer in character, so a
+  // refusal or a spent budget is an error for the caller.
+  const guards = services.engine.guards;
   const { request, texts } = turnRequest;
-  if ((await moderator.check(texts.filter(Boolean).join('\n'))).flagged) {
+  if (await guards.refuses(texts.filter(Boolean).join('\n'))) {
     throw new ProxyError(
       ErrorCode.Moderation,
       'The input was flagged by moderation and was not sent to the model.',
       { param: 'messages' },
     );
   }
-  const reservation: Reservation = await limiter.reserve({
+  const admission = await guards.admit({
     player: ctx.owner,
-    model: upstream.resolveModel(turnRequest.model),
+    model: services.upstream.resolveModel(turnRequest.model),
     promptTokens: estimateMessageTokens(request.messages),
-    maxCompletionTokens: request.max_completion_tokens ?? 1024,
+    maxCompletionTokens: request.max_completion_tokens ?? null,
   });
+  const reservation = admission.line === undefined ? admission.reservation : undefined;
   let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
   let opened = false;
   const controller = new AbortController();
@@ -108,15 +110,16 @@ async function guardedTurn(
     if (!ctx.res.writableFinished) controller.abort();
   };
   ctx.res.on('close', onClose);
-  const watchdog = startWatchdog(controller, services.config.timeouts);
+  const watchdog = guards.watchdog(() => controller.abort());
+  watchdog.arm('first');
   const turn: Turn = {
     signal: controller.signal,
     get timedOut() {
-      return watchdog.timedOut;
+      return watchdog.fired;
     },
-    failure: (error) => (watchdog.timedOut ? timeoutError() : error),
+    failure: (error) => (watchdog.fired ? timeoutError() : error),
     timeoutError,
-    token: () => watchdog.token(),
+    token: () => watchdog.arm('idle'),
     opened: () => {
       opened = true;
     },
@@ -130,51 +133,14 @@ async function guardedTurn(
     watchdog.stop();
     ctx.res.off('close', onClose);
     // No usage reported after tokens flowed (the player hung up early): keep the worst case, so
-    // leaving before the end is never a way to spend without paying.
-    const spent: { prompt_tokens: number; completion_tokens: number } | undefined = usage;
-    if (spent) {
-      await reservation
-        .settle({ promptTokens: spent.prompt_tokens, completionTokens: spent.completion_tokens })
-        .catch(() => {});
-    } else if (!opened) {
-      await reservation.release().catch(() => {});
-    }
+    // leaving before the end is never a way to spend without paying. Nothing sent: refund it whole.
+    if (usage || !opened)
+      await guards.settle(reservation, { usage, produced: '' }, request.max_completion_tokens ?? null);
   }
 }
 
 const timeoutError = () =>
   new ProxyError(ErrorCode.UpstreamTimeout, 'The model upstream took too long to answer.');
-
-/** Aborts the call when no first token comes in time, a gap between tokens is too long, or all is. */
-function startWatchdog(
-  controller: AbortController,
-  timeouts: { firstTokenMs: number; idleMs: number; totalMs: number },
-) {
-  let timedOut = false;
-  let first = true;
-  const expire = () => {
-    timedOut = true;
-    controller.abort();
-  };
-  const total = setTimeout(expire, timeouts.totalMs);
-  let idle = setTimeout(expire, timeouts.firstTokenMs);
-  return {
-    get timedOut() {
-      return timedOut;
-    },
-    token() {
-      if (first) {
-        first = false;
-        clearTimeout(idle);
-        idle = setTimeout(expire, timeouts.idleMs);
-      } else idle.refresh();
-    },
-    stop() {
-      clearTimeout(total);
-      clearTimeout(idle);
-    },
-  };
-}
 
 /** A whole completion, answered as JSON. */
 async function complete(services: Services, request: ChatRequest, turn: Turn): Promise<unknown> {
