@@ -1,7 +1,6 @@
 import type { Assistant, Run, Usage } from '@parley/protocol';
 import type { ProxyConfig } from '../config.js';
 import type { Limiter } from '../limits/limiter.js';
-import type { MessageInput, RunFields } from '../objects.js';
 import type { Moderator } from '../ops/moderation.js';
 import type { PolicyGuard } from '../policy/policy.js';
 import type { Owner } from '../store/types.js';
@@ -10,16 +9,8 @@ import type { RunRegistry } from './registry.js';
 import type { RunSignals } from './signals.js';
 import type { RunStream } from './stream.js';
 
-/** What a client may ask of a run beyond the assistant's settings. */
-export interface RunParams extends Partial<Omit<RunFields, 'instructions' | 'model' | 'tools'>> {
-  assistant_id: string;
-  model?: string | null | undefined;
-  instructions?: string | null | undefined;
-  additional_instructions?: string | null | undefined;
-  additional_messages?: MessageInput[] | null | undefined;
-  tools?: RunFields['tools'] | null | undefined;
-  stream?: boolean | null | undefined;
-}
+/** What a client may ask of a run beyond the assistant's settings: inferred from the request schema. */
+export type { RunParams } from '../schemas/runs.js';
 
 export interface StartedRun {
   run: Run;
