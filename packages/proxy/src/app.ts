@@ -81,37 +81,27 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   }
   const assistantFor = async (owner: string, id: string) =>
     (await store.getAssistant(owner, id)) ?? (await store.getAssistant(GAME_OWNER, id));
-  const engine = new RunEngine(
-    store,
-    upstream,
-    config,
-    {
-      assistant: assistantFor,
-      limiter,
-      moderator,
-      policy: guard,
-      cannedReplies: config.cannedReplies,
-      timeouts: config.timeouts,
-      onTurn: ({ model, ttftMs, usage, status }) => {
-        metrics.inc('parley_turns_total', 'Turns (run segments) by outcome.', { status });
-        if (ttftMs !== null)
-          metrics.observe(
-            'parley_ttft_seconds',
-            'Time to first token of a turn.',
-            ttftMs / 1000,
-            TTFT_BUCKETS,
-          );
-        if (!usage) return;
-        metrics.inc('parley_tokens_total', 'Tokens used.', { kind: 'prompt' }, usage.prompt_tokens);
-        metrics.inc('parley_tokens_total', 'Tokens used.', { kind: 'completion' }, usage.completion_tokens);
-        const cost = estimateCostUsd(config.limits.prices, model, {
-          promptTokens: usage.prompt_tokens,
-          completionTokens: usage.completion_tokens,
-        });
-        metrics.inc('parley_cost_usd_total', 'Estimated cost of the tokens used, USD.', {}, cost);
-      },
+  const engine = new RunEngine(store, upstream, config, {
+    assistant: assistantFor,
+    limiter,
+    moderator,
+    policy: guard,
+    cannedReplies: config.cannedReplies,
+    timeouts: config.timeouts,
+    onTurn: ({ model, ttftMs, usage, status }) => {
+      metrics.inc('parley_turns_total', 'Turns (run segments) by outcome.', { status });
+      if (ttftMs !== null)
+        metrics.observe('parley_ttft_seconds', 'Time to first token of a turn.', ttftMs / 1000, TTFT_BUCKETS);
+      if (!usage) return;
+      metrics.inc('parley_tokens_total', 'Tokens used.', { kind: 'prompt' }, usage.prompt_tokens);
+      metrics.inc('parley_tokens_total', 'Tokens used.', { kind: 'completion' }, usage.completion_tokens);
+      const cost = estimateCostUsd(config.limits.prices, model, {
+        promptTokens: usage.prompt_tokens,
+        completionTokens: usage.completion_tokens,
+      });
+      metrics.inc('parley_cost_usd_total', 'Estimated cost of the tokens used, USD.', {}, cost);
     },
-  );
+  });
   const recovered = await engine.recover();
   if (recovered > 0) log.info('recovered runs left unfinished by a previous process', { count: recovered });
   const router = createRoutes({
