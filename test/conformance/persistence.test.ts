@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { createProxy, loadConfig } from '@parley/proxy';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
-import { threadStats } from '../support/proc.js';
 import { postJson, proxyEnv, readSse, type SseEvent } from '../support/proxy.js';
 
 const CLI = resolve(fileURLToPath(import.meta.url), '../../../packages/proxy/dist/cli.js');
@@ -223,45 +222,8 @@ async function startCli(
   return { child, url, stderr: () => stderr };
 }
 
-/** The nice value of a process's main thread and of its store's thread (Linux `/proc`). */
-function nices(pid: number): { main: number; store: number | undefined } {
-  const threads = threadStats(pid);
-  return {
-    main: threads.find((thread) => thread.tid === String(pid))!.nice,
-    store: threads.find((thread) => thread.name === 'parley-pglite')?.nice,
-  };
-}
-
 describe('the CLI on one CPU', () => {
   const hint = 'one CPU: start Node with';
-
-  it.runIf(process.platform === 'linux')(
-    'runs its store’s thread ten nice levels below the main one',
-    async () => {
-      const cli = await startCli(await tempDir(), { oneCpu: true });
-      try {
-        const { main, store } = nices(cli.child.pid!);
-        expect(store).toBe(Math.min(19, main + 10));
-      } finally {
-        cli.child.kill('SIGTERM');
-        await new Promise((resolve) => cli.child.once('exit', resolve));
-      }
-    },
-  );
-
-  it.runIf(process.platform === 'linux' && availableParallelism() >= 2)(
-    'leaves its store’s thread at the process’s priority with more than one CPU',
-    async () => {
-      const cli = await startCli(await tempDir());
-      try {
-        const { main, store } = nices(cli.child.pid!);
-        expect(store).toBe(main);
-      } finally {
-        cli.child.kill('SIGTERM');
-        await new Promise((resolve) => cli.child.once('exit', resolve));
-      }
-    },
-  );
 
   it.each([
     ['names both flags', [], {}, '--single-threaded-gc --max-semi-space-size=16 for'],

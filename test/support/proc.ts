@@ -7,7 +7,6 @@ export interface ThreadStat {
   name: string;
   /** CPU used so far, user and system (ms). */
   cpuMs: number;
-  nice: number;
 }
 
 const TICK_MS = 1000 / 100; // USER_HZ
@@ -17,13 +16,12 @@ export function threadStats(pid: number): ThreadStat[] {
   return readdirSync(`/proc/${pid}/task`).map((tid) => {
     const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    // Fields from the third on, after the name (which may hold spaces): utime, stime are 14, 15; nice is 19.
+    // Fields from the third on, after the name (which may hold spaces): utime, stime are 14, 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return {
       tid,
       name,
       cpuMs: (Number(fields[11]) + Number(fields[12])) * TICK_MS,
-      nice: Number(fields[16]),
     };
   });
 }
