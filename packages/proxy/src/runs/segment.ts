@@ -81,6 +81,20 @@ export async function executeSegment(
   let usage: Usage | undefined;
   const started = performance.now();
   let firstToken: number | null = null;
+  /**
+   * Whatever way the segment ends, what it produced is paid for and counted: the usage joins the run's,
+   * the budget is settled (estimated from the text and arguments when the upstream reported none).
+   */
+  const account = async (status: string) => {
+    live.usage = addUsage(live.usage, usage);
+    await host.guards.settle(
+      live.reservation,
+      { usage, produced: reply.text + calls.arguments },
+      live.run.max_completion_tokens,
+    );
+    live.reservation = undefined;
+    report(host, live, firstToken, started, usage, status);
+  };
   try {
     if (unbuilt) throw unbuilt.error;
     const chunks = opening === undefined ? scriptedChunks(scripted ?? '', live.run.model) : await opening;
@@ -102,14 +116,7 @@ export async function executeSegment(
       }
     decoder.end();
     watchdog.stop();
-    live.usage = addUsage(live.usage, usage);
-    await host.guards.settle(
-      live.reservation,
-      { usage, produced: reply.text + calls.arguments },
-      live.run.max_completion_tokens,
-    );
-    live.reservation = undefined;
-    report(host, live, firstToken, started, usage, 'completed');
+    await account('completed');
     if (calls.started) return calls.finish(usage ?? null);
     reply.ensureOpen(); // an empty answer is still an answer
     const incomplete = reason === 'length' || reason === 'content_filter';
@@ -124,14 +131,7 @@ export async function executeSegment(
     const aborted = !watchdog.fired && (signal.aborted || error instanceof AbortedError);
     reply.abandon(aborted ? 'run_cancelled' : 'run_failed', aborted ? 'cancelled' : 'failed');
     calls.abandon(aborted ? 'cancelled' : 'failed');
-    live.usage = addUsage(live.usage, usage);
-    await host.guards.settle(
-      live.reservation,
-      { usage, produced: reply.text + calls.arguments },
-      live.run.max_completion_tokens,
-    );
-    live.reservation = undefined;
-    report(host, live, firstToken, started, usage, aborted ? 'cancelled' : 'failed');
+    await account(aborted ? 'cancelled' : 'failed');
     if (watchdog.fired)
       return {
         kind: 'failed',

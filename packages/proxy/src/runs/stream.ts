@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { DONE_DATA, StreamEvent } from '@parley/protocol';
-import { formatEvent } from '../http/sse.js';
+import { drained, formatEvent } from '../http/sse.js';
 import type { LoggedEvent, RunEventLog } from './event-log.js';
 
 /** Past this many events, a batch is written before more is read (back-pressure still applies). */
@@ -57,23 +57,11 @@ export class RunStream {
             return;
           }
         }
-        if (!res.write(batch)) await drained(res, closed.signal);
+        if (!res.write(batch)) await drained(res);
       }
     } finally {
       res.off('close', onClose);
       this.hooks?.left();
     }
   }
-}
-
-function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    res.on('drain', done);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
