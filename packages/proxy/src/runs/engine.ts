@@ -47,6 +47,7 @@ export class RunEngine {
   readonly #log: RunEventLog;
   readonly #signals: RunSignals;
   readonly #host: SegmentHost;
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: Store,
@@ -82,9 +83,34 @@ export class RunEngine {
     return this.#guards;
   }
 
-  /** Ends runs a previous process left behind: in-flight ones fail, waiting ones keep waiting or expire. */
+  /**
+   * Ends the runs no live instance holds: in-flight ones fail, waiting ones keep waiting (held here now) or
+   * expire. Called at start-up; with a shared registry, also every `sweepMs`, so a dead instance's runs end
+   * and their threads are free again within its lease. Never touches a run a live instance holds.
+   */
   async recover(): Promise<number> {
-    return recoverRuns(this.store, (owner, run) => this.#adopt(owner, run));
+    const found = await recoverRuns(
+      this.store,
+      async (run) => this.#live.has(run.id) || (await this.#registry.isHeld(run.id)),
+      async (owner, run) => {
+        await this.#adopt(owner, run);
+      },
+      (run) => this.#registry.release(run.thread_id, run.id),
+    );
+    if (this.#registry.shared && this.#sweeper === undefined) {
+      let sweeping = false;
+      this.#sweeper = setInterval(() => {
+        if (sweeping) return;
+        sweeping = true;
+        void this.recover()
+          .catch(() => {})
+          .finally(() => {
+            sweeping = false;
+          });
+      }, this.config.sweepMs ?? 5000);
+      this.#sweeper.unref();
+    }
+    return found;
   }
 
   async createRun(
@@ -215,9 +241,13 @@ export class RunEngine {
     const stored = await this.store.getRun(owner, threadId, runId);
     if (!stored) throw notFound('run', runId);
     if (isEnding(stored.status) || stored.status === 'cancelling') return stored;
-    // Held by another instance: it stops the upstream when the signal reaches it.
-    await this.#signals.send(runId, { type: 'cancel' });
-    return transition(stored, 'cancelling', { now: nowSeconds() });
+    if (await this.#registry.isHeld(runId)) {
+      // Held by another instance: it stops the upstream when the signal reaches it.
+      await this.#signals.send(runId, { type: 'cancel' });
+      return transition(stored, 'cancelling', { now: nowSeconds() });
+    }
+    // Nobody holds it (its instance died): this one takes it over and ends it.
+    return this.#cancelLive(await this.#adopt(owner, stored));
   }
 
   /** The stream of a run's events for a resuming client, or undefined when its log is no longer kept. */
@@ -258,6 +288,7 @@ export class RunEngine {
 
   /** Aborts everything in flight and waits for the runs to settle (used on shutdown). */
   async close(): Promise<void> {
+    clearInterval(this.#sweeper);
     for (const live of this.#live.values()) {
       clearTimeout(live.graceTimer);
       clearTimeout(live.expiryTimer);
@@ -266,6 +297,7 @@ export class RunEngine {
     await Promise.allSettled([...this.#tasks]);
     this.#log.close();
     await this.#signals.close();
+    await this.#registry.close();
   }
 
   async #assistant(owner: Owner, id: string): Promise<Assistant | undefined> {
@@ -315,6 +347,12 @@ export class RunEngine {
     };
     live.unlisten = this.#signals.listen(run.id, (signal) => {
       if (signal.type === 'cancel') void this.#cancelLive(live).catch(() => {});
+      // Another instance took the run over (it was waiting): forget it here without ending it.
+      else if (signal.by !== this.#registry.instanceId && !live.controller) {
+        clearTimeout(live.expiryTimer);
+        clearTimeout(live.graceTimer);
+        this.#untrack(live);
+      }
     });
     this.#live.set(run.id, live);
     return live;
@@ -355,12 +393,19 @@ export class RunEngine {
   }
 
   /** Takes over a waiting run found in the store at start-up (its log starts empty). */
-  async #adopt(owner: Owner, run: Run): Promise<void> {
+  /**
+   * Takes over an active run nothing here holds: one found waiting after a restart, one whose instance
+   * died, or a waiting run whose tool outputs or cancel arrived here. Its previous holder, if alive, lets
+   * go of it (its log here starts empty).
+   */
+  async #adopt(owner: Owner, run: Run): Promise<LiveRun> {
     const assistant = await this.#assistant(owner, run.assistant_id).catch(() => undefined);
     const live = this.#track(owner, run, assistant?.name ?? null, false);
     live.continued = true;
     await this.#registry.adopt(run.thread_id, run.id);
-    this.#scheduleExpiry(live);
+    await this.#signals.send(run.id, { type: 'adopted', by: this.#registry.instanceId });
+    if (run.status === 'requires_action') this.#scheduleExpiry(live);
+    return live;
   }
 
   async #liveRun(owner: Owner, threadId: string, runId: string): Promise<LiveRun> {
@@ -368,6 +413,8 @@ export class RunEngine {
     if (live && live.owner === owner && live.run.thread_id === threadId) return live;
     const stored = await this.store.getRun(owner, threadId, runId);
     if (!stored) throw notFound('run', runId);
+    // A waiting run executes nothing: whichever instance receives its outputs takes it over.
+    if (stored.status === 'requires_action') return this.#adopt(owner, stored);
     throw new ProxyError(
       ErrorCode.InvalidRunState,
       `Runs in status "${stored.status}" do not accept tool outputs.`,

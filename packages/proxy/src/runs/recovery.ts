@@ -5,23 +5,28 @@ import type { Owner, Store } from '../store/types.js';
 import { cutReason, endReply, endStep, transition } from './transitions.js';
 
 /**
- * Ends the runs a previous process left unfinished in the store: runs that were executing fail (their reply
- * so far is kept, marked incomplete: it is what the player saw), cancelling ones end cancelled, and runs
- * waiting for tool outputs keep waiting (`adopt`) unless their wait has expired. Returns how many it found.
+ * Ends the runs no live instance holds (left by a process that died, or before a restart): runs that were
+ * executing fail (their reply so far is kept, marked incomplete: it is what the player saw), cancelling ones
+ * end cancelled, and runs waiting for tool outputs keep waiting (`adopt`) unless their wait has expired.
+ * Runs a live instance holds are never touched. Returns how many it took over or ended.
  */
 export async function recoverRuns(
   store: Store,
+  held: (run: Run) => Promise<boolean>,
   adopt: (owner: Owner, run: Run) => Promise<void>,
+  release: (run: Run) => Promise<void>,
 ): Promise<number> {
-  const unfinished = await store.listUnfinishedRuns();
+  const unfinished: Array<{ owner: Owner; run: Run }> = [];
+  for (const entry of await store.listUnfinishedRuns()) if (!(await held(entry.run))) unfinished.push(entry);
   for (const { owner, run } of unfinished) {
-    if (run.status === 'requires_action') {
-      if (run.expires_at !== null && run.expires_at <= nowSeconds())
-        await endLeftover(store, owner, run, 'expired');
-      else await adopt(owner, run);
+    if (run.status === 'requires_action' && (run.expires_at === null || run.expires_at > nowSeconds())) {
+      await adopt(owner, run);
       continue;
     }
-    await endLeftover(store, owner, run, run.status === 'cancelling' ? 'cancelled' : 'failed');
+    const status =
+      run.status === 'requires_action' ? 'expired' : run.status === 'cancelling' ? 'cancelled' : 'failed';
+    await endLeftover(store, owner, run, status);
+    await release(run);
   }
   return unfinished.length;
 }

@@ -2,12 +2,17 @@
  * Which runs are live and on which thread: the rule "one active run per thread" and who holds each run.
  * A run is active from its creation until it ends (a run waiting for tool outputs is active too).
  *
- * Implementations: {@link MemoryRunRegistry} (one process). Any other (a database table with a unique
- * index per thread, say) must pass `registryContract`.
+ * Each instance holds its runs by a lease that it renews while it lives; a run whose holder's lease has
+ * lapsed (the instance died) is not held, and any instance may end or adopt it.
+ *
+ * Implementations: {@link MemoryRunRegistry} (one process: its runs are held while it runs). Any other (a
+ * database table with a unique key per thread, say) must pass `registryContract`.
  */
 export interface RunRegistry {
   /** This instance's id, as recorded for the runs it holds. */
   readonly instanceId: string;
+  /** Whether other instances share this registry (then the engine looks for orphaned runs now and then). */
+  readonly shared: boolean;
   /**
    * Claims `threadId` for the new run `runId`, held by this instance. Resolves undefined when claimed, or
    * the id of the run already active on the thread (nothing changes then). Two claims racing for one
@@ -22,12 +27,18 @@ export interface RunRegistry {
   adopt(threadId: string, runId: string): Promise<void>;
   /** The run ended: its thread is free. Releasing a run that is not active does nothing. */
   release(threadId: string, runId: string): Promise<void>;
+  /** Whether a live instance (its lease not lapsed) holds `runId`. A run never claimed is not held. */
+  isHeld(runId: string): Promise<boolean>;
+  /** Stops renewing this instance's leases and lets go of its connections. */
+  close(): Promise<void>;
 }
 
 /** The registry of one process: two maps. */
 export class MemoryRunRegistry implements RunRegistry {
   readonly #byThread = new Map<string, string>();
   readonly #threadOf = new Map<string, string>();
+
+  readonly shared = false;
 
   constructor(readonly instanceId = 'local') {}
 
@@ -58,4 +69,10 @@ export class MemoryRunRegistry implements RunRegistry {
     if (this.#byThread.get(threadId) === runId) this.#byThread.delete(threadId);
     this.#threadOf.delete(runId);
   }
+
+  async isHeld(runId: string): Promise<boolean> {
+    return this.#threadOf.has(runId);
+  }
+
+  async close(): Promise<void> {}
 }

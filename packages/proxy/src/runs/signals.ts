@@ -1,5 +1,8 @@
-/** What another request can tell the instance executing a run. */
-export type RunSignal = { type: 'cancel' };
+/**
+ * What another instance can tell the one holding a run: stop it (`cancel`), or let go of it because the
+ * sender took it over (`adopted`: a waiting run whose outputs or cancel reached another instance).
+ */
+export type RunSignal = { type: 'cancel' } | { type: 'adopted'; by: string };
 
 /**
  * Signals to live runs: a cancel accepted by any instance reaches the one executing the run, which stops

@@ -60,6 +60,17 @@ export function registryContract(create: (instanceId: string) => RunRegistry, op
     expect(await registry.active(two)).toBe('run_2');
   });
 
+  it('says a claimed run is held and a released or never claimed one is not', async () => {
+    const registry = create('a');
+    const thread = unique('thread');
+    const run = unique('run');
+    expect(await registry.isHeld(run)).toBe(false);
+    await registry.claim(thread, run);
+    expect(await registry.isHeld(run)).toBe(true);
+    await registry.release(thread, run);
+    expect(await registry.isHeld(run)).toBe(false);
+  });
+
   it('moves a run to the instance that adopts it', async () => {
     const a = create('a');
     const b = options.shared ? create('b') : a;

@@ -55,4 +55,6 @@ export interface StartOptions {
 export type EngineConfig = Pick<ProxyConfig, 'runExpiresSeconds' | 'contextTokens' | 'resumeGraceMs'> & {
   /** How many characters of finished runs' event logs to keep for late resumes (default 64 Mi). */
   retiredLogBytes?: number;
+  /** With a shared registry: how often to look for runs whose instance died (default 5 s). */
+  sweepMs?: number;
 };
