@@ -392,7 +392,7 @@ function rowsOf(concurrency: number, requests: number, results: Record<Path, Lev
 function printAdded(rows: Row[], outside: boolean) {
   const [p50, p99] = outside ? ['own p50', 'own p99'] : ['ttft p50', 'ttft p99'];
   console.log(
-    `streams  path          requests${p50.padStart(10)}${p99.padStart(10)} │ vs direct p50      p99 │ vs naive p50      p99`,
+    `streams  path          requests${p50.padStart(10)}${p99.padStart(10)} │ vs direct p50      p99 │ vs naive p50      p99 │  per s`,
   );
   for (const row of rows) {
     const figures = outside
@@ -407,7 +407,7 @@ function printAdded(rows: Row[], outside: boolean) {
       : [row.ttftP50, row.ttftP99, row.vsDirectP50, row.vsDirectP99, row.vsNaiveP50, row.vsNaiveP99];
     const [a50, a99, d50, d99, n50, n99] = figures;
     console.log(
-      `${String(row.concurrency).padStart(7)}  ${LABEL[row.path].padEnd(12)}${String(row.requests).padStart(10)}${num(a50, 10)}${num(a99, 10)} │${num(d50, 14)} ${num(d99, 8)} │${num(n50, 13)} ${num(n99, 8)}`,
+      `${String(row.concurrency).padStart(7)}  ${LABEL[row.path].padEnd(12)}${String(row.requests).padStart(10)}${num(a50, 10)}${num(a99, 10)} │${num(d50, 14)} ${num(d99, 8)} │${num(n50, 13)} ${num(n99, 8)} │${row.perSecond.toFixed(0).padStart(7)}`,
     );
   }
 }
@@ -533,7 +533,7 @@ async function main() {
     );
     console.log(`Store: ${store}, in a fresh data directory.`);
     console.log(
-      `\nAdded time to first token (ms). Streams paced like a model: the first token ${PACE.firstTokenMs} ms after the request, then one every ${PACE.gapMs} ms, ${WORDS} tokens; clients spread over one stream's ~${STREAM_MS} ms, each sending its next request when its stream ends. "vs direct": minus the same percentile straight to the fake upstream; "vs naive": minus the naive peer's (chat pass-through for both rows: the naive peer has no runs). At 1 stream, p99 is the slowest of ${LEVELS[0].requests}.\n`,
+      `\nAdded time to first token (ms). Streams paced like a model: the first token ${PACE.firstTokenMs} ms after the request, then one every ${PACE.gapMs} ms, ${WORDS} tokens; clients spread over one stream's ~${STREAM_MS} ms, each sending its next request when its stream ends. "vs direct": minus the same percentile straight to the fake upstream; "vs naive": minus the naive peer's (chat pass-through for both rows: the naive peer has no runs). At 1 stream, p99 is the slowest of ${LEVELS[0].requests}. "per s": streams a second the path served (direct: what the clients offer; fewer is queueing).\n`,
     );
     printAdded(rows, false);
     console.log(
