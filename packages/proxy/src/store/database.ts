@@ -127,6 +127,15 @@ function batchInTransaction(
 }
 
 /**
+ * PostgreSQL settings for the embedded database, after PGlite's own start parameters. PGlite keeps
+ * PostgreSQL's default of 128 MB of shared buffers inside its WebAssembly memory, which never shrinks, so
+ * the proxy's resident memory grew with the database up to that much. 16 MB holds the pages a turn reads
+ * (the embedded store has a memory cache above it); the rest come from the operating system's file cache.
+ * What is stored and how it is made durable do not change. Measured in docs/decisions/0006.
+ */
+export const PGLITE_START_PARAMS: readonly string[] = ['-c', 'shared_buffers=16MB'];
+
+/**
  * Starts an embedded PGlite (Postgres compiled to WebAssembly): persisted in `dataDir` when given,
  * otherwise in memory and gone on close. PGlite runs one statement at a time, so concurrent callers queue
  * inside it; that is fine for a single proxy process, which is the only thing PGlite is meant for.
@@ -138,7 +147,10 @@ export async function openPglite(dataDir?: string): Promise<Database> {
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
   let db: PGlite;
   try {
-    db = await PGlite.create(dataDir === undefined ? {} : { dataDir });
+    db = await PGlite.create({
+      ...(dataDir === undefined ? {} : { dataDir }),
+      startParams: [...PGlite.defaultStartParams, ...PGLITE_START_PARAMS],
+    });
   } catch (error) {
     throw toStoreError(error);
   }

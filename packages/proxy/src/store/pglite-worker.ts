@@ -59,7 +59,7 @@ export type WorkerReply =
 export interface WorkerSetup {
   /** The data directory (already created); in memory when absent. */
   dataDir?: string | undefined;
-  /** Extra arguments for PostgreSQL after PGlite's own (`-c name=value`): see `PGLITE_SETTINGS`. */
+  /** Arguments for PostgreSQL after PGlite's own (`-c name=value`): `PGLITE_START_PARAMS` in database.ts. */
   startParams?: string[] | undefined;
 }
 

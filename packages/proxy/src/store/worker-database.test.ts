@@ -114,6 +114,12 @@ describe('PGlite on a worker thread', () => {
     }
   });
 
+  it('starts PostgreSQL with the store’s settings on either thread', async () => {
+    for (const db of [inThread, inWorker]) {
+      expect((await db.query('SHOW shared_buffers')).rows).toEqual([{ shared_buffers: '16MB' }]);
+    }
+  });
+
   it('answers many concurrent statements, each with its own result', async () => {
     const numbers = Array.from({ length: 200 }, (_, index) => index);
     const results = await Promise.all(

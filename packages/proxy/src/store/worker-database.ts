@@ -2,7 +2,13 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import type { Database, Queryable, QueryResult, Statement } from './database.js';
+import {
+  type Database,
+  PGLITE_START_PARAMS,
+  type Queryable,
+  type QueryResult,
+  type Statement,
+} from './database.js';
 import { StoreError, toStoreError } from './errors.js';
 import type { WorkerCommand, WorkerError, WorkerReply, WorkerRequest, WorkerSetup } from './pglite-worker.js';
 
@@ -11,6 +17,14 @@ import type { WorkerCommand, WorkerError, WorkerReply, WorkerRequest, WorkerSetu
  * the worker entry would run it here.
  */
 const OPEN_REQUEST_ID = 0;
+
+/**
+ * The young generation of the worker's JavaScript heap, in MB. Left to V8 it grows as large as the main
+ * thread's while PGlite turns rows into objects, and what survives a scavenge piles up in the old
+ * generation until a full collection that an idle worker may never reach. Collections of this heap pause
+ * only the worker, never a stream. Measured in docs/decisions/0006.
+ */
+const WORKER_YOUNG_GENERATION_MB = 8;
 
 /**
  * The worker's entry: `pglite-worker.js` beside the bundled chunk in `dist/`, else the TypeScript source
@@ -306,8 +320,9 @@ export async function openPgliteInWorker(
     try {
       worker = spawn(workerUrl(), {
         name: 'parley-pglite',
+        resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
         execArgv,
-        workerData: { dataDir } satisfies WorkerSetup,
+        workerData: { dataDir, startParams: [...PGLITE_START_PARAMS] } satisfies WorkerSetup,
       });
     } catch (error) {
       // V8's options and the process's own (`--max-old-space-size`, `--stack-size`, `--title`) are refused
