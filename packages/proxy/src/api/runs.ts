@@ -33,7 +33,8 @@ export function runRoutes(router: Routes, services: Services): void {
       const target = await findThread(services, ctx.owner, ctx.params['thread_id']!);
       checkAssistantFields(services, params);
       guard.instructions(params.additional_instructions, 'additional_instructions');
-      await checkMessages(services, ctx.owner, target.id, params.additional_messages ?? []);
+      // Lengths here; the thread's message cap is checked by the engine with the turn's one history read.
+      await checkMessages(services, ctx.owner, undefined, params.additional_messages ?? []);
       const started = await engine.createRun(ctx.owner, target, params, undefined, graceOf(ctx));
       return params.stream ? streamRun(ctx, metrics, started.channel, started.after) : started.run;
     })

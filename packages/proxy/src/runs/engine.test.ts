@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeAssistant, makeMessage, makeThread } from '../objects.js';
+import { defaultPolicy, PolicyGuard } from '../policy/policy.js';
 import { withMemoryCache } from '../store/cache.js';
 import { StoreError } from '../store/errors.js';
 import { createStore } from '../store/index.js';
@@ -346,6 +347,37 @@ describe('RunEngine', () => {
     expect(stored?.status).toBe('completed');
     expect(stored?.started_at).toEqual(expect.any(Number));
     expect(control.statuses).toEqual(['queued', 'in_progress', 'completed']);
+    await engine.close();
+  });
+
+  it('refuses a turn that would take a thread past the policy’s message cap, reading the history once', async () => {
+    const { upstream, release } = heldUpstream();
+    release();
+    const policy = new PolicyGuard({ ...defaultPolicy(), maxMessagesPerThread: 2 }, 'm');
+    let reads = 0;
+    const counted = new Proxy(base, {
+      get(target, key) {
+        const value = Reflect.get(target, key);
+        if (key === 'allMessages') reads++;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const engine = new RunEngine(counted, upstream, config, { policy });
+    const { assistant, thread } = await setUp(base); // one message in the thread
+    const started = await engine.createRun(OWNER, thread, {
+      assistant_id: assistant.id,
+      stream: true,
+      additional_messages: [{ role: 'user', content: 'Hello?' }],
+    });
+    await ended(started); // now three: the cap is reached
+    expect(reads).toBe(1); // one read of the history for the whole turn
+    await expect(
+      engine.createRun(OWNER, thread, {
+        assistant_id: assistant.id,
+        additional_messages: [{ role: 'user', content: 'Still there?' }],
+      }),
+    ).rejects.toMatchObject({ status: 400, param: 'thread_id' });
+    expect(await engine.activeRun(OWNER, thread.id)).toBeUndefined(); // the refused turn left no claim
     await engine.close();
   });
 

@@ -133,8 +133,9 @@ export class RunEngine {
     try {
       // Moderation and budget come before the run is stored, so a refused turn leaves no run behind.
       const history = await this.store.allMessages(owner, thread.id);
-      const earlier = unscreened(history);
       const fresh = (params.additional_messages ?? []).map((input) => makeMessage(thread.id, input));
+      this.#checkRoom(history.length + fresh.length);
+      const earlier = unscreened(history);
       const refused = await this.#screen([...earlier, ...fresh]);
       const admission =
         refused.size > 0
@@ -302,6 +303,17 @@ export class RunEngine {
 
   async #assistant(owner: Owner, id: string): Promise<Assistant | undefined> {
     return this.options.assistant ? this.options.assistant(owner, id) : this.store.getAssistant(owner, id);
+  }
+
+  /** The policy's cap on a thread's messages (checked with the turn's one read of the history). */
+  #checkRoom(count: number): void {
+    const cap = this.options.policy?.policy.maxMessagesPerThread;
+    if (cap === undefined || count <= cap) return;
+    throw new ProxyError(
+      ErrorCode.InvalidValue,
+      `A thread holds at most ${cap} messages on this server; start a new one.`,
+      { param: 'thread_id' },
+    );
   }
 
   /**
