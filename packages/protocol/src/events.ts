@@ -80,3 +80,12 @@ export const DONE_DATA = '[DONE]';
  */
 export const RESUME_QUERY_PARAM = 'after';
 export const LAST_EVENT_ID_HEADER = 'Last-Event-ID';
+
+/**
+ * What the player saw (a Parley extension to `POST /v1/threads/{thread_id}/runs/{run_id}/cancel`). A client
+ * that shows a reply as it types may send `{ "shown_characters": N }`: the run's reply is then stored cut
+ * after its first N characters (in UTF-16 code units, as JavaScript counts them), marked `incomplete`, even
+ * when the run had already completed; the NPC's next turn remembers only what the player saw. Other
+ * clients send no body and nothing changes for them.
+ */
+export const SHOWN_CHARACTERS_PARAM = 'shown_characters';

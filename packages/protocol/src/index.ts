@@ -9,7 +9,13 @@ export {
 export type { ErrorBody, ErrorKind, ErrorObject, ErrorType } from './errors.js';
 export { ERROR_KINDS, ErrorCode, errorKind } from './errors.js';
 export type { AssistantStreamEvent, StreamEventName } from './events.js';
-export { DONE_DATA, LAST_EVENT_ID_HEADER, RESUME_QUERY_PARAM, StreamEvent } from './events.js';
+export {
+  DONE_DATA,
+  LAST_EVENT_ID_HEADER,
+  RESUME_QUERY_PARAM,
+  SHOWN_CHARACTERS_PARAM,
+  StreamEvent,
+} from './events.js';
 export type {
   Assistant,
   AssistantTool,

@@ -9,7 +9,7 @@ import { ProxyError } from '../errors.js';
 import { formatEvent, openEventStream } from '../http/sse.js';
 import { parse } from '../schemas/issues.js';
 import { parsePageQuery } from '../schemas/query.js';
-import { createRun, modifyRun, submitToolOutputs } from '../schemas/runs.js';
+import { cancelRun, createRun, modifyRun, submitToolOutputs } from '../schemas/runs.js';
 import {
   graceOf,
   list,
@@ -54,8 +54,8 @@ export function runRoutes(router: Routes, services: Services): void {
       return engine.setMetadata(ctx.owner, current, fields.metadata ?? {});
     })
     .add('POST', '/v1/threads/:thread_id/runs/:run_id/cancel', 'runs.cancel', async (ctx) => {
-      await ctx.body();
-      return engine.cancel(ctx.owner, ctx.params['thread_id']!, ctx.params['run_id']!);
+      const { shown_characters: shown } = parse(cancelRun, await ctx.body());
+      return engine.cancel(ctx.owner, ctx.params['thread_id']!, ctx.params['run_id']!, shown ?? undefined);
     })
     .add(
       'POST',

@@ -381,6 +381,42 @@ describe('RunEngine', () => {
     await engine.close();
   });
 
+  it('stores what the player saw: a cancel with shown_characters cuts a finished run’s reply there', async () => {
+    const { upstream, release } = heldUpstream();
+    release();
+    const engine = new RunEngine(base, upstream, config);
+    const { assistant, thread } = await setUp(base);
+    const started = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+    await ended(started);
+    // The reply ("Hello") arrived at once but was still being typed: the player saw three characters.
+    const answer = await engine.cancel(OWNER, thread.id, started.run.id, 3);
+    expect(answer.status).toBe('completed'); // the run is as it ended
+    const [reply] = (await base.listMessages(OWNER, thread.id, { limit: 1, order: 'desc' })).data;
+    expect(reply).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'run_cancelled' } });
+    expect(reply?.content[0]).toMatchObject({ text: { value: 'Hel' } });
+    // Without the field (any other client) nothing changes.
+    await engine.cancel(OWNER, thread.id, started.run.id);
+    const [same] = (await base.listMessages(OWNER, thread.id, { limit: 1, order: 'desc' })).data;
+    expect(same?.content[0]).toMatchObject({ text: { value: 'Hel' } });
+    await engine.close();
+  });
+
+  it('stores what the player saw: a cancel with shown_characters mid-stream cuts the reply there', async () => {
+    const gate = pausingUpstream();
+    const engine = new RunEngine(base, gate.upstream, config);
+    const { assistant, thread } = await setUp(base);
+    const started = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+    await until(async () => (await names(started)).includes('thread.message.delta'));
+    const answer = await engine.cancel(OWNER, thread.id, started.run.id, 2);
+    expect(answer.status).toBe('cancelling');
+    gate.release();
+    await ended(started);
+    const [reply] = (await base.listMessages(OWNER, thread.id, { limit: 1, order: 'desc' })).data;
+    expect(reply).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'run_cancelled' } });
+    expect(reply?.content[0]).toMatchObject({ text: { value: 'We' } });
+    await engine.close();
+  });
+
   it('a player who lists the thread mid-turn sees the reply in progress', async () => {
     const store = withMemoryCache(base); // as the proxy runs on its embedded store
     const gate = pausingUpstream();

@@ -33,7 +33,7 @@ import { executeSegment, type SegmentHost, type SegmentOutcome } from './segment
 import { MemoryRunSignals, type RunSignals } from './signals.js';
 import { RunStream } from './stream.js';
 import { acceptToolOutputs, answeredStep } from './tool-outputs.js';
-import { endStep, isEnding, type RunEnding, transition } from './transitions.js';
+import { endReply, endStep, isEnding, type RunEnding, transition } from './transitions.js';
 import type { EngineConfig, EngineGuards, RunParams, RunState, StartedRun, StartOptions } from './types.js';
 import { WriteQueue } from './writes.js';
 
@@ -236,12 +236,21 @@ export class RunEngine {
    * Cancels a run. A run that has already ended is answered as it is, with no error: a player who interrupts
    * just as a line ends has nothing left to cancel (OpenAI answered 400 here; Parley's cancel is idempotent).
    */
-  async cancel(owner: Owner, threadId: string, runId: string): Promise<Run> {
+  async cancel(owner: Owner, threadId: string, runId: string, shown?: number): Promise<Run> {
     const live = this.#live.get(runId);
-    if (live && live.owner === owner && live.run.thread_id === threadId) return this.#cancelLive(live);
+    if (live && live.owner === owner && live.run.thread_id === threadId) {
+      const answer = await this.#cancelLive(live, shown);
+      // Ended before the cancel could stop it: the player still saw only part of the reply.
+      if (shown !== undefined && isEnding(answer.status)) await this.#cutReply(owner, answer, shown);
+      return answer;
+    }
     const stored = await this.store.getRun(owner, threadId, runId);
     if (!stored) throw notFound('run', runId);
-    if (isEnding(stored.status) || stored.status === 'cancelling') return stored;
+    if (isEnding(stored.status)) {
+      if (shown !== undefined) await this.#cutReply(owner, stored, shown);
+      return stored;
+    }
+    if (stored.status === 'cancelling') return stored;
     if (await this.#registry.isHeld(runId)) {
       // Held by another instance: it stops the upstream when the signal reaches it.
       await this.#signals.send(runId, { type: 'cancel' });
@@ -355,6 +364,7 @@ export class RunEngine {
       pendingStepUsage: null,
       ending: undefined,
       history: undefined,
+      shown: undefined,
       unlisten: () => {},
     };
     live.unlisten = this.#signals.listen(run.id, (signal) => {
@@ -433,7 +443,29 @@ export class RunEngine {
     );
   }
 
-  async #cancelLive(live: LiveRun): Promise<Run> {
+  /**
+   * Stores a finished run's last reply as the player saw it: cut after `shown` characters and marked
+   * incomplete, so the NPC remembers (and the thread shows) only what was on screen.
+   */
+  async #cutReply(owner: Owner, run: Run, shown: number): Promise<void> {
+    const page = await this.store.listMessages(
+      owner,
+      run.thread_id,
+      { limit: 20, order: 'desc' },
+      { runId: run.id },
+    );
+    const reply = page.data.find((message) => message.role === 'assistant');
+    if (!reply) return;
+    const text = messageText(reply);
+    if (text.length <= shown) return;
+    await this.store.putMessage(
+      owner,
+      endReply(reply, { now: nowSeconds(), text: text.slice(0, shown), cut: 'run_cancelled' }),
+    );
+  }
+
+  async #cancelLive(live: LiveRun, shown?: number): Promise<Run> {
+    if (shown !== undefined) live.shown = shown;
     if (live.ending) return live.ending; // ending already: the cancel is answered with how it ended
     if (live.run.status === 'cancelling') return live.run;
     live.run = transition(live.run, 'cancelling', { now: nowSeconds() });

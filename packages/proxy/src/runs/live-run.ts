@@ -37,6 +37,8 @@ export interface LiveRun {
   ending: Promise<Run> | undefined;
   /** The thread's messages as the run was created, for its first request (read once per turn). */
   history: Message[] | undefined;
+  /** How many characters of the reply the player saw, when a cancel said so (the reply is cut there). */
+  shown: number | undefined;
   /** Stops listening for signals (cancel) to this run. */
   unlisten: () => void;
 }

@@ -74,12 +74,15 @@ export class ReplyWriter {
   }
 
   /**
-   * Ends a reply the run could not finish: the message keeps its text so far, marked incomplete, and its step
-   * ends `failed` or `cancelled`. Both are queued for writing and announced.
+   * Ends a reply the run could not finish: the message keeps its text so far (or the first `shown` characters
+   * of it, when the player saw less), marked incomplete, and its step ends `failed` or `cancelled`. Both are
+   * queued for writing and announced.
    */
-  abandon(cut: ReplyCut, stepStatus: 'failed' | 'cancelled'): void {
+  abandon(cut: ReplyCut, stepStatus: 'failed' | 'cancelled', shown?: number): void {
     if (!this.#message || !this.#step || !this.open) return;
     const now = nowSeconds();
+    // What the player saw, when the client said (a reply typed out slower than it arrived).
+    if (shown !== undefined) this.#text = this.#text.slice(0, shown);
     const message = endReply(this.#message, { now, text: this.#text, cut });
     const step = endStep(this.#step, stepStatus, { now });
     this.#message = message;

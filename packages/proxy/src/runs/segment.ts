@@ -114,6 +114,8 @@ export async function executeSegment(
         } else if (event.type === 'usage') usage = event.usage;
         else reason = event.reason;
       }
+    // A cancel that came as the last chunk arrived still wins: the player asked to stop.
+    if (signal.aborted) throw new AbortedError('aborted');
     decoder.end();
     watchdog.stop();
     await account('completed');
@@ -129,7 +131,7 @@ export async function executeSegment(
   } catch (error) {
     watchdog.stop();
     const aborted = !watchdog.fired && (signal.aborted || error instanceof AbortedError);
-    reply.abandon(aborted ? 'run_cancelled' : 'run_failed', aborted ? 'cancelled' : 'failed');
+    reply.abandon(aborted ? 'run_cancelled' : 'run_failed', aborted ? 'cancelled' : 'failed', live.shown);
     calls.abandon(aborted ? 'cancelled' : 'failed');
     await account(aborted ? 'cancelled' : 'failed');
     if (watchdog.fired)

@@ -53,6 +53,13 @@ export const createThreadAndRun = z.strictObject({
 });
 export type CreateThreadAndRun = z.output<typeof createThreadAndRun>;
 
+/**
+ * `POST /v1/threads/{id}/runs/{id}/cancel`: OpenAI's takes no body; Parley reads one extension field (how
+ * much of the reply the player saw: `SHOWN_CHARACTERS_PARAM` in `@parley/protocol`) and ignores the rest, as
+ * it always has.
+ */
+export const cancelRun = z.object({ shown_characters: integer({ min: 0 }).nullish() });
+
 /** `POST /v1/threads/{id}/runs/{id}`. */
 export const modifyRun = z.strictObject({ metadata: metadata.nullish() });
 
