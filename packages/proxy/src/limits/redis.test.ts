@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisAvailable, startRedis, type TestRedis } from '../../../../test/support/redis.js';
 import type { LimitsConfig } from './config.js';
 import { createLimiter } from './index.js';
-import { createRedisLimiter, RedisLimiter } from './redis.js';
+import { createRedisLimiter, DEFAULT_SLOT_LEASE_MS, RedisLimiter } from './redis.js';
 import { clockAt, limiterContract, NOON, refusal, testConfig } from './test-contract.js';
 
 const inCi = Boolean(process.env.CI) && process.env.CI !== 'false';
@@ -80,12 +80,16 @@ describe.skipIf(!haveRedis && !inCi)(title, () => {
       await limiter.setBlocked({ player: 'zed' }, true);
       const keys = (await admin.keys(`${config.redisPrefix}*`)).sort();
       expect(keys.every((key) => key.startsWith('parley:'))).toBe(true);
-      // Minute and day buckets for player, NPC and global; the player's reservations; one block.
-      expect(keys).toHaveLength(8);
+      // Minute and day buckets for player, NPC and global; the player's reservations; one block; the
+      // instance's slot lease.
+      expect(keys).toHaveLength(9);
       const ttl = config.reservationTtlSeconds * 1000;
       for (const key of keys) {
         const pttl = await admin.pttl(key);
-        if (key.includes(':block:')) {
+        if (key.includes(':lease:')) {
+          expect(pttl).toBeGreaterThan(0);
+          expect(pttl).toBeLessThanOrEqual(DEFAULT_SLOT_LEASE_MS);
+        } else if (key.includes(':block:')) {
           expect(pttl).toBe(-1); // a block lasts until lifted
         } else if (key.includes(':use:m:')) {
           expect(pttl).toBeGreaterThan(ttl);
@@ -101,6 +105,66 @@ describe.skipIf(!haveRedis && !inCi)(title, () => {
       await reservation.settle({ promptTokens: 1, completionTokens: 1 });
     } finally {
       await limiter.close();
+      admin.disconnect();
+    }
+  });
+
+  it('keeps the slots of a live instance past its lease, renewing it, and tells others to poll', async () => {
+    const config = isolated(testConfig({ player: { concurrentRuns: 1 } }));
+    const holder = createRedisLimiter(config, server!.url, { instanceId: 'alive', slotLeaseMs: 600 });
+    const other = createRedisLimiter(config, server!.url, { instanceId: 'other', slotLeaseMs: 600 });
+    try {
+      const held = await holder.reserve(ask('ann'));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const error = await refusal(other.reserve(ask('ann')));
+      expect(error.code).toBe(ErrorCode.RateLimited);
+      expect(error.headers['Retry-After']).toBe('1');
+      expect((await other.usage({ player: 'ann' })).activeRuns).toBe(1);
+      await held.settle({ promptTokens: 1, completionTokens: 1 });
+      await other.reserve(ask('ann'));
+    } finally {
+      await Promise.all([holder.close(), other.close()]);
+    }
+  });
+
+  it('frees the slots of an instance that died within its lease, and tells the real wait', async () => {
+    const leaseMs = 4000;
+    const config = isolated(testConfig({ player: { concurrentRuns: 1 } }));
+    const dying = createRedisLimiter(config, server!.url, { instanceId: 'dying', slotLeaseMs: leaseMs });
+    const survivor = createRedisLimiter(config, server!.url, {
+      instanceId: 'survivor',
+      slotLeaseMs: leaseMs,
+    });
+    const admin = new Redis(server!.url);
+    try {
+      await dying.reserve(ask('ann'));
+      await dying.close(); // never settled: the instance "died" holding the slot
+      const died = Date.now();
+      // While the lease looks renewed the holder may be alive: poll. Once it has missed a renewal (half the
+      // lease left), the answer is the rest of the lease, not 1 s and not the 10-minute reservation TTL.
+      let retryAfter = 1;
+      let leaseLeft = 0;
+      while (retryAfter === 1 && Date.now() - died < leaseMs) {
+        const error = await refusal(survivor.reserve(ask('ann')));
+        expect(error.code).toBe(ErrorCode.RateLimited);
+        retryAfter = Number(error.headers['Retry-After']);
+        leaseLeft = await admin.pttl(`${config.redisPrefix}lease:dying`);
+        if (retryAfter === 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const told = Date.now();
+      expect(retryAfter).toBeGreaterThanOrEqual(2);
+      expect(retryAfter).toBeLessThanOrEqual(leaseMs / 2000);
+      expect(Math.abs(retryAfter - Math.ceil(leaseLeft / 1000))).toBeLessThanOrEqual(1);
+      // Still refused shortly before the told wait is over, admitted once it is.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, leaseLeft - 600)));
+      await refusal(survivor.reserve(ask('ann')));
+      await new Promise((resolve) => setTimeout(resolve, told + retryAfter * 1000 - Date.now()));
+      const next = await survivor.reserve(ask('ann'));
+      expect(Date.now() - died).toBeLessThan(leaseMs + 1500);
+      expect((await survivor.usage({ player: 'ann' })).activeRuns).toBe(1);
+      await next.release();
+    } finally {
+      await survivor.close();
       admin.disconnect();
     }
   });
