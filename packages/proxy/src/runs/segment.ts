@@ -163,11 +163,29 @@ async function segmentRequest(host: SegmentHost, live: LiveRun): Promise<ChatReq
     );
     tail = replaySteps(steps.data, replies);
   }
-  return buildChatRequest(run, {
+  const { request, memory } = buildChatRequest(run, {
     history: historyMessages(history, run.id),
     tail,
     contextTokens: host.contextTokens,
   });
+  if (memory) void keepMemory(host.store, owner, run.thread_id, memory).catch(() => {});
+  return request;
+}
+
+/** Thread metadata key that shows a conversation's memory note (the debug console reads it). */
+export const MEMORY_METADATA_KEY = 'parley_memory';
+
+/**
+ * Shows the memory note on the thread, read fresh just before so nothing the game set meanwhile is lost.
+ * Metadata holds 16 keys of 512 characters: a thread whose game uses all 16 keeps its note in the prompt
+ * only.
+ */
+async function keepMemory(store: Store, owner: string, threadId: string, note: string): Promise<void> {
+  const thread = await store.getThread(owner, threadId);
+  const value = note.slice(0, 512);
+  if (!thread || thread.metadata[MEMORY_METADATA_KEY] === value) return;
+  if (!(MEMORY_METADATA_KEY in thread.metadata) && Object.keys(thread.metadata).length >= 16) return;
+  await store.putThread(owner, { ...thread, metadata: { ...thread.metadata, [MEMORY_METADATA_KEY]: value } });
 }
 
 function queue(live: LiveRun, object: Message | RunStep): void {

@@ -73,7 +73,7 @@ describe('buildChatRequest', () => {
       role: 'user' as const,
       content: `line ${i} `.repeat(20),
     }));
-    const request = buildChatRequest(run, { history, tail: [], contextTokens: 300 });
+    const { request } = buildChatRequest(run, { history, tail: [], contextTokens: 300 });
     expect(request.messages[0]).toEqual({ role: 'system', content: 'You are Brom, the gate guard.' });
     expect(request.messages.at(-1)).toEqual(history.at(-1));
     expect(request.messages.length).toBeLessThan(history.length);
@@ -91,5 +91,54 @@ describe('buildChatRequest', () => {
   it('honours a last_messages truncation strategy', () => {
     const messages = ['a', 'b', 'c'].map((content) => ({ role: 'user' as const, content }));
     expect(trimHistory(messages, { budget: 1e6, lastMessages: 2 }).map((m) => m.content)).toEqual(['b', 'c']);
+  });
+});
+
+describe('long memory', () => {
+  it('keeps the player’s name after the line that told it has fallen out of the prompt', () => {
+    const run = makeRun(
+      thread,
+      assistant,
+      runFields(assistant, {}, (m) => m ?? 'm'),
+      600,
+    );
+    const history = [
+      { role: 'user' as const, content: 'Good evening. My name is Ada, and I will bring you the lantern.' },
+      { role: 'assistant' as const, content: 'Hm. I will remember that.' },
+      ...Array.from({ length: 60 }, (_, i) => ({
+        role: (i % 2 === 0 ? 'user' : 'assistant') as 'user' | 'assistant',
+        content: `Small talk about the weather, line ${i}. `.repeat(6),
+      })),
+      { role: 'user' as const, content: 'So, what is my name?' },
+    ];
+    const { request, memory } = buildChatRequest(run, { history, tail: [], contextTokens: 600 });
+    // The first line is gone from the prompt...
+    expect(
+      request.messages.some((m) => typeof m.content === 'string' && m.content.includes('Good evening')),
+    ).toBe(false);
+    // ...but the system message remembers what mattered in it.
+    expect(memory).toContain("The player's name is Ada.");
+    expect(memory).toContain('The player promised');
+    const system = request.messages[0]!;
+    expect(system.role).toBe('system');
+    expect(system.content).toContain('You are Brom, the gate guard.');
+    expect(system.content).toContain("The player's name is Ada.");
+    expect(request.messages.at(-1)).toEqual({ role: 'user', content: 'So, what is my name?' });
+  });
+
+  it('adds nothing while the whole conversation fits', () => {
+    const run = makeRun(
+      thread,
+      assistant,
+      runFields(assistant, {}, (m) => m ?? 'm'),
+      600,
+    );
+    const { request, memory } = buildChatRequest(run, {
+      history: [{ role: 'user', content: 'My name is Ada.' }],
+      tail: [],
+      contextTokens: 8000,
+    });
+    expect(memory).toBeUndefined();
+    expect(request.messages[0]).toEqual({ role: 'system', content: 'You are Brom, the gate guard.' });
   });
 });

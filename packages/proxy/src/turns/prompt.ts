@@ -11,6 +11,7 @@ import type {
 import { messageText, type RunFields } from '../objects.js';
 import { estimateMessageTokens } from '../tokens.js';
 import type { ChatRequest } from '../upstream/upstream.js';
+import { memoryNote, memorySection } from './memory.js';
 
 /** The overrides a run request may carry (a subset of `RunParams`). */
 export interface RunOverrides extends Partial<Omit<RunFields, 'instructions' | 'model' | 'tools'>> {
@@ -105,15 +106,14 @@ export function replaySteps(
 /**
  * The chat-completions request for one segment of a run: its instructions, the newest history that fits the
  * context budget (and the run's truncation strategy), the run's own steps so far, its tools and sampling.
+ * Lines that no longer fit leave a memory note (`turns/memory.ts`) in the system message; it is returned
+ * too, for the thread to show.
  */
 export function buildChatRequest(
   run: Run,
   parts: { history: ChatCompletionMessageParam[]; tail: ChatCompletionMessageParam[]; contextTokens: number },
-): ChatRequest {
-  const system: ChatCompletionMessageParam[] = run.instructions
-    ? [{ role: 'system', content: run.instructions }]
-    : [];
-  const kept = trimHistory(parts.history, {
+): { request: ChatRequest; memory: string | undefined } {
+  const limits = (system: ChatCompletionMessageParam[]) => ({
     budget:
       Math.min(parts.contextTokens, run.max_prompt_tokens ?? Number.POSITIVE_INFINITY) -
       estimateMessageTokens([...system, ...parts.tail]),
@@ -122,6 +122,18 @@ export function buildChatRequest(
         ? (run.truncation_strategy.last_messages ?? null)
         : null,
   });
+  const systemFor = (memory: string | undefined): ChatCompletionMessageParam[] => {
+    const content = [run.instructions, memory && memorySection(memory)].filter(Boolean).join('\n\n');
+    return content ? [{ role: 'system', content }] : [];
+  };
+  let kept = trimHistory(parts.history, limits(systemFor(undefined)));
+  // Lines that fall out of the prompt leave what mattered in them as a note (long memory).
+  let memory = memoryNote(parts.history.slice(0, parts.history.length - kept.length));
+  if (memory) {
+    kept = trimHistory(parts.history, limits(systemFor(memory)));
+    memory = memoryNote(parts.history.slice(0, parts.history.length - kept.length));
+  }
+  const system = systemFor(memory);
   const tools: ChatCompletionTool[] = run.tools.flatMap((tool) =>
     tool.type === 'function' ? [{ type: 'function', function: tool.function } as ChatCompletionTool] : [],
   );
@@ -137,7 +149,7 @@ export function buildChatRequest(
   if (run.response_format && run.response_format !== 'auto') {
     request.response_format = run.response_format as NonNullable<ChatRequest['response_format']>;
   }
-  return request;
+  return { request, memory };
 }
 
 /** A player's line as a chat message: plain text, or text and image parts. */
