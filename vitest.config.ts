@@ -8,6 +8,7 @@ export default defineConfig({
       'test/conformance/**/*.test.ts',
       'test/unit/**/*.test.ts',
       'test/security/**/*.test.ts',
+      'test/multi-instance/**/*.test.ts',
     ],
     testTimeout: 20_000,
     hookTimeout: 60_000,

@@ -64,6 +64,11 @@ export interface FakeUpstreamOptions {
    * `gapMs`. Asked per request; `undefined` answers at once.
    */
   pace?: (body: Record<string, unknown>) => Pace | undefined;
+  /**
+   * Chooses the answer from the request when the queue is empty (`undefined`: the default reply), so that
+   * concurrent clients each get theirs whatever the order their requests arrive in.
+   */
+  respond?: (body: Record<string, unknown>) => Script | undefined;
 }
 
 /** The model that the standalone fake upstream (`fake-upstream-server.ts`) answers at a model's pace. */
@@ -115,7 +120,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       );
       return;
     }
-    const queued = queue.shift();
+    const queued = queue.shift() ?? options.respond?.(body);
     const pace = queued ? undefined : options.pace?.(body);
     const script = queued ?? {
       kind: 'text',

@@ -52,6 +52,8 @@ const RUNUSER =
 export interface TestPostgres {
   /** `postgres://postgres@127.0.0.1:PORT/parley`, trust authentication, empty database. */
   url: string;
+  /** Creates another empty database on the same server and resolves with its URL. */
+  createDatabase(name: string): Promise<string>;
   /** Stops the server and deletes its files. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -134,8 +136,11 @@ export async function startPostgres(): Promise<TestPostgres> {
         const serverLog = await readFile(log, 'utf8').catch(() => '');
         throw new Error(`pg_ctl start failed:\n${serverLog}`, { cause: error });
       }
-      await exec('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'parley']);
-      return { url: `postgres://postgres@127.0.0.1:${port}/parley`, stop: cleanup };
+      const createDatabase = async (name: string): Promise<string> => {
+        await exec('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', name]);
+        return `postgres://postgres@127.0.0.1:${port}/${name}`;
+      };
+      return { url: await createDatabase('parley'), createDatabase, stop: cleanup };
     }
   } catch (error) {
     await cleanup();
