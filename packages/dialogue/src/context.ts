@@ -1,3 +1,4 @@
+import type { Facts } from './facts.js';
 import type { Request } from './http.js';
 import type { GameTool } from './npc.js';
 import type { KeyValueStore } from './store.js';
@@ -13,6 +14,8 @@ export interface Context {
   /** Per NPC id, the game's tools by name: every `npc()` of one id shares them. */
   tools: Map<string, Map<string, GameTool>>;
   maxToolRounds: number;
+  /** The world's facts, and each NPC's own by NPC id. */
+  facts: { world: Facts; npcs: Map<string, Facts> };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ListPage, Message } from '@parley/protocol';
 import { type Context, share } from './context.js';
 import { isNotFound, unlessNotFound } from './errors.js';
+import { factsInstructions } from './facts.js';
 import type { Npc } from './npc.js';
 import { startTurn, type Turn } from './turn.js';
 
@@ -132,7 +133,13 @@ export function createConversation(ctx: Context, npc: Npc, key: string): Convers
           // proxy refuses (a lost thread retried by onThread, a busy thread, a spent budget) leaves no line
           // behind and a retry cannot post it twice.
           const body = await request<ReadableStream<Uint8Array>>('POST', `/threads/${thread}/runs`, {
-            body: { assistant_id, additional_messages: [{ role: 'user', content: text }], stream: true },
+            body: {
+              assistant_id,
+              additional_messages: [{ role: 'user', content: text }],
+              // What the game says is true now (facts), as OpenAI's own per-run field.
+              additional_instructions: factsInstructions(ctx.facts.world, npc.facts),
+              stream: true,
+            },
             signal,
             raw: true,
           });

@@ -9,6 +9,7 @@ export type {
 } from './conversation.js';
 export type { DialogueErrorCode, DialogueErrorOptions } from './errors.js';
 export { DialogueError, isDialogueError } from './errors.js';
+export type { Facts } from './facts.js';
 export type { GameTool, Npc, NpcDefinition, ToolContext, ToolDefinition } from './npc.js';
 export type { Parley, ParleyOptions } from './parley.js';
 export { createParley } from './parley.js';

@@ -2,6 +2,7 @@ import type { Assistant, AssistantTool, JsonSchema, ListPage } from '@parley/pro
 import { type Context, share } from './context.js';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation.js';
 import { unlessNotFound } from './errors.js';
+import { createFacts, type Facts } from './facts.js';
 import type { ToolCall } from './turn.js';
 
 /** A function the NPC may call (JSON-schema parameters), as OpenAI's function tools take it. */
@@ -88,6 +89,16 @@ export interface Npc {
    * ```
    */
   conversation(options?: ConversationOptions): Conversation;
+  /**
+   * What is true now for this NPC only (shared by every `npc()` of this id); each of its turns carries
+   * these and the world's facts to the model.
+   *
+   * @example
+   * ```ts
+   * merchant.facts.set('lantern', 'sold to the traveller; none left');
+   * ```
+   */
+  readonly facts: Facts;
 }
 
 type AssistantBody = {
@@ -103,10 +114,13 @@ export function createNpc(ctx: Context, definition: NpcDefinition): Npc {
   const { id, name, instructions, model, temperature, tools = [], metadata } = definition;
   const games = ctx.tools.get(id) ?? new Map<string, GameTool>();
   ctx.tools.set(id, games);
+  const facts = ctx.facts.npcs.get(id) ?? createFacts();
+  ctx.facts.npcs.set(id, facts);
 
   const npc: Npc = {
     id,
     definition,
+    facts,
     ensure() {
       // Built per call: tools registered since change the assistant.
       const body: AssistantBody = {

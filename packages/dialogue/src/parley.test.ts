@@ -497,3 +497,42 @@ describe('errors', () => {
     expect(seen[0]).toBe(`${proxy.url}/v1/assistants?limit=100`);
   });
 });
+
+describe('facts', () => {
+  const sent = () =>
+    proxy.requests
+      .filter((r) => r.method === 'POST' && r.path.endsWith('/runs'))
+      .map((r) => r.body?.['additional_instructions']);
+
+  it('carries the world’s and the NPC’s facts with every turn, as the run’s additional_instructions', async () => {
+    const parley = createParley({ url: proxy.url, store: memoryStore() });
+    const marta = parley.npc(innkeeper);
+    const talk = marta.conversation();
+    await talk.say('Hello.').done;
+    expect(sent()).toEqual([undefined]); // no facts: nothing extra is sent
+
+    parley.facts.set('gate', 'open');
+    marta.facts.set('room', 'taken by the traveller');
+    // Another npc() of the same id shares the NPC's facts; another NPC does not get them.
+    parley.npc(innkeeper).facts.set('ale', 'sold out');
+    await talk.say('Any rooms?').done;
+    expect(sent()[1]).toBe(
+      'Facts that are true now in the game (they override anything said earlier):\n' +
+        '- gate: open\n- room: taken by the traveller\n- ale: sold out',
+    );
+    await parley
+      .npc({ ...innkeeper, id: 'guard' })
+      .conversation()
+      .say('Hi.').done;
+    expect(sent()[2]).toBe(
+      'Facts that are true now in the game (they override anything said earlier):\n- gate: open',
+    );
+
+    expect(marta.facts.delete('room')).toBe(true);
+    marta.facts.set('ale', 'restocked');
+    await talk.say('And now?').done;
+    expect(sent()[3]).toContain('- ale: restocked');
+    expect(sent()[3]).not.toContain('room');
+    expect(marta.facts.get('ale')).toBe('restocked');
+  });
+});

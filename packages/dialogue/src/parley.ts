@@ -1,4 +1,5 @@
 import type { Context } from './context.js';
+import { createFacts, type Facts } from './facts.js';
 import { createRequest } from './http.js';
 import { createNpc, type Npc, type NpcDefinition } from './npc.js';
 import { defaultStore, type KeyValueStore } from './store.js';
@@ -29,6 +30,15 @@ export interface Parley {
    * ```
    */
   npc(definition: NpcDefinition): Npc;
+  /**
+   * What is true in the game world now, for every NPC: each turn carries these facts to the model.
+   *
+   * @example
+   * ```ts
+   * parley.facts.set('gate', 'open: the traveller knew the password');
+   * ```
+   */
+  readonly facts: Facts;
 }
 
 /**
@@ -49,6 +59,7 @@ export function createParley(options: ParleyOptions): Parley {
     tails: new Map(),
     tools: new Map(),
     maxToolRounds: options.maxToolRounds ?? 8,
+    facts: { world: createFacts(), npcs: new Map() },
   };
-  return { npc: (definition) => createNpc(ctx, definition) };
+  return { npc: (definition) => createNpc(ctx, definition), facts: ctx.facts.world };
 }
