@@ -20,44 +20,45 @@ const unique = (prefix: string) => `${prefix}_${process.pid}_${Date.now()}_${++c
 export function registryContract(create: (instanceId: string) => RunRegistry, options: { shared: boolean }) {
   it('gives a free thread to the first claim and refuses a second run, naming the active one', async () => {
     const registry = create('a');
-    const thread = unique('thread');
-    expect(await registry.claim(thread, 'run_1')).toBeUndefined();
-    expect(await registry.claim(thread, 'run_2')).toBe('run_1');
-    expect(await registry.active(thread)).toBe('run_1');
-    expect(await registry.holder('run_1')).toBe('a');
-    expect(await registry.holder('run_2')).toBeUndefined();
+    const [thread, run1, run2] = [unique('thread'), unique('run'), unique('run')];
+    expect(await registry.claim(thread, run1)).toBeUndefined();
+    expect(await registry.claim(thread, run2)).toBe(run1);
+    expect(await registry.active(thread)).toBe(run1);
+    expect(await registry.holder(run1)).toBe('a');
+    expect(await registry.holder(run2)).toBeUndefined();
   });
 
   it('frees the thread when the run is released, and ignores a release of another run', async () => {
     const registry = create('a');
-    const thread = unique('thread');
-    await registry.claim(thread, 'run_1');
-    await registry.release(thread, 'run_other');
-    expect(await registry.active(thread)).toBe('run_1');
-    await registry.release(thread, 'run_1');
+    const [thread, run1, run2] = [unique('thread'), unique('run'), unique('run')];
+    await registry.claim(thread, run1);
+    await registry.release(thread, unique('run'));
+    expect(await registry.active(thread)).toBe(run1);
+    await registry.release(thread, run1);
     expect(await registry.active(thread)).toBeUndefined();
-    expect(await registry.holder('run_1')).toBeUndefined();
-    expect(await registry.claim(thread, 'run_2')).toBeUndefined();
+    expect(await registry.holder(run1)).toBeUndefined();
+    expect(await registry.claim(thread, run2)).toBeUndefined();
   });
 
   it('lets exactly one of many concurrent claims on one thread win', async () => {
     const registries = options.shared ? [create('a'), create('b')] : [create('a')];
     const thread = unique('thread');
+    const runs = Array.from({ length: 20 }, () => unique('run'));
     const outcomes = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => registries[i % registries.length]!.claim(thread, `run_${i}`)),
+      runs.map((run, i) => registries[i % registries.length]!.claim(thread, run)),
     );
-    const winners = outcomes.flatMap((outcome, i) => (outcome === undefined ? [`run_${i}`] : []));
+    const winners = outcomes.flatMap((outcome, i) => (outcome === undefined ? [runs[i]] : []));
     expect(winners).toHaveLength(1);
     for (const outcome of outcomes) if (outcome !== undefined) expect(outcome).toBe(winners[0]);
   });
 
   it('keeps threads apart', async () => {
     const registry = create('a');
-    const [one, two] = [unique('thread'), unique('thread')];
-    expect(await registry.claim(one, 'run_1')).toBeUndefined();
-    expect(await registry.claim(two, 'run_2')).toBeUndefined();
-    await registry.release(one, 'run_1');
-    expect(await registry.active(two)).toBe('run_2');
+    const [one, two, run1, run2] = [unique('thread'), unique('thread'), unique('run'), unique('run')];
+    expect(await registry.claim(one, run1)).toBeUndefined();
+    expect(await registry.claim(two, run2)).toBeUndefined();
+    await registry.release(one, run1);
+    expect(await registry.active(two)).toBe(run2);
   });
 
   it('says a claimed run is held and a released or never claimed one is not', async () => {
@@ -74,11 +75,11 @@ export function registryContract(create: (instanceId: string) => RunRegistry, op
   it('moves a run to the instance that adopts it', async () => {
     const a = create('a');
     const b = options.shared ? create('b') : a;
-    const thread = unique('thread');
-    await a.claim(thread, 'run_1');
-    await b.adopt(thread, 'run_1');
-    expect(await a.holder('run_1')).toBe(b.instanceId);
-    expect(await a.active(thread)).toBe('run_1');
+    const [thread, run] = [unique('thread'), unique('run')];
+    await a.claim(thread, run);
+    await b.adopt(thread, run);
+    expect(await a.holder(run)).toBe(b.instanceId);
+    expect(await a.active(thread)).toBe(run);
   });
 }
 
