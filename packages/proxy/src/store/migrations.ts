@@ -85,6 +85,44 @@ export const MIGRATIONS: readonly Migration[] = [
       (table) => `ALTER TABLE parley_${table} ALTER COLUMN data TYPE json USING data::json`,
     ),
   },
+  {
+    // Run state shared by several proxies on one server (runs/postgres/). Times are the server's `now()`,
+    // so instances' clocks never disagree about a lease. No foreign keys: a claim outlives the row of the
+    // instance that died holding it (that is how its lease is seen to lapse), and events are written before
+    // their run may be stored. The event log is UNLOGGED: it is rewritten at every token and kept minutes;
+    // after a server crash or a failover it is empty, and a resume that finds no log is told how the run
+    // ended, from the store, as after the retention window.
+    version: 3,
+    name: 'run state shared between instances: instances, claims, event logs',
+    statements: [
+      `CREATE TABLE parley_instances (
+        id text PRIMARY KEY,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        heartbeat_at timestamptz NOT NULL DEFAULT now(),
+        lease_ms integer NOT NULL,
+        redis boolean NOT NULL
+      )`,
+      `CREATE TABLE parley_run_claims (
+        thread_id text PRIMARY KEY,
+        run_id text NOT NULL,
+        instance_id text NOT NULL,
+        claimed_at timestamptz NOT NULL DEFAULT now()
+      )`,
+      'CREATE INDEX parley_run_claims_run ON parley_run_claims (run_id)',
+      `CREATE UNLOGGED TABLE parley_run_events (
+        run_id text NOT NULL,
+        seq integer NOT NULL,
+        event text NOT NULL,
+        data text NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      )`,
+      `CREATE UNLOGGED TABLE parley_run_logs (
+        run_id text PRIMARY KEY,
+        expires_at timestamptz NOT NULL
+      )`,
+      'CREATE INDEX parley_run_logs_expiry ON parley_run_logs (expires_at)',
+    ],
+  },
 ];
 
 /**
