@@ -8,6 +8,7 @@ import type { Principal } from './auth/principal.js';
 import type { ProxyConfig } from './config.js';
 import { ProxyError, toErrorBody, toProxyError } from './errors.js';
 import { readJson } from './http/body.js';
+import { createCors } from './http/cors.js';
 import type { Router } from './http/router.js';
 import { createLimiter } from './limits/index.js';
 import type { Limiter } from './limits/limiter.js';
@@ -116,8 +117,10 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     assistantFor,
     config,
   });
+  // Dev mode listens on loopback only: its callers' dev servers (any port) are allowed without setup.
+  const cors = createCors({ origins: config.corsOrigins, loopback: config.auth.dev, log });
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    void handle(router, { config, log, auth, guard, metrics }, req, res);
+    void handle(router, { config, log, auth, guard, metrics, cors }, req, res);
   });
   server.headersTimeout = 30_000;
 
@@ -153,15 +156,13 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   };
 }
 
-const CORS_ALLOWED_HEADERS =
-  'Authorization, Content-Type, Last-Event-ID, OpenAI-Beta, Parley-Resume-Grace-Ms';
-
 interface Edge {
   config: ProxyConfig;
   log: Logger;
   auth: ReturnType<typeof createAuthenticator>;
   guard: PolicyGuard;
   metrics: Metrics;
+  cors: ReturnType<typeof createCors>;
 }
 
 async function handle(
@@ -173,21 +174,8 @@ async function handle(
   const { config, log, auth, guard, metrics } = edge;
   const started = performance.now();
   const url = new URL(req.url ?? '/', 'http://proxy.invalid');
-  const origin = req.headers.origin;
   let route = 'unmatched';
-  if (origin && config.corsOrigins.includes(origin)) {
-    res.setHeader('Access-Control-Allow-Origin', origin);
-    res.setHeader('Vary', 'Origin');
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204, {
-        'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
-        'Access-Control-Allow-Headers': req.headers['access-control-request-headers'] ?? CORS_ALLOWED_HEADERS,
-        'Access-Control-Max-Age': '600',
-      });
-      res.end();
-      return;
-    }
-  }
+  if (edge.cors(req, res)) return;
   const noSuchRoute = () => new ProxyError(ErrorCode.NotFound, `Invalid URL (${req.method} ${url.pathname})`);
   try {
     let matched: ReturnType<typeof router.match>;

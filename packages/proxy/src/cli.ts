@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createProxy } from './app.js';
 import { DEV_MODE_BANNER } from './auth/dev-mode.js';
+import { offlineBanner } from './banner.js';
 import { ConfigError, loadConfig } from './config.js';
 
 /**
@@ -30,21 +31,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const proxy = await createProxy(config);
   const url = await proxy.listen();
-  if (config.auth.dev) process.stderr.write(`${DEV_MODE_BANNER}\n`);
   const { upstream } = config;
-  if (upstream.kind === 'offline') {
-    process.stderr.write(
-      [
-        '',
-        '  ┌──────────────────────────────────────────────────────────────────────┐',
-        '  │  OFFLINE MODEL: no OPENAI_API_KEY or OPENAI_BASE_URL is set.          │',
-        "  │  NPCs answer with Parley's built-in offline model ('parley-offline'). │",
-        '  │  Set OPENAI_API_KEY (or OPENAI_BASE_URL + PARLEY_MODEL) for a real one.│',
-        '  └──────────────────────────────────────────────────────────────────────┘',
-        '',
-      ].join('\n'),
-    );
-  }
+  if (config.auth.dev) process.stderr.write(`${DEV_MODE_BANNER}\n`);
+  if (upstream.kind === 'offline') process.stderr.write(offlineBanner());
   const where =
     upstream.kind === 'azure'
       ? 'Azure OpenAI'

@@ -5,7 +5,7 @@ import { AuthConfigError } from './errors.js';
 export const DEV_MODE_BANNER = [
   '',
   '!!! PARLEY DEV MODE: PLAYERS ARE NOT AUTHENTICATED !!!',
-  '!!! Any caller may act as any player (X-Parley-Player header) and spend your OpenAI key.',
+  '!!! Any caller may act as any player (X-Parley-Player header), and spend your model key if one is set.',
   '!!! Listening on loopback only. For anything reachable by others set PARLEY_SESSION_SECRET',
   '!!! and/or PARLEY_JWT_SECRET / PARLEY_JWT_JWKS_URL, and leave "dev" out of PARLEY_AUTH.',
   '',
