@@ -373,6 +373,19 @@ describe.runIf(RUN_SUITE)('three instances, one PostgreSQL, one Redis', () => {
     );
     const failedAfter = Date.now() - killedAt;
     expect(failed.last_error).toMatchObject({ code: 'server_error' });
+    // The player whose stream was cut resumes through B: told how the run ended, not left waiting.
+    const lastSeen = stream.seen.at(-1)?.id ?? 0;
+    const resumed: Event[] = [];
+    for await (const event of events(
+      b.url,
+      player,
+      'GET',
+      `${runsPath(threadId)}/${runId}/events`,
+      undefined,
+      { headers: { 'last-event-id': String(lastSeen) }, signal: AbortSignal.timeout(5000) },
+    ))
+      resumed.push(event);
+    expect(resumed.map((e) => e.event).slice(-2)).toEqual(['thread.run.failed', 'done']);
     const next = await eventually(
       async () => {
         const reply = await call(b.url, player, 'POST', runsPath(threadId), { assistant_id: assistantId });
