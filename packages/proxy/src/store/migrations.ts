@@ -89,7 +89,7 @@ export const MIGRATIONS: readonly Migration[] = [
     // Run state shared by several proxies on one server (runs/postgres/). Times are the server's `now()`,
     // so instances' clocks never disagree about a lease. No foreign keys: a claim outlives the row of the
     // instance that died holding it (that is how its lease is seen to lapse), and events are written before
-    // their run may be stored. The event log is UNLOGGED: it is rewritten at every token and kept minutes;
+    // their run may be stored. The event log is UNLOGGED: it takes a write per flush of tokens and is kept minutes;
     // after a server crash or a failover it is empty, and a resume that finds no log is told how the run
     // ended, from the store, as after the retention window.
     version: 3,

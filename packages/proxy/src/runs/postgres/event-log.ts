@@ -7,8 +7,8 @@ export interface PgEventLogOptions {
   /** How long a finished run's log stays readable (default 5 minutes). */
   retainMs?: number;
   /**
-   * How long a log that never finishes is kept (default 1 day): its instance died mid-run, and the
-   * instance that recovered the run did not retire it.
+   * How long a log that is never retired is kept (default 1 day, and never less than `retainMs`): its
+   * instance died mid-run, and whoever recovered the run did not retire it.
    */
   unfinishedMs?: number;
   /** How often expired logs are deleted (default 30 s; each instance sweeps, the work is idempotent). */
@@ -23,15 +23,22 @@ interface Pending {
   data: string;
 }
 
-/** A run this instance appends to: its events not yet stored, written in order by one flush at a time. */
+/** A run this instance appends to: its events not yet stored, and whether its log is to be retired. */
 interface Producer {
+  runId: string;
   /** The last seq handed out. */
   last: number;
   pending: Pending[];
-  flushing: Promise<void> | undefined;
   /** Whether the log's row in `parley_run_logs` exists (written with the first batch). */
   registered: boolean;
   retired: boolean;
+}
+
+/** What one statement writes for one run. */
+interface Taken {
+  producer: Producer;
+  events: number;
+  retiring: boolean;
 }
 
 interface Waiter {
@@ -41,7 +48,7 @@ interface Waiter {
 
 /** The largest seq a statement may bind (`integer`); readers past it are past the end of any log. */
 const MAX_SEQ = 2_147_483_647;
-/** Events written by one statement at most; a burst beyond that is split. */
+/** Events written by one statement at most; more waits for the next. */
 const MAX_BATCH = 500;
 /** How many runs' last known seq is remembered (notifications cover every run of every instance). */
 const MAX_KNOWN = 10_000;
@@ -53,10 +60,11 @@ const UNIQUE_VIOLATION = '23505';
 /**
  * The event log of instances sharing one PostgreSQL database, for deployments without Redis: correct
  * first, fast second. Events are rows of `parley_run_events` keyed by run and seq. `append` numbers the
- * event at once and queues it; each run's queue is written in order, one batched INSERT at a time, and the
- * statement notifies `parley_run_events` with the run's new last seq. Readers on any instance read the
- * table; a waiting reader is woken by that notification, or by a poll every `pollMs` should a notification
- * be lost (the LISTEN connection dropped), so no reader hangs.
+ * event at once and queues it; one flusher per instance writes what all its runs queued in one statement
+ * at a time (so the statement rate follows the round trip, not the token rate, and each run's events
+ * stay in order), and the statement notifies `parley_run_events` with each run's new last seq. Readers on
+ * any instance read the table; a waiting reader is woken by that notification, or by a poll every
+ * `pollMs` should a notification be lost (the LISTEN connection dropped), so no reader hangs.
  *
  * `retire` gives the log `retainMs` more life; a periodic sweep deletes expired logs.
  *
@@ -74,6 +82,9 @@ const UNIQUE_VIOLATION = '23505';
 export class PgEventLog implements RunEventLog {
   readonly #connection: PgRunConnection;
   readonly #producers = new Map<string, Producer>();
+  /** Runs with something to write, oldest first. */
+  readonly #dirty = new Set<Producer>();
+  #flushing: Promise<void> | undefined;
   readonly #waiters = new Map<string, Set<Waiter>>();
   /** Each run's last stored seq as last seen here (appends, notifications, reads), most recent last. */
   readonly #known = new Map<string, number>();
@@ -91,7 +102,8 @@ export class PgEventLog implements RunEventLog {
     connection.retain();
     this.#connection = connection;
     this.#retainMs = Math.max(0, Math.round(options.retainMs ?? 5 * 60_000));
-    this.#unfinishedMs = Math.max(0, Math.round(options.unfinishedMs ?? 24 * 60 * 60_000));
+    // Retiring only ever shortens a log's life (see #write), so the unfinished window is the longer one.
+    this.#unfinishedMs = Math.max(this.#retainMs + 1, Math.round(options.unfinishedMs ?? 24 * 60 * 60_000));
     this.#pollMs = options.pollMs ?? 1000;
     this.#unsubscribe = [
       connection.subscribe(EVENTS_CHANNEL, (payload) => this.#notified(payload)),
@@ -102,22 +114,10 @@ export class PgEventLog implements RunEventLog {
   }
 
   append(runId: string, event: AssistantStreamEvent): number {
-    let producer = this.#producers.get(runId);
-    if (!producer) {
-      // A run continued here after another instance (its tool outputs arrived here) was read first by
-      // the engine, so its last seq is known; should it not be, the first INSERT finds out (see #flush).
-      producer = {
-        last: this.#known.get(runId) ?? 0,
-        pending: [],
-        flushing: undefined,
-        registered: false,
-        retired: false,
-      };
-      this.#producers.set(runId, producer);
-    }
+    const producer = this.#producer(runId);
     const seq = ++producer.last;
     producer.pending.push({ seq, event: event.event, data: serialise(event) });
-    producer.flushing ??= this.#flush(runId, producer);
+    this.#schedule(producer);
     return seq;
   }
 
@@ -182,14 +182,10 @@ export class PgEventLog implements RunEventLog {
   }
 
   retire(runId: string): void {
-    const producer = this.#producers.get(runId);
-    if (producer) {
-      // After the events still queued, so the log is never dropped before its done is stored.
-      producer.retired = true;
-      producer.flushing ??= this.#flush(runId, producer);
-      return;
-    }
-    void this.#retire(runId).catch((error: unknown) => this.#failed('retire', runId, error));
+    // Written with (or after) the events still queued, so a log is never dropped before its done is stored.
+    const producer = this.#producer(runId);
+    producer.retired = true;
+    this.#schedule(producer);
   }
 
   /** Stops timers and wakes every reader; appends still queued are written first, then the pool closes. */
@@ -205,7 +201,7 @@ export class PgEventLog implements RunEventLog {
       this.#stopPolling();
       for (const unsubscribe of this.#unsubscribe) unsubscribe();
       for (const waiters of [...this.#waiters.values()]) for (const waiter of [...waiters]) waiter.wake();
-      await Promise.allSettled([...this.#producers.values()].map((producer) => producer.flushing));
+      while (this.#flushing) await this.#flushing;
       await this.#connection.release();
     })();
     return this.#closed;
@@ -224,107 +220,151 @@ export class PgEventLog implements RunEventLog {
     return rows[0]?.runs ?? 0;
   }
 
-  /** Writes a run's queue in order, a batch per statement; then retires the log if asked. */
-  async #flush(runId: string, producer: Producer): Promise<void> {
+  #producer(runId: string): Producer {
+    let producer = this.#producers.get(runId);
+    if (!producer) {
+      // A run continued here after another instance (its tool outputs arrived here) was read first by
+      // the engine, so its last seq is known; should it not be, the INSERT finds out (see #catchUp).
+      producer = { runId, last: this.#known.get(runId) ?? 0, pending: [], registered: false, retired: false };
+      this.#producers.set(runId, producer);
+    }
+    return producer;
+  }
+
+  #schedule(producer: Producer): void {
+    this.#dirty.add(producer);
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#flushing) return;
+    this.#flushing = this.#flush().finally(() => {
+      this.#flushing = undefined;
+      // Queued between the flusher's last look and now.
+      if (this.#dirty.size > 0) this.#kick();
+    });
+  }
+
+  /** Writes what the runs queued, one statement at a time, until nothing is left. */
+  async #flush(): Promise<void> {
     let failures = 0;
-    try {
-      while (producer.pending.length > 0 || producer.retired) {
-        try {
-          if (producer.pending.length > 0) {
-            const batch = producer.pending.slice(0, MAX_BATCH);
-            await this.#insert(runId, producer, batch);
-            producer.pending.splice(0, batch.length);
-            producer.registered = true;
-            this.#saw(runId, batch.at(-1)!.seq);
-          } else {
-            await this.#retire(runId);
-            this.#producers.delete(runId);
-            return;
-          }
-          failures = 0;
-        } catch (error) {
-          if (isUniqueViolation(error) && (await this.#catchUp(runId, producer))) continue;
-          failures++;
-          const givingUp =
-            this.#closing !== undefined && Date.now() - this.#closing > CLOSE_FLUSH_MS && failures > 1;
-          this.#failed(producer.pending.length > 0 ? 'append' : 'retire', runId, error, givingUp);
-          if (givingUp) {
-            this.#producers.delete(runId);
-            return;
-          }
-          await sleep(Math.min(100 * 2 ** (failures - 1), 5000));
+    while (this.#dirty.size > 0) {
+      const taken = this.#take();
+      try {
+        await this.#write(taken);
+        failures = 0;
+      } catch (error) {
+        if (isUniqueViolation(error) && (await this.#catchUp(taken).catch(() => false))) continue;
+        failures++;
+        const givingUp =
+          this.#closing !== undefined && Date.now() - this.#closing > CLOSE_FLUSH_MS && failures > 1;
+        this.#connection.logger[givingUp ? 'error' : 'warn'](
+          givingUp
+            ? 'run event log: writes failed on shutdown; events not stored are lost'
+            : 'run event log: a write failed; retrying',
+          { runs: taken.length, error: String(error) },
+        );
+        if (givingUp) {
+          for (const producer of this.#dirty) this.#producers.delete(producer.runId);
+          this.#dirty.clear();
+          return;
         }
+        await sleep(Math.min(100 * 2 ** (failures - 1), 5000));
+        continue;
       }
-    } finally {
-      producer.flushing = undefined;
-      // Appends made while the last statement was in flight, after the loop saw the queue empty.
-      if (this.#producers.get(runId) === producer && (producer.pending.length > 0 || producer.retired)) {
-        producer.flushing = this.#flush(runId, producer);
+      for (const { producer, events, retiring } of taken) {
+        const stored = producer.pending.splice(0, events);
+        producer.registered = true;
+        if (retiring) producer.retired = false;
+        if (producer.pending.length === 0 && !producer.retired) {
+          this.#dirty.delete(producer);
+          if (retiring) this.#producers.delete(producer.runId);
+        }
+        if (stored.length > 0) this.#saw(producer.runId, stored.at(-1)!.seq);
       }
     }
   }
 
-  async #insert(runId: string, producer: Producer, batch: Pending[]): Promise<void> {
-    const values = [
-      runId,
-      batch.map((entry) => entry.seq),
-      batch.map((entry) => entry.event),
-      batch.map((entry) => entry.data),
-      `${batch.at(-1)!.seq} ${runId}`,
-    ];
-    const insertEvents = `INSERT INTO parley_run_events (run_id, seq, event, data)
-      SELECT $1, seq, event, data FROM unnest($2::integer[], $3::text[], $4::text[]) AS e(seq, event, data)`;
-    // Notifications are delivered at commit, so a woken reader always finds the rows.
-    if (producer.registered) {
-      await this.#connection.pool.query({
-        name: 'parley_log_append',
-        text: `WITH added AS (${insertEvents}) SELECT pg_notify('${EVENTS_CHANNEL}', $5)`,
-        values,
-      });
-      return;
+  /** The next statement's share of each dirty run, oldest first, at most {@link MAX_BATCH} events. */
+  #take(): Taken[] {
+    const taken: Taken[] = [];
+    let room = MAX_BATCH;
+    for (const producer of this.#dirty) {
+      if (room === 0) break;
+      const events = Math.min(producer.pending.length, room);
+      room -= events;
+      taken.push({ producer, events, retiring: producer.retired && events === producer.pending.length });
     }
+    return taken;
+  }
+
+  async #write(taken: Taken[]): Promise<void> {
+    const runs: string[] = [];
+    const seqs: number[] = [];
+    const names: string[] = [];
+    const datas: string[] = [];
+    const logs: string[] = [];
+    const lifetimes: number[] = [];
+    const notes: string[] = [];
+    for (const { producer, events, retiring } of taken) {
+      for (const entry of producer.pending.slice(0, events)) {
+        runs.push(producer.runId);
+        seqs.push(entry.seq);
+        names.push(entry.event);
+        datas.push(entry.data);
+      }
+      if (events > 0) notes.push(`${producer.pending[events - 1]!.seq} ${producer.runId}`);
+      if (retiring || !producer.registered) {
+        logs.push(producer.runId);
+        lifetimes.push(Math.min(retiring ? this.#retainMs : this.#unfinishedMs, MAX_SEQ));
+      }
+    }
+    // A log's row is written with its first events (expiring after the unfinished window) and again when
+    // it is retired; an update only ever brings the expiry nearer, so a second instance continuing a
+    // retired run's log cannot extend it. Notifications are delivered at commit: a woken reader finds the rows.
     await this.#connection.pool.query({
-      name: 'parley_log_append_first',
+      name: 'parley_log_write',
       text: `WITH logged AS (
           INSERT INTO parley_run_logs (run_id, expires_at)
-          VALUES ($1, now() + $6::integer * interval '1 millisecond')
-          ON CONFLICT (run_id) DO NOTHING
-        ), added AS (${insertEvents})
-        SELECT pg_notify('${EVENTS_CHANNEL}', $5)`,
-      values: [...values, Math.min(this.#unfinishedMs, MAX_SEQ)],
+          SELECT run_id, now() + ms * interval '1 millisecond' FROM unnest($5::text[], $6::integer[]) AS l(run_id, ms)
+          ON CONFLICT (run_id) DO UPDATE SET expires_at = excluded.expires_at
+            WHERE excluded.expires_at < parley_run_logs.expires_at
+        ), added AS (
+          INSERT INTO parley_run_events (run_id, seq, event, data)
+          SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[])
+        )
+        SELECT pg_notify('${EVENTS_CHANNEL}', note) FROM unnest($7::text[]) AS n(note)`,
+      values: [runs, seqs, names, datas, logs, lifetimes, notes],
     });
   }
 
   /**
-   * The log already had events this instance did not know of (it appended without reading first): renumber
-   * what is queued to follow them, so the log stays gapless and ordered. Seqs returned before are off by
-   * the shift; the engine reads a log before continuing it, so this is a safety net, not a path.
+   * Some log already had events this instance did not know of (it appended without reading first):
+   * renumber what is queued to follow them, so the log stays gapless and ordered. Seqs returned before are
+   * off by the shift; the engine reads a log before continuing it, so this is a safety net, not a path.
+   * False when no queue was behind (the conflict was something else).
    */
-  async #catchUp(runId: string, producer: Producer): Promise<boolean> {
-    const { rows } = await this.#connection.pool.query<{ seq: number | null }>(
-      'SELECT max(seq) AS seq FROM parley_run_events WHERE run_id = $1',
-      [runId],
+  async #catchUp(taken: Taken[]): Promise<boolean> {
+    const writing = taken.filter((entry) => entry.events > 0).map((entry) => entry.producer);
+    const { rows } = await this.#connection.pool.query<{ run_id: string; seq: number }>(
+      'SELECT run_id, max(seq) AS seq FROM parley_run_events WHERE run_id = ANY($1::text[]) GROUP BY run_id',
+      [writing.map((producer) => producer.runId)],
     );
-    const stored = rows[0]?.seq ?? 0;
-    const first = producer.pending[0]?.seq ?? producer.last + 1;
-    const shift = stored - first + 1;
-    if (shift <= 0) return false;
-    for (const entry of producer.pending) entry.seq += shift;
-    producer.last += shift;
-    this.#connection.logger.warn('run event log: appended to a log with unknown events; renumbered', {
-      run: runId,
-      shift,
-    });
-    return true;
-  }
-
-  async #retire(runId: string): Promise<void> {
-    await this.#connection.pool.query({
-      name: 'parley_log_retire',
-      text: `INSERT INTO parley_run_logs (run_id, expires_at) VALUES ($1, now() + $2::integer * interval '1 millisecond')
-        ON CONFLICT (run_id) DO UPDATE SET expires_at = excluded.expires_at`,
-      values: [runId, Math.min(this.#retainMs, MAX_SEQ)],
-    });
+    let shifted = false;
+    for (const row of rows) {
+      const producer = this.#producers.get(row.run_id);
+      const first = producer?.pending[0]?.seq;
+      if (!producer || first === undefined || row.seq < first) continue;
+      const shift = row.seq - first + 1;
+      for (const entry of producer.pending) entry.seq += shift;
+      producer.last += shift;
+      shifted = true;
+      this.#connection.logger.warn('run event log: appended to a log with unknown events; renumbered', {
+        run: row.run_id,
+        shift,
+      });
+    }
+    return shifted;
   }
 
   /** Whether this instance has events of `runId` not yet stored. */
@@ -389,15 +429,6 @@ export class PgEventLog implements RunEventLog {
     } finally {
       this.#polling = false;
     }
-  }
-
-  #failed(what: 'append' | 'retire', runId: string, error: unknown, givingUp = false): void {
-    this.#connection.logger[givingUp ? 'error' : 'warn'](
-      givingUp
-        ? `run event log: ${what} failed on shutdown; events not stored are lost`
-        : `run event log: ${what} failed; retrying`,
-      { run: runId, error: String(error) },
-    );
   }
 }
 

@@ -296,7 +296,7 @@ describe.skipIf(!havePostgres && !inCi)(title, () => {
     });
 
     it('drops a log nobody retired (its instance died mid-run) after the longer window', async () => {
-      const log = eventLog({ unfinishedMs: 100, sweepMs: 60_000 }, instances[0]);
+      const log = eventLog({ retainMs: 50, unfinishedMs: 100, sweepMs: 60_000 }, instances[0]);
       const run = unique('run');
       log.append(run, delta('orphan'));
       expect(await follow(log, run, 0, 1000)).toHaveLength(1);
