@@ -23,6 +23,11 @@ const benches = [
     title: 'Cost of auth, policy and budgets per request',
     script: join(here, 'security.ts'),
   },
+  {
+    name: 'scale',
+    title: 'Two instances against one, on PostgreSQL + Redis',
+    script: join(here, 'scale.ts'),
+  },
 ];
 
 let failed = 0;
