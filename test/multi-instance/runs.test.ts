@@ -14,6 +14,7 @@ import {
   eventually,
   follow,
   Instance,
+  listAll,
   percentile,
   sleep,
 } from '../support/instances.ts';
@@ -514,14 +515,13 @@ describe.runIf(RUN_SUITE)('three instances, one PostgreSQL, one Redis', () => {
     const conversations = await Promise.all(running);
 
     for (const { player, threadId, lines, completed } of conversations) {
-      const messages = (
-        await call(a.url, player, 'GET', `/v1/threads/${threadId}/messages?order=asc&limit=100`)
-      ).json.data as Array<{
+      const messages = await listAll<{
+        id: string;
         role: string;
         run_id: string | null;
         status: string;
         content: Array<{ text: { value: string } }>;
-      }>;
+      }>(a.url, player, `/v1/threads/${threadId}/messages`);
       const userLines = messages.filter((m) => m.role === 'user').map((m) => m.content[0]?.text.value);
       expect(userLines, `thread ${threadId}`).toEqual(lines);
       for (const runId of completed) {
@@ -533,11 +533,11 @@ describe.runIf(RUN_SUITE)('three instances, one PostgreSQL, one Redis', () => {
     await eventually(
       async () => {
         const lists = await Promise.all(
-          conversations.map(({ player, threadId }) => call(b.url, player, 'GET', runsPath(threadId))),
+          conversations.map(({ player, threadId }) =>
+            listAll<{ id: string; status: string }>(b.url, player, runsPath(threadId)),
+          ),
         );
-        return lists.every((list) =>
-          list.json.data.every((r: { status: string }) => !ACTIVE.includes(r.status)),
-        );
+        return lists.every((runs) => runs.every((r) => !ACTIVE.includes(r.status)));
       },
       WITHIN_LEASE_MS,
       'every run to end',

@@ -344,3 +344,24 @@ export function follow(stream: AsyncGenerator<Event>): Followed {
     },
   };
 }
+
+/** Every item of an OpenAI list endpoint (`path` without query), oldest first, page after page. */
+export async function listAll<T extends { id: string }>(
+  baseUrl: string,
+  player: string,
+  path: string,
+): Promise<T[]> {
+  const items: T[] = [];
+  for (let after: string | undefined; ; ) {
+    const page = await call(
+      baseUrl,
+      player,
+      'GET',
+      `${path}?order=asc&limit=100${after === undefined ? '' : `&after=${after}`}`,
+    );
+    if (page.status !== 200) throw new Error(`GET ${path}: ${page.status} ${page.text}`);
+    items.push(...(page.json.data as T[]));
+    if (!page.json.has_more) return items;
+    after = page.json.last_id as string;
+  }
+}
