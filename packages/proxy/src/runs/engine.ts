@@ -14,26 +14,26 @@ import {
   type RunErrorCode,
   type RunStep,
   StreamEvent,
-  TERMINAL_RUN_STATUSES,
   type Thread,
 } from '@parley/protocol';
 import { notFound, ProxyError, toErrorObject } from '../errors.js';
 import { nowSeconds } from '../ids.js';
-import { makeMessage, makeRun, messageText } from '../objects.js';
+import { makeMessage, makeRun } from '../objects.js';
 import type { Owner, Store } from '../store/types.js';
 import { estimateTokens } from '../tokens.js';
 import { TurnGuards } from '../turns/guards.js';
-import { runFields } from '../turns/prompt.js';
+import { historyTokens, runFields, unscreened } from '../turns/prompt.js';
 import { AbortedError, type Upstream } from '../upstream/upstream.js';
 import { DONE_EVENT, MemoryEventLog, type RunEventLog } from './event-log.js';
 import { emit, type LiveRun } from './live-run.js';
 import { recoverRuns } from './recovery.js';
 import { MemoryRunRegistry, type RunRegistry } from './registry.js';
+import { cutStoredReply } from './reply.js';
 import { executeSegment, type SegmentHost, type SegmentOutcome } from './segment.js';
 import { MemoryRunSignals, type RunSignals } from './signals.js';
 import { RunStream } from './stream.js';
 import { acceptToolOutputs, answeredStep } from './tool-outputs.js';
-import { endReply, endStep, isEnding, type RunEnding, transition } from './transitions.js';
+import { endStep, isEnding, type RunEnding, transition } from './transitions.js';
 import type { EngineConfig, EngineGuards, RunParams, RunState, StartedRun, StartOptions } from './types.js';
 import { WriteQueue } from './writes.js';
 
@@ -134,9 +134,9 @@ export class RunEngine {
       // Moderation and budget come before the run is stored, so a refused turn leaves no run behind.
       const history = await this.store.allMessages(owner, thread.id);
       const fresh = (params.additional_messages ?? []).map((input) => makeMessage(thread.id, input));
-      this.#checkRoom(history.length + fresh.length);
+      this.#guards.checkRoom(history.length + fresh.length);
       const earlier = unscreened(history);
-      const refused = await this.#screen([...earlier, ...fresh]);
+      const refused = await this.#guards.screen([...earlier, ...fresh]);
       const admission =
         refused.size > 0
           ? { line: this.#guards.refusal(assistant.name) }
@@ -146,7 +146,8 @@ export class RunEngine {
                 npc: run.assistant_id,
                 model: run.model,
                 promptTokens:
-                  estimateTokens(run.instructions) + historyTokens([...history, ...fresh], this.config),
+                  estimateTokens(run.instructions) +
+                  historyTokens([...history, ...fresh], this.config.contextTokens),
                 maxCompletionTokens: run.max_completion_tokens,
               },
               { name: assistant.name, runId: run.id },
@@ -205,7 +206,8 @@ export class RunEngine {
         player: owner,
         npc: run.assistant_id,
         model: run.model,
-        promptTokens: estimateTokens(run.instructions) + historyTokens(history, this.config) + outputTokens,
+        promptTokens:
+          estimateTokens(run.instructions) + historyTokens(history, this.config.contextTokens) + outputTokens,
         maxCompletionTokens: run.max_completion_tokens,
       },
       { name: live.npcName, runId: run.id },
@@ -241,13 +243,14 @@ export class RunEngine {
     if (live && live.owner === owner && live.run.thread_id === threadId) {
       const answer = await this.#cancelLive(live, shown);
       // Ended before the cancel could stop it: the player still saw only part of the reply.
-      if (shown !== undefined && isEnding(answer.status)) await this.#cutReply(owner, answer, shown);
+      if (shown !== undefined && isEnding(answer.status))
+        await cutStoredReply(this.store, owner, answer, shown);
       return answer;
     }
     const stored = await this.store.getRun(owner, threadId, runId);
     if (!stored) throw notFound('run', runId);
     if (isEnding(stored.status)) {
-      if (shown !== undefined) await this.#cutReply(owner, stored, shown);
+      if (shown !== undefined) await cutStoredReply(this.store, owner, stored, shown);
       return stored;
     }
     if (stored.status === 'cancelling') return stored;
@@ -312,36 +315,6 @@ export class RunEngine {
 
   async #assistant(owner: Owner, id: string): Promise<Assistant | undefined> {
     return this.options.assistant ? this.options.assistant(owner, id) : this.store.getAssistant(owner, id);
-  }
-
-  /** The policy's cap on a thread's messages (checked with the turn's one read of the history). */
-  #checkRoom(count: number): void {
-    const cap = this.options.policy?.policy.maxMessagesPerThread;
-    if (cap === undefined || count <= cap) return;
-    throw new ProxyError(
-      ErrorCode.InvalidValue,
-      `A thread holds at most ${cap} messages on this server; start a new one.`,
-      { param: 'thread_id' },
-    );
-  }
-
-  /**
-   * Moderation of the lines no turn has screened yet: each is decided once. A refused line is marked (an
-   * `incomplete` message, reason `content_filter`) and never sent to the model, and the turn answers with
-   * the NPC's refusal; later clean lines are answered as usual. Returns the refused lines, marked, by id.
-   */
-  async #screen(lines: readonly Message[]): Promise<Map<string, Message>> {
-    const refused = new Map<string, Message>();
-    for (const line of lines) {
-      if (!(await this.#guards.refuses(messageText(line)))) continue;
-      refused.set(line.id, {
-        ...line,
-        status: 'incomplete',
-        incomplete_at: nowSeconds(),
-        incomplete_details: { reason: 'content_filter' },
-      });
-    }
-    return refused;
   }
 
   #track(owner: Owner, run: Run, npcName: string | null, streamed: boolean): LiveRun {
@@ -440,27 +413,6 @@ export class RunEngine {
     throw new ProxyError(
       ErrorCode.InvalidRunState,
       `Runs in status "${stored.status}" do not accept tool outputs.`,
-    );
-  }
-
-  /**
-   * Stores a finished run's last reply as the player saw it: cut after `shown` characters and marked
-   * incomplete, so the NPC remembers (and the thread shows) only what was on screen.
-   */
-  async #cutReply(owner: Owner, run: Run, shown: number): Promise<void> {
-    const page = await this.store.listMessages(
-      owner,
-      run.thread_id,
-      { limit: 20, order: 'desc' },
-      { runId: run.id },
-    );
-    const reply = page.data.find((message) => message.role === 'assistant');
-    if (!reply) return;
-    const text = messageText(reply);
-    if (text.length <= shown) return;
-    await this.store.putMessage(
-      owner,
-      endReply(reply, { now: nowSeconds(), text: text.slice(0, shown), cut: 'run_cancelled' }),
     );
   }
 
@@ -638,20 +590,6 @@ export class RunEngine {
   }
 }
 
-/** The player's lines no turn has answered yet: those after the NPC's last reply. */
-function unscreened(history: readonly Message[]): Message[] {
-  let last = -1;
-  history.forEach((message, index) => {
-    if (message.run_id !== null) last = index;
-  });
-  return history.slice(last + 1).filter((message) => message.run_id === null);
-}
-
-function historyTokens(messages: readonly Message[], config: EngineConfig): number {
-  const total = messages.reduce((sum, message) => sum + estimateTokens(messageText(message)) + 4, 0);
-  return Math.min(total, config.contextTokens);
-}
-
 function busy(threadId: string, runId: string): ProxyError {
   return new ProxyError(ErrorCode.ThreadBusy, `Thread ${threadId} already has an active run ${runId}.`, {
     param: 'thread_id',
@@ -662,8 +600,4 @@ function runErrorCode(error: ProxyError): RunErrorCode {
   if (error.status === 429) return 'rate_limit_exceeded';
   if (error.status === 400) return 'invalid_prompt';
   return 'server_error';
-}
-
-export function isTerminal(run: Run): boolean {
-  return TERMINAL_RUN_STATUSES.includes(run.status);
 }

@@ -1,6 +1,7 @@
 import { type Message, type Run, type RunStep, StreamEvent, type Usage } from '@parley/protocol';
 import { nowSeconds } from '../ids.js';
-import { makeMessage, makeStep } from '../objects.js';
+import { makeMessage, makeStep, messageText } from '../objects.js';
+import type { Owner, Store } from '../store/types.js';
 import type { RunEventLog } from './event-log.js';
 import { endReply, endStep, type ReplyCut } from './transitions.js';
 import type { WriteQueue } from './writes.js';
@@ -130,4 +131,25 @@ export class ReplyWriter {
     if (message.status !== 'in_progress') return message;
     return { ...message, content: [{ type: 'text', text: { value: this.#text, annotations: [] } }] };
   }
+}
+
+/**
+ * Stores a finished run's last reply as the player saw it: cut after `shown` characters and marked
+ * incomplete, so the NPC remembers (and the thread shows) only what was on screen.
+ */
+export async function cutStoredReply(store: Store, owner: Owner, run: Run, shown: number): Promise<void> {
+  const page = await store.listMessages(
+    owner,
+    run.thread_id,
+    { limit: 20, order: 'desc' },
+    { runId: run.id },
+  );
+  const reply = page.data.find((message) => message.role === 'assistant');
+  if (!reply) return;
+  const text = messageText(reply);
+  if (text.length <= shown) return;
+  await store.putMessage(
+    owner,
+    endReply(reply, { now: nowSeconds(), text: text.slice(0, shown), cut: 'run_cancelled' }),
+  );
 }

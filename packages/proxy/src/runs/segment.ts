@@ -18,9 +18,15 @@ import { ProxyError } from '../errors.js';
 import { newId, nowSeconds } from '../ids.js';
 import { makeStep } from '../objects.js';
 import type { Store } from '../store/types.js';
-import type { TurnGuards } from '../turns/guards.js';
+import type { TurnGuards, Watchdog } from '../turns/guards.js';
 import { buildChatRequest, historyMessages, replaySteps } from '../turns/prompt.js';
-import { AbortedError, type ChatRequest, TurnDecoder, type Upstream } from '../upstream/upstream.js';
+import {
+  AbortedError,
+  type ChatRequest,
+  TurnDecoder,
+  type TurnEvent,
+  type Upstream,
+} from '../upstream/upstream.js';
 import type { RunEventLog } from './event-log.js';
 import { addUsage, type LiveRun } from './live-run.js';
 import { ReplyWriter } from './reply.js';
@@ -54,87 +60,93 @@ export async function executeSegment(
   announced: Promise<void>,
 ): Promise<SegmentOutcome> {
   const watchdog = host.guards.watchdog(() => live.controller?.abort());
-  const scripted = live.scripted;
-  live.scripted = undefined;
   // The request goes out before the run is announced (its row is being stored); its outcome is read after.
-  let opening: Promise<AsyncIterable<ChatCompletionChunk>> | undefined;
-  let unbuilt: { error: unknown } | undefined;
-  if (scripted === undefined) {
-    try {
-      const request = await segmentRequest(host, live);
-      watchdog.arm('first');
-      opening = host.upstream.stream(request, signal);
-      opening.catch(() => {}); // handled where it is awaited, below
-    } catch (error) {
-      unbuilt = { error };
-    }
-  }
+  const opening = openUpstream(host, live, signal, watchdog);
   try {
     await announced;
   } catch {
     watchdog.stop(); // never stored: the engine forgets the run
     return { kind: 'unannounced' };
   }
-
-  const reply = new ReplyWriter(live.run, host.log, live.writes);
-  const calls = new ToolCalls(live, host.log, host.guards.parts.policy?.policy.maxToolCallsPerRun);
-  let usage: Usage | undefined;
-  const started = performance.now();
-  let firstToken: number | null = null;
-  /**
-   * Whatever way the segment ends, what it produced is paid for and counted: the usage joins the run's,
-   * the budget is settled (estimated from the text and arguments when the upstream reported none).
-   */
-  const account = async (status: string) => {
-    live.usage = addUsage(live.usage, usage);
-    await host.guards.settle(
-      live.reservation,
-      { usage, produced: reply.text + calls.arguments },
-      live.run.max_completion_tokens,
-    );
-    live.reservation = undefined;
-    report(host, live, firstToken, started, usage, status);
-  };
+  const segment = new Segment(host, live, signal, watchdog);
   try {
-    if (unbuilt) throw unbuilt.error;
-    const chunks = opening === undefined ? scriptedChunks(scripted ?? '', live.run.model) : await opening;
+    return await segment.complete(await opening);
+  } catch (error) {
+    return segment.fail(error);
+  }
+}
+
+type Chunks = AsyncIterable<ChatCompletionChunk> | ChatCompletionChunk[];
+
+/** Sends the segment's request (or takes the proxy's own scripted line); rejects as the upstream fails. */
+async function openUpstream(
+  host: SegmentHost,
+  live: LiveRun,
+  signal: AbortSignal,
+  watchdog: Watchdog,
+): Promise<Chunks> {
+  const scripted = live.scripted;
+  live.scripted = undefined;
+  if (scripted !== undefined) return scriptedChunks(scripted, live.run.model);
+  const request = await segmentRequest(host, live);
+  watchdog.arm('first');
+  return host.upstream.stream(request, signal);
+}
+
+/** One segment as its chunks arrive: the reply, the tool calls, and what it cost. */
+class Segment {
+  readonly #reply: ReplyWriter;
+  readonly #calls: ToolCalls;
+  #usage: Usage | undefined;
+  #reason: 'stop' | 'length' | 'tool_calls' | 'content_filter' = 'stop';
+  #firstToken: number | null = null;
+  readonly #started = performance.now();
+
+  constructor(
+    private readonly host: SegmentHost,
+    private readonly live: LiveRun,
+    private readonly signal: AbortSignal,
+    private readonly watchdog: Watchdog,
+  ) {
+    this.#reply = new ReplyWriter(live.run, host.log, live.writes);
+    this.#calls = new ToolCalls(live, host.log, host.guards.parts.policy?.policy.maxToolCallsPerRun);
+  }
+
+  /** Decodes the chunks into events, then says how the segment ended. */
+  async complete(chunks: Chunks): Promise<SegmentOutcome> {
     const decoder = new TurnDecoder();
-    let reason: 'stop' | 'length' | 'tool_calls' | 'content_filter' = 'stop';
-    for await (const chunk of chunks)
-      for (const event of decoder.push(chunk)) {
-        watchdog.arm('idle');
-        if (firstToken === null && (event.type === 'text' || event.type === 'tool_call'))
-          firstToken = performance.now();
-        if (event.type === 'text') {
-          // Text after tool calls in one completion is not shown (OpenAI's behaviour).
-          if (!calls.started) reply.add(event.delta);
-        } else if (event.type === 'tool_call') {
-          if (reply.open) for (const object of reply.close(undefined, null)) queue(live, object);
-          calls.add(event);
-        } else if (event.type === 'usage') usage = event.usage;
-        else reason = event.reason;
-      }
+    for await (const chunk of chunks) for (const event of decoder.push(chunk)) this.#take(event);
     // A cancel that came as the last chunk arrived still wins: the player asked to stop.
-    if (signal.aborted) throw new AbortedError('aborted');
+    if (this.signal.aborted) throw new AbortedError('aborted');
     decoder.end();
-    watchdog.stop();
-    await account('completed');
-    if (calls.started) return calls.finish(usage ?? null);
-    reply.ensureOpen(); // an empty answer is still an answer
-    const incomplete = reason === 'length' || reason === 'content_filter';
-    const cut = incomplete ? (reason === 'content_filter' ? 'content_filter' : 'max_tokens') : undefined;
+    this.watchdog.stop();
+    await this.#account('completed');
+    const usage = this.#usage ?? null;
+    if (this.#calls.started) return this.#calls.finish(usage);
+    this.#reply.ensureOpen(); // an empty answer is still an answer
+    const reason = this.#reason;
+    const cut =
+      reason === 'length' ? 'max_tokens' : reason === 'content_filter' ? 'content_filter' : undefined;
     return {
       kind: 'ended',
-      status: incomplete ? 'incomplete' : 'completed',
-      stored: reply.close(cut, usage ?? null),
+      status: cut === undefined ? 'completed' : 'incomplete',
+      stored: this.#reply.close(cut, usage),
     };
-  } catch (error) {
-    watchdog.stop();
-    const aborted = !watchdog.fired && (signal.aborted || error instanceof AbortedError);
-    reply.abandon(aborted ? 'run_cancelled' : 'run_failed', aborted ? 'cancelled' : 'failed', live.shown);
-    calls.abandon(aborted ? 'cancelled' : 'failed');
-    await account(aborted ? 'cancelled' : 'failed');
-    if (watchdog.fired)
+  }
+
+  /** The segment broke off (cancelled, timed out, failed): what was said so far is kept and paid for. */
+  async fail(error: unknown): Promise<SegmentOutcome> {
+    this.watchdog.stop();
+    const timedOut = this.watchdog.fired;
+    const aborted = !timedOut && (this.signal.aborted || error instanceof AbortedError);
+    this.#reply.abandon(
+      aborted ? 'run_cancelled' : 'run_failed',
+      aborted ? 'cancelled' : 'failed',
+      this.live.shown,
+    );
+    this.#calls.abandon(aborted ? 'cancelled' : 'failed');
+    await this.#account(aborted ? 'cancelled' : 'failed');
+    if (timedOut)
       return {
         kind: 'failed',
         error: new ProxyError(ErrorCode.UpstreamTimeout, 'The model upstream took too long to answer.'),
@@ -147,6 +159,50 @@ export async function executeSegment(
           ? error
           : new ProxyError(ErrorCode.Server, 'The run failed unexpectedly.', { cause: error }),
     };
+  }
+
+  #take(event: TurnEvent): void {
+    this.watchdog.arm('idle');
+    if (this.#firstToken === null && (event.type === 'text' || event.type === 'tool_call'))
+      this.#firstToken = performance.now();
+    switch (event.type) {
+      case 'text':
+        // Text after tool calls in one completion is not shown (OpenAI's behaviour).
+        if (!this.#calls.started) this.#reply.add(event.delta);
+        return;
+      case 'tool_call':
+        if (this.#reply.open)
+          for (const object of this.#reply.close(undefined, null)) queue(this.live, object);
+        this.#calls.add(event);
+        return;
+      case 'usage':
+        this.#usage = event.usage;
+        return;
+      case 'finish':
+        this.#reason = event.reason;
+    }
+  }
+
+  /**
+   * Whatever way the segment ends, what it produced is paid for and counted: the usage joins the run's,
+   * the budget is settled (estimated from the text and arguments when the upstream reported none).
+   */
+  async #account(status: string): Promise<void> {
+    const { host, live } = this;
+    const usage = this.#usage;
+    live.usage = addUsage(live.usage, usage);
+    await host.guards.settle(
+      live.reservation,
+      { usage, produced: this.#reply.text + this.#calls.arguments },
+      live.run.max_completion_tokens,
+    );
+    live.reservation = undefined;
+    host.onTurn?.({
+      model: live.run.model,
+      ttftMs: this.#firstToken === null ? null : this.#firstToken - this.#started,
+      usage: usage ?? null,
+      status,
+    });
   }
 }
 
@@ -190,22 +246,6 @@ async function keepMemory(store: Store, owner: string, threadId: string, note: s
 
 function queue(live: LiveRun, object: Message | RunStep): void {
   live.writes.put(object.id, () => object);
-}
-
-function report(
-  host: SegmentHost,
-  live: LiveRun,
-  firstToken: number | null,
-  started: number,
-  usage: Usage | undefined,
-  status: string,
-): void {
-  host.onTurn?.({
-    model: live.run.model,
-    ttftMs: firstToken === null ? null : firstToken - started,
-    usage: usage ?? null,
-    status,
-  });
 }
 
 /** The tool calls of one segment, as they stream: one `tool_calls` step, its deltas, and the policy's cap. */

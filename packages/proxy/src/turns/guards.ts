@@ -4,10 +4,13 @@
  * - the budget reserves a turn's worst case before the upstream is asked and settles what it really used;
  * - watchdogs give up on an upstream that does not start, stalls, or runs too long.
  */
-import type { Usage } from '@parley/protocol';
+import { ErrorCode, type Message, type Usage } from '@parley/protocol';
 import type { ProxyConfig } from '../config.js';
+import { ProxyError } from '../errors.js';
+import { nowSeconds } from '../ids.js';
 import { cannedLine, cannedReasonFor } from '../limits/canned.js';
 import type { Limiter, Reservation } from '../limits/limiter.js';
+import { messageText } from '../objects.js';
 import type { Moderator } from '../ops/moderation.js';
 import type { PolicyGuard } from '../policy/policy.js';
 import { estimateTokens } from '../tokens.js';
@@ -55,6 +58,37 @@ export class TurnGuards {
     const moderator = this.parts.moderator;
     if (!moderator || text.trim() === '') return false;
     return (await moderator.check(text, signal)).flagged;
+  }
+
+  /**
+   * Moderation of the lines no turn has screened yet: each is decided once. A refused line is marked (an
+   * `incomplete` message, reason `content_filter`, as OpenAI marks filtered content) and is never sent to
+   * the model; the turn answers with the NPC's refusal, and later clean lines are answered as usual.
+   * Returns the refused lines, marked, by id.
+   */
+  async screen(lines: readonly Message[]): Promise<Map<string, Message>> {
+    const refused = new Map<string, Message>();
+    for (const line of lines) {
+      if (!(await this.refuses(messageText(line)))) continue;
+      refused.set(line.id, {
+        ...line,
+        status: 'incomplete',
+        incomplete_at: nowSeconds(),
+        incomplete_details: { reason: 'content_filter' },
+      });
+    }
+    return refused;
+  }
+
+  /** The policy's cap on a thread's messages (checked with the turn's one read of the history). */
+  checkRoom(count: number): void {
+    const cap = this.parts.policy?.policy.maxMessagesPerThread;
+    if (cap === undefined || count <= cap) return;
+    throw new ProxyError(
+      ErrorCode.InvalidValue,
+      `A thread holds at most ${cap} messages on this server; start a new one.`,
+      { param: 'thread_id' },
+    );
   }
 
   /** What an NPC says instead of answering a refused line. */

@@ -9,7 +9,7 @@ import type {
   ChatCompletionTool,
 } from 'openai/resources/chat/completions';
 import { messageText, type RunFields } from '../objects.js';
-import { estimateMessageTokens } from '../tokens.js';
+import { estimateMessageTokens, estimateTokens } from '../tokens.js';
 import type { ChatRequest } from '../upstream/upstream.js';
 import { memoryNote, memorySection } from './memory.js';
 
@@ -195,4 +195,19 @@ export function trimHistory(
     kept.push(message);
   }
   return kept.reverse();
+}
+
+/** The player's lines no turn has answered yet: those after the NPC's last reply. */
+export function unscreened(history: readonly Message[]): Message[] {
+  let last = -1;
+  history.forEach((message, index) => {
+    if (message.run_id !== null) last = index;
+  });
+  return history.slice(last + 1).filter((message) => message.run_id === null);
+}
+
+/** A rough count of the tokens a history costs in a prompt (for the budget's worst case), capped by the context. */
+export function historyTokens(messages: readonly Message[], contextTokens: number): number {
+  const total = messages.reduce((sum, message) => sum + estimateTokens(messageText(message)) + 4, 0);
+  return Math.min(total, contextTokens);
 }

@@ -63,9 +63,9 @@ const APPENDING_CAP = 10_000;
  * XRANGE), its counters beside it (`…:meta`), and a notification per event on the channel `…:events`.
  *
  * Appends go out pipelined on one connection without waiting for Redis, so an instance's appends keep their
- * order; Redis numbers them. The seq `append` returns is this instance's count: exact for a run it wrote
- * from the start, a guess for its first appends to a run another instance began (Redis's number, which
- * readers see, is right in both cases).
+ * order; Redis numbers them. The seq `append` returns is this instance's count, from what it appended and
+ * read: exact for a run it wrote from the start or read before continuing, a guess for the first appends to
+ * a run another instance began that it has not read (Redis's number, which readers see, is right always).
  *
  * A reader waits on the run's channel, subscribed through the instance's one subscriber connection, and
  * looks at the stream again once subscribed, so an event appended between its read and its subscription
@@ -150,6 +150,9 @@ export class RedisEventLog implements RunEventLog {
     });
     const end = last?.[0];
     if (end === undefined) return undefined;
+    // An instance about to continue a run another began reads it first: its next append is numbered on.
+    const counters = this.#counters(runId);
+    if (counters.pending === 0) counters.acked = Math.max(counters.acked, end.seq);
     if (events?.length === 0 && end.event === StreamEvent.Done && from >= end.seq) return [end];
     return events ?? [];
   }

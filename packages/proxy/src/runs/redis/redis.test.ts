@@ -140,6 +140,30 @@ describe.skipIf(!haveRedis && !inCi)(title, () => {
     }
   });
 
+  it('numbers on where another instance left off when a run moves between instances', async () => {
+    const [first, second, reader] = [log(), log(), log()];
+    const run = uniqueRun();
+    try {
+      for (let i = 1; i <= 5; i++) first.append(run, delta(`a${i}`));
+      await expect.poll(async () => (await reader.read(run, 0))?.length).toBe(5);
+      // The instance that takes the run over reads its log before continuing it (as tool outputs do)…
+      expect((await second.read(run, 0))?.length).toBe(5);
+      expect(second.append(run, delta('b1'))).toBe(6);
+      second.append(run, delta('b2'));
+      // …and one that does not is still numbered on by Redis.
+      await expect.poll(async () => (await reader.read(run, 0))?.length).toBe(7);
+      const third = log();
+      third.append(run, delta('c1'));
+      third.append(run, DONE_EVENT);
+      const events = await follow(reader, run);
+      expect(events.map((event) => event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(events.slice(0, 8).map(text)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'b1', 'b2', 'c1']);
+      third.close();
+    } finally {
+      for (const each of [first, second, reader]) each.close();
+    }
+  });
+
   it('wakes a reader waiting on one instance within 50 ms of an append on another', async () => {
     const writer = log();
     const reader = log();
