@@ -197,7 +197,8 @@ export interface RedisLimiterOptions extends LimiterOptions {
  * for the whole instance every third of `slotLeaseMs`; when the instance dies the key lapses and every
  * slot it held is free, within one lease. A refused player is told the real wait: 1 s while the slots'
  * holders are alive (a reply may end any moment), the rest of the lease once a holder has missed a
- * renewal (half the lease left with none).
+ * renewal (half the lease left with none). An instance that comes back after its lease lapsed (a pause
+ * longer than the lease) finds those slots gone: settling them refunds nothing, as for an expired reservation.
  */
 export class RedisLimiter implements Limiter {
   readonly #config: LimitsConfig;
