@@ -28,6 +28,7 @@ const benches = [
     title: 'Two instances against one, on PostgreSQL + Redis',
     script: join(here, 'scale.ts'),
   },
+  { name: 'dialogue', title: 'The offline model in character', script: join(here, 'dialogue.ts') },
 ];
 
 let failed = 0;

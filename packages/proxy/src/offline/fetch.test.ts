@@ -1,5 +1,9 @@
 import OpenAI, { APIUserAbortError, BadRequestError, NotFoundError } from 'openai';
-import type { ChatCompletionChunk, ChatCompletionCreateParams } from 'openai/resources/chat/completions';
+import type {
+  ChatCompletionChunk,
+  ChatCompletionCreateParams,
+  ChatCompletionMessageParam,
+} from 'openai/resources/chat/completions';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { estimateMessageTokens, estimateTokens } from '../tokens.js';
 import { createOfflineFetch, OFFLINE_BASE_URL, type OfflineFetchOptions } from './fetch.js';
@@ -150,7 +154,12 @@ describe('streaming through the openai SDK', () => {
 
 describe('non-streaming through the openai SDK', () => {
   it('returns a chat.completion with the reply, echoed model and usage', async () => {
-    const messages = talk(BROM, 'Who are you?');
+    // Past the first turn, which opens with a greeting.
+    const messages: ChatCompletionMessageParam[] = [
+      ...talk(BROM, 'Hello.'),
+      { role: 'assistant', content: 'Hm.' },
+      { role: 'user', content: 'Who are you?' },
+    ];
     const completion = await client().chat.completions.create({ model: 'npc-brom', messages });
     const prompt = estimateMessageTokens(messages);
     const reply = estimateTokens('Brom. Gate guard of Eastwatch.');

@@ -76,7 +76,7 @@ const DIRECTIVE_START =
 const DIRECTIVE_YOU =
   /^you\s+(?:speak|talk|sound|answer|reply|respond|must|should|will|never|always|only|may|can|cannot|can['’]t)\b/i;
 const META_WORDS =
-  /\b(?:player|user|tool|tools|function|json|assistant|npc|in character|sentences?|role-?play|ai|words?)\b|\b\w+_\w+\b/i;
+  /\b(?:player|user|tool|tools|function|json|assistant|npc|in character|sentences?|role-?play|ai|words?|the game)\b|\b\w+_\w+\b/i;
 
 /**
  * Builds the persona from the NPC's instructions.

@@ -56,19 +56,24 @@ describe('persona', () => {
   it('answers "who are you" in its manner: terse NPCs say less', () => {
     const brom = text(generateReply(request(talk(BROM, 'Who are you?')), 1));
     const odo = text(generateReply(request(talk(ODO, 'Who are you?')), 1));
-    expect(brom).toBe('Brom. Gate guard of Eastwatch.');
-    expect(odo).toBe('I am Odo, a scholar of the old tongue. I keep the library of Varn.');
+    // The first reply of a conversation greets first.
+    expect(brom).toMatch(/^(Hail|Aye, hello), stranger\. Brom\. Gate guard of Eastwatch\.$/);
+    expect(odo).toMatch(
+      /, my curious friend\. I am Odo, a scholar of the old tongue\. I keep the library of Varn\.$/,
+    );
   });
 
   it('says what it does when asked', () => {
-    expect(text(generateReply(request(talk(MIRA, 'What do you do?')), 1))).toBe("I'm a baker.");
+    expect(text(generateReply(request(talk(MIRA, 'What do you do?')), 1))).toMatch(
+      /, friend\. I'm a baker\.$/,
+    );
   });
 
   it('knows the lore its instructions give it', () => {
     const reply = text(generateReply(request(talk(BROM, 'When does the gate close?')), 1));
     expect(reply).toContain('The gate closes at dusk');
-    expect(text(generateReply(request(talk(BROM, 'Tell me about your brother.')), 1))).toBe(
-      'My brother Tam runs the Rusty Nail inn.',
+    expect(text(generateReply(request(talk(BROM, 'Tell me about your brother.')), 1))).toMatch(
+      /stranger\. My brother Tam runs the Rusty Nail inn\.$/,
     );
   });
 
@@ -310,5 +315,62 @@ describe('after tool results', () => {
     expect(text(generateReply(request(messages, { tools: [GIVE_ITEM] }), 1))).toMatch(
       /^(All done!|There you go!) I've given you the honey loaf\./,
     );
+  });
+});
+
+describe('in character (issue #21)', () => {
+  const SELL: ChatCompletionCreateParams['tools'] = [
+    {
+      type: 'function',
+      function: {
+        name: 'complete_sale',
+        description: 'Sell one item to the player when they want to buy it.',
+        parameters: {
+          type: 'object',
+          properties: { item: { type: 'string', enum: ['lantern', 'rope'] } },
+          required: ['item'],
+        },
+      },
+    },
+  ];
+  const TILDA =
+    'You are Tilda, a friendly merchant with a stall on the market square. My stall sells a lantern for 12 coins and a coil of rope for 4 coins.';
+
+  it('never fires a tool for a question about it, only for a request', () => {
+    const ask = (line: string) => generateReply(request(talk(TILDA, line), { tools: SELL }), 1);
+    expect(ask('Do you check my coins before you sell?').kind).toBe('text');
+    expect(calls(ask('I want to buy the lantern.'))).toEqual([
+      { name: 'complete_sale', args: { item: 'lantern' } },
+    ]);
+  });
+
+  it('never sells what a fact says is sold, and says so', () => {
+    const messages = talk(`${TILDA}\n\nFacts: lantern: sold to the traveller`, "I'll buy the lantern.");
+    const reply = text(generateReply(request(messages, { tools: SELL }), 1));
+    expect(reply).toMatch(/sold to you/);
+    expect(
+      text(generateReply(request(talk(`${TILDA}\n\nFacts: lantern: sold`, 'What do you sell?')), 1)),
+    ).not.toMatch(/lantern/);
+  });
+
+  it('greets on the first turn only, and does not repeat a sentence it said', () => {
+    const first = text(generateReply(request(talk(BROM, 'When does the gate close?')), 1));
+    expect(first).toMatch(/^(Hail|Aye, hello), stranger\./);
+    const messages: ChatCompletionMessageParam[] = [
+      ...talk(BROM, 'When does the gate close?'),
+      { role: 'assistant', content: first },
+      { role: 'user', content: 'When does the gate close, I said?' },
+    ];
+    const second = text(generateReply(request(messages), 1));
+    expect(second).not.toMatch(/^(Hail|Aye, hello)/);
+    for (const sentence of second.split(/(?<=\.)\s+/)) expect(first).not.toContain(sentence);
+  });
+
+  it('never speaks its instructions about the game', () => {
+    const instructions = `${TILDA} Call complete_sale when the player wants to buy. The game says whether the sale happened.`;
+    for (const line of ['Hello!', 'Will it happen?', 'What do you sell?', 'Any news?'])
+      expect(text(generateReply(request(talk(instructions, line)), 1))).not.toMatch(
+        /game|player|complete_sale/i,
+      );
   });
 });

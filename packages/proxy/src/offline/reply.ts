@@ -3,9 +3,12 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionToolMessageParam,
 } from 'openai/resources/chat/completions';
-import { type Persona, parsePersona } from './persona.js';
+import { type Act, asksForWork, readAct } from './acts.js';
+import { type Lines, linesFor, readTime, readTrade } from './character.js';
+import { applyFacts, type Fact, factSentences, mentions, readFacts, sayFact } from './facts.js';
+import { type Persona, parsePersona, splitSentences, toFirstPerson } from './persona.js';
 import { hash32, mulberry32, pick } from './random.js';
-import { type PlannedCall, planToolCalls } from './tools.js';
+import { type PlannedCall, planTools, type ToolPlan } from './tools.js';
 import { fill, type Phrases, VOICES, type Voice } from './voice.js';
 import {
   asSentence,
@@ -13,6 +16,7 @@ import {
   contentKeys,
   identifierWords,
   isStopWord,
+  keyOf,
   type Word,
   words,
 } from './words.js';
@@ -40,10 +44,12 @@ export type OfflineReply =
  */
 export function generateReply(request: ChatCompletionCreateParams, seed: number): OfflineReply {
   const messages = Array.isArray(request.messages) ? request.messages : [];
-  const instructions = messages
+  const system = messages
     .filter((m) => m.role === 'system' || m.role === 'developer')
     .map(messageText)
     .join('\n');
+  // The game's facts overrule the instructions, and are never read as the NPC's own lore.
+  const { instructions, facts } = readFacts(system);
   const persona = parsePersona(instructions);
   const lastUser = findLastIndex(messages, (m) => m.role === 'user');
   const userMessage = messages[lastUser];
@@ -53,16 +59,29 @@ export function generateReply(request: ChatCompletionCreateParams, seed: number)
   const calledThisTurn = new Set(turn.flatMap((m) => functionCalls(m).map((c) => c.name)));
   const choice = request.tool_choice;
   const forced = choice === 'required' || typeof choice === 'object';
+  // What was said before this line, newest first: what "it" means, what the NPC just asked for.
+  const earlier = messages
+    .slice(0, Math.max(0, lastUser))
+    .filter((m) => m.role === 'user' || m.role === 'assistant' || m.role === 'tool')
+    .map((m) => [messageText(m), ...functionCalls(m).map((c) => c.arguments)].join(' '))
+    .filter((text) => text.trim() !== '' && !text.startsWith('[event]'))
+    .reverse();
+  const act = readAct(userText);
 
+  let plan: ToolPlan = { calls: [] };
   if (results.length === 0 || forced) {
-    const calls = planToolCalls({
+    plan = planTools({
       tools: Array.isArray(request.tools) ? request.tools : undefined,
       toolChoice: choice,
       parallel: request.parallel_tool_calls,
       userText,
       exclude: calledThisTurn,
+      act,
+      instructions,
+      context: earlier,
+      facts,
     });
-    if (calls.length > 0) return { kind: 'tool_calls', calls };
+    if (plan.calls.length > 0) return { kind: 'tool_calls', calls: plan.calls };
   }
 
   const temperature = typeof request.temperature === 'number' ? request.temperature : 1;
@@ -70,14 +89,37 @@ export function generateReply(request: ChatCompletionCreateParams, seed: number)
     hash32(seed, temperature, JSON.stringify(messages), JSON.stringify(request.tools ?? [])),
   );
   const voice = VOICES[persona.style];
+  const said = messages.filter((m) => m.role === 'assistant').map(messageText);
+  const saidSentences = new Set(said.flatMap((text) => splitSentences(text).map(normalize)));
+  const isFresh = (text: string) => splitSentences(text).every((s) => !saidSentences.has(normalize(s)));
+  const trade = readTrade(persona, instructions);
+  const lines = linesFor(trade, voice, readTime(`${instructions}\n${facts.map(factText).join('\n')}`));
   const speaker: Speaker = {
     persona,
     voice,
-    say: (phrases) => pick(rng, phrases, temperature),
+    lines,
+    facts,
+    lore: [...applyFacts(persona.lore, facts), ...factSentences(facts).map(toFirstPerson)],
+    say: (phrases, values = {}) => {
+      const filled = phrases.map((p) => fill(p, { address: values.address ?? addressOf(), ...values }));
+      const fresh = filled.filter(isFresh);
+      const pool = (fresh.length > 0 ? fresh : filled) as [string, ...string[]];
+      return pick(rng, pool, temperature);
+    },
+    isFresh,
     playerName: playerName(messages),
     properNouns: new Set(instructions.match(/\b\p{Lu}\p{L}+/gu) ?? []),
-    said: messages.filter((m) => m.role === 'assistant').map(messageText),
+    midNouns: new Set(
+      [...instructions.matchAll(/[\p{L},;’'] (\p{Lu}\p{L}+)/gu)].map((m) => m[1] ?? '').filter(Boolean),
+    ),
+    said,
+    first: said.every((text) => text.trim() === ''),
+    plan,
+    act,
   };
+  function addressOf(): string {
+    return speaker.playerName ?? pick(rng, lines.address, temperature);
+  }
   const text =
     results.length > 0 ? reportToolResults(results, messages, speaker) : converse(userText, speaker);
   return { kind: 'text', text };
@@ -87,12 +129,38 @@ export function generateReply(request: ChatCompletionCreateParams, seed: number)
 interface Speaker {
   readonly persona: Persona;
   readonly voice: Voice;
-  readonly say: (phrases: Phrases) => string;
+  /** The NPC's own fallback lines (its trade's, or its manner's). */
+  readonly lines: Lines;
+  readonly facts: readonly Fact[];
+  /** What the NPC knows, with the game's facts applied. */
+  readonly lore: readonly string[];
+  /** One of the phrasings, filled in, preferring one not said yet in this conversation. */
+  readonly say: (
+    phrases: Phrases,
+    values?: { topic?: string; param?: string; clause?: string; address?: string },
+  ) => string;
+  /** Whether none of the text's sentences was said yet in this conversation. */
+  readonly isFresh: (text: string) => boolean;
   readonly playerName: string | undefined;
   /** Capitalised words of the instructions: names the player may mention. */
   readonly properNouns: ReadonlySet<string>;
-  /** What the NPC already said in this conversation, so it does not repeat lore. */
+  /** Capitalised words met inside sentences: names, which stay capitalised wherever they are said. */
+  readonly midNouns: ReadonlySet<string>;
+  /** What the NPC already said in this conversation, so it does not repeat itself. */
   readonly said: readonly string[];
+  /** No earlier reply in this conversation: the NPC greets. */
+  readonly first: boolean;
+  /** What tool planning decided (a value to ask for, a fact in the way). */
+  readonly plan: ToolPlan;
+  readonly act: Act;
+}
+
+function normalize(sentence: string): string {
+  return sentence.toLowerCase().replace(/[’‘]/g, "'").replace(/\s+/g, ' ').trim();
+}
+
+function factText(fact: Fact): string {
+  return fact.key ? `${fact.key}: ${fact.value}` : fact.value;
 }
 
 /** The plain text of any message (text parts joined; images and audio have none). */
@@ -164,11 +232,13 @@ function readIntents(text: string): Intents {
   const t = text.toLowerCase().replace(/’/g, "'");
   return {
     greeting:
-      /^\W*(?:hi|hello|hey|hail|greetings|howdy|good (?:morning|afternoon|evening|day)|well met|yo)\b/.test(
+      /^\W*(?:hi|hello|hey|hail|greetings|howdy|good (?:morning|afternoon|evening|day)|evening|morning|well met|yo)\b/.test(
         t,
       ),
     farewell:
-      /\b(?:bye|goodbye|farewell|see you|see ya|take care|so long|i must go|i should go|gotta go)\b/.test(t),
+      /\b(?:bye|goodbye|farewell|see you|see ya|take care|so long|i must go|i should go|gotta go|good ?night)\b/.test(
+        t,
+      ),
     thanks: /\b(?:thanks|thank you|thank ye|much obliged|i appreciate|grateful)\b/.test(t),
     identity:
       /\b(?:who are you|who might you be|who're you|your name|who is this|introduce yourself|what are you called)\b/.test(
@@ -194,12 +264,19 @@ interface Part {
 }
 
 function converse(userText: string, s: Speaker): string {
-  const { voice } = s;
-  const intents = readIntents(userText);
+  const { lines, persona } = s;
+  const base = readIntents(userText);
+  const asksWho =
+    /\bare you\b/i.test(userText) &&
+    [persona.name, persona.role && withoutArticle(persona.role)].some(
+      (word) => word && userText.toLowerCase().includes(word.toLowerCase().split(' ').pop() ?? '-'),
+    );
+  const intents = asksWho ? { ...base, identity: true } : base;
   const line = words(userText);
-  const topic = findTopic(line, s.properNouns);
-  const lore = bestLore(s.persona.lore, contentKeys(userText), s.said);
-  const address = s.playerName ?? s.say(voice.address);
+  const found = findTopic(line, s.properNouns);
+  // The NPC's own name is who the player talks to, not what about.
+  const topic = found && found.toLowerCase() === persona.name?.toLowerCase() ? undefined : found;
+  const opening = userText.trim() === '';
   const social =
     intents.greeting ||
     intents.farewell ||
@@ -208,39 +285,217 @@ function converse(userText: string, s: Speaker): string {
     intents.role ||
     intents.mood;
   const parts: Part[] = [];
+  const add = (text: string | undefined, rank: number) => {
+    if (text) parts.push({ text, rank });
+  };
 
-  // No player line yet: the NPC opens the conversation.
-  const opening = userText.trim() === '';
-  if (intents.greeting || opening) parts.push({ text: `${s.say(voice.hello)}, ${address}.`, rank: 2 });
-  if (intents.greeting || intents.identity || opening)
-    parts.push({ text: introduce(s), rank: intents.identity ? 0 : 3 });
-  else if (intents.role) parts.push({ text: describeRole(s), rank: 0 });
+  // A conversation opens with a greeting, whatever the player's first line is (but a goodbye).
+  if ((s.first || intents.greeting || opening) && !intents.farewell) {
+    add(`${s.say(lines.hello)}, ${s.playerName ?? s.say(lines.address)}.`, s.first ? 1 : 3);
+  }
+  if (((intents.greeting && s.first) || intents.identity || opening) && s.isFresh(introduce(s)))
+    add(introduce(s), intents.identity ? 0 : 3);
+  else if (intents.identity) add(s.say(lines.again, { clause: selfClause(s) }), 0);
+  else if (intents.role && s.isFresh(describeRole(s))) add(describeRole(s), 0);
   const introduced = /\b(?:my name is|my name's|call me)\s/i.test(userText) ? s.playerName : undefined;
-  if (introduced) parts.push({ text: `${introduced}, is it?`, rank: 1 });
-  if (intents.mood) parts.push({ text: s.say(voice.mood), rank: 1 });
-  if (intents.thanks) parts.push({ text: s.say(voice.welcome), rank: 1 });
-  if (lore) {
-    // Echo the topic ("The gate? …") unless the lore sentence already says it.
-    const echo = intents.question && topic && !lore.toLowerCase().includes(topic.toLowerCase());
-    parts.push({ text: echo ? `${capitalize(topic)}? ${lore}` : lore, rank: 0 });
-  } else if (
+  if (introduced) add(`${introduced}, is it?`, 1);
+  if (s.act === 'hostile') add(s.say(lines.hostile), 0);
+  if (intents.mood) add(s.say(lines.mood), 1);
+  if (intents.thanks) add(s.say(lines.welcome), 1);
+
+  // What the tools could not do: ask for what is missing, or say what the game says is gone.
+  const { missing, blocked } = s.plan;
+  let answered = false;
+  if (missing) {
+    add(s.say(lines.ask, { param: identifierWords(missing.param).join(' ') }), 0);
+    add(freshLore(s, contentKeys(missing.param), undefined), 1);
+    answered = true;
+  } else if (blocked) {
+    add(sayOnce(s, sayFact(blocked, persona.name)), 0);
+    answered = true;
+  }
+
+  if (!answered && s.act !== 'hostile' && !intents.farewell) {
+    const keys = lineKeys(userText, s);
+    const fact =
+      s.facts.find((f) => mentions(f, userText)) ??
+      (asksAdvice(userText) ? undefined : factAnswering(keys, s.facts, intents.question));
+    if (fact) {
+      add(sayOnce(s, sayFact(fact, persona.name)), 0);
+      answered = true;
+    }
+    const lore = answered ? undefined : bestLore(s, keys, userText);
+    // Something already said is worth coming back to only when asked.
+    if (lore && (lore.fresh || intents.question || s.act === 'request')) {
+      // Name the topic first ("The gate? …") when it is short and the lore does not say it already.
+      const echo =
+        lore.fresh &&
+        !asksAdvice(userText) &&
+        intents.question &&
+        topic &&
+        topic.split(' ').length <= 2 &&
+        !lore.text.toLowerCase().includes(topic.toLowerCase());
+      add(
+        lore.fresh
+          ? echo
+            ? `${capitalize(topic)}? ${lore.text}`
+            : lore.text
+          : again(s, lore.text, keys, userText),
+        0,
+      );
+      answered = true;
+    }
+  }
+  if (
+    !answered &&
     topic &&
+    s.act !== 'hostile' &&
     (!social || (intents.question && !intents.identity && !intents.role && !intents.mood))
   ) {
-    parts.push({
-      text: fill(s.say(intents.question ? voice.unsure : voice.note), { topic, address }),
-      rank: 0,
-    });
-  } else if (intents.identity && s.persona.style !== 'terse') {
-    const self = s.persona.lore.find((l) => /^(?:I|My)\b/.test(l));
-    if (self) parts.push({ text: self, rank: 2 });
+    add(s.say(intents.question || s.act === 'request' ? lines.unsure : lines.note, { topic }), 0);
+  } else if (!answered && intents.identity && persona.style !== 'terse') {
+    const self = s.lore.find((l) => /^(?:I|My)\b/.test(l) && s.isFresh(l));
+    add(self, 2);
   }
-  if (intents.farewell) parts.push({ text: fill(s.say(voice.bye), { address }), rank: 0 });
-  else if (parts.length === 0)
-    parts.push({ text: `${s.say(['Hm?', 'Yes?'])} ${s.say(voice.offer)}`, rank: 0 });
-  else if (intents.greeting || opening) parts.push({ text: s.say(voice.offer), rank: 4 });
+  if (intents.farewell) add(s.say(lines.bye), 0);
+  else if (parts.length === 0 || (parts.length === 1 && s.first && parts[0]?.rank === 1))
+    add(s.say(s.first ? lines.offer : [...lines.smallTalk, ...lines.offer]), 0);
+  else if ((intents.greeting || opening) && s.isFresh(s.say(lines.offer))) add(s.say(lines.offer), 4);
 
-  return keepBest(parts, voice.sentences);
+  return keepBest(parts, s.voice.sentences);
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+/** The text, or (already said) a short "as I said" of it. */
+function sayOnce(s: Speaker, text: string): string {
+  return s.isFresh(text) ? text : again(s, text, new Set());
+}
+
+/** "I'm Brom, the gate guard of …", for saying who it is a second time. */
+function selfClause(s: Speaker): string {
+  const { name, role } = s.persona;
+  if (name && role) return `I'm ${name}, ${role}`;
+  return name ? `I'm ${name}` : role ? `I'm ${role}` : 'I told you who I am';
+}
+
+/**
+ * Coming back to something already said, without saying it word for word: the clause of it that shares
+ * the most with the player's line (the cheapest or dearest entry of a list, when that is what was asked),
+ * after an "as I said".
+ */
+function again(s: Speaker, text: string, keys: ReadonlySet<string>, userText = ''): string {
+  const clauses = text
+    .replace(/[.!?]+$/, '')
+    .split(/,\s*(?:and\s+|but\s+)?|;\s*|:\s*|\s+and\s+/u)
+    .map((c) => c.trim())
+    .filter((c) => c.split(/\s+/).length >= 3);
+  let best = clauses[0] ?? text.replace(/[.!?]+$/, '');
+  const amount = (clause: string) => Number(/\d+/.exec(clause)?.[0] ?? Number.NaN);
+  const priced = clauses.filter((c) => !Number.isNaN(amount(c)));
+  if (/\bcheapest\b/i.test(userText) && priced.length > 1)
+    best = priced.reduce((a, b) => (amount(b) < amount(a) ? b : a));
+  else if (/\b(?:expensive|dearest|priciest)\b/i.test(userText) && priced.length > 1)
+    best = priced.reduce((a, b) => (amount(b) > amount(a) ? b : a));
+  else if (clauses.every((c) => [...contentKeys(c)].every((k) => !keys.has(k))))
+    best = text.replace(/[.!?]+$/, '');
+  else {
+    let bestScore = -1;
+    for (const clause of clauses) {
+      const score = [...contentKeys(clause)].filter((k) => keys.has(k)).length;
+      // On a tie the longer clause, which says more.
+      if (score > bestScore || (score === bestScore && clause.length > best.length)) {
+        best = clause;
+        bestScore = score;
+      }
+    }
+  }
+  const first = best.split(/\s+/)[0] ?? '';
+  const clause = s.midNouns.has(first) || first === 'I' || first.startsWith("I'") ? best : lowerFirst(best);
+  return s.say(s.lines.again, { clause });
+}
+
+/** "What should I do next?": the player asks where the story stands. */
+function asksAdvice(userText: string): boolean {
+  return /\bwhat (?:should|do|can|must) i do\b|\bwhat now\b|\bwhat next\b|\bsupposed to\b|\bwhere (?:should|do) i go\b/i.test(
+    userText,
+  );
+}
+
+/** Keys of what the line is about, with the common paraphrases of what instructions talk about. */
+function lineKeys(userText: string, s: Speaker): Set<string> {
+  const keys = contentKeys(userText);
+  for (const own of contentKeys(s.persona.name ?? '')) keys.delete(own);
+  const t = userText.toLowerCase();
+  if (/\bhow much\b|\bprice|\bcost|\bcheap|\bexpensive|\bafford|\bdiscount|\bpay\b/.test(t)) {
+    keys.add(keyOf('coin'));
+    keys.add(keyOf('price'));
+  }
+  if (asksAdvice(userText)) {
+    for (const fact of s.facts) for (const key of contentKeys(fact.key ?? '')) keys.add(key);
+    keys.add(keyOf('quest'));
+  }
+  return keys;
+}
+
+/** A fact whose value answers the line ("Can I go through?" → "gate: open"). */
+function factAnswering(
+  keys: ReadonlySet<string>,
+  facts: readonly Fact[],
+  question: boolean,
+): Fact | undefined {
+  if (!question) return undefined;
+  return facts.find((f) => f.key && [...contentKeys(f.value)].some((k) => keys.has(k)));
+}
+
+/** Sentences about a need or trouble of the NPC's: what it offers when asked for work or help. */
+const NEED =
+  /\b(?:broke|broken|lost|need|needs|cannot|can't|without|missing|stolen|short of|looking for|who needs)\b/i;
+
+/**
+ * The lore sentence that answers the line best: most words in common (paraphrases folded), a need when
+ * asked for work, anything fresh when asked for rumours. Prefers one not said yet; `fresh` says which.
+ */
+function bestLore(
+  s: Speaker,
+  keys: ReadonlySet<string>,
+  userText: string,
+): { text: string; fresh: boolean } | undefined {
+  const work = asksForWork(userText);
+  const rumours =
+    keys.has(keyOf('rumour')) || /\bany news\b|\bwhat'?s new\b|\blatest\b|\bheard anything\b/i.test(userText);
+  const general = new Set(['rumour', 'quest', 'latest', 'heard', 'hear', 'new', 'around'].map(keyOf));
+  const specific = [...keys].filter((k) => !general.has(k));
+  const price = keys.has(keyOf('price'));
+  let best: { text: string; score: number; fresh: boolean } | undefined;
+  for (const text of s.lore) {
+    const loreKeys = contentKeys(text);
+    let score = [...loreKeys].filter((key) => keys.has(key) && key !== keyOf('rumour')).length;
+    if (score > 0 && price && /\d/.test(text)) score += 1;
+    if (work && NEED.test(text)) score += 1;
+    // Asked for rumours in general, any story will do; one about someone is better.
+    if (rumours && specific.length === 0) score += /\b\p{Lu}\p{L}+/u.test(text.slice(1)) ? 1 : 0.5;
+    if (score === 0) continue;
+    // Ties go to a sentence not said yet, then to the one more about the question (shorter).
+    score += 0.5 / Math.max(1, text.split(/\s+/).length);
+    const fresh = s.isFresh(text);
+    if (
+      !best ||
+      Math.floor(score) > Math.floor(best.score) ||
+      (Math.floor(score) === Math.floor(best.score) &&
+        ((fresh && !best.fresh) || (fresh === best.fresh && score > best.score)))
+    )
+      best = { text, score, fresh };
+  }
+  return best;
+}
+
+/** A relevant lore sentence not said yet, if there is one. */
+function freshLore(s: Speaker, keys: ReadonlySet<string>, userText: string | undefined): string | undefined {
+  const lore = bestLore(s, keys, userText ?? '');
+  return lore?.fresh ? lore.text : undefined;
 }
 
 /** The `max` best-ranked parts, in their original order. */
@@ -356,33 +611,14 @@ export function findTopic(line: readonly Word[], properNouns: ReadonlySet<string
     candidates.find((r) => r.determiner) ??
     candidates[candidates.length - 1];
   if (!best) return undefined;
-  const phrase = best.words.slice(0, 4).map((w, i) => {
+  // Two words are enough to say what it is about; more would read as the question echoed back.
+  const phrase = best.words.slice(0, 2).map((w, i) => {
     // A capital only because a sentence starts with it ("Dragons?") is not part of the topic.
     const atStart = i === 0 && (w.index === 0 || /[.!?]/.test(w.before)) && !properNouns.has(w.raw);
     return atStart ? w.raw.charAt(0).toLowerCase() + w.raw.slice(1) : w.raw;
   });
   const determiner = best.determiner ? (SWAP[best.determiner.lower] ?? best.determiner.lower) : undefined;
   return [determiner, ...phrase].filter(Boolean).join(' ');
-}
-
-/**
- * The lore sentence sharing the most words with the player's line, preferring one not yet said.
- * This is how an NPC "knows" what its instructions tell it.
- */
-function bestLore(
-  lore: readonly string[],
-  keys: ReadonlySet<string>,
-  said: readonly string[],
-): string | undefined {
-  let best: { text: string; score: number; fresh: boolean } | undefined;
-  for (const text of lore) {
-    const score = [...contentKeys(text)].filter((key) => keys.has(key)).length;
-    if (score === 0) continue;
-    const fresh = !said.some((s) => s.includes(text));
-    if (!best || (fresh && !best.fresh) || (fresh === best.fresh && score > best.score))
-      best = { text, score, fresh };
-  }
-  return best?.text;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -467,7 +703,7 @@ function reportToolResults(
     return { call, outcome: readOutcome(messageText(result)) };
   });
   const parts: Part[] = [
-    { text: s.say(outcomes.every((o) => o.outcome.ok) ? s.voice.done : s.voice.refuse), rank: 0 },
+    { text: s.say(outcomes.every((o) => o.outcome.ok) ? s.lines.done : s.lines.refuse), rank: 0 },
   ];
   for (const { call, outcome } of outcomes) {
     const action = call ? describeAction(call.name, call.arguments) : undefined;
@@ -479,9 +715,12 @@ function reportToolResults(
       if (action) text = `I couldn't ${action.todo}${clause ? `: ${clause}` : ''}.`;
       else if (reason) text = asSentence(reason);
     }
-    if (text) parts.push({ text, rank: 1 });
+    // The game's own words, less any sentence of them already said in this conversation.
+    const fresh = text && splitSentences(text).filter((sentence) => s.isFresh(sentence));
+    if (fresh && fresh.length > 0) parts.push({ text: fresh.join(' '), rank: 1 });
   }
-  if (outcomes.every((o) => o.outcome.ok)) parts.push({ text: s.say(s.voice.offer), rank: 2 });
+  const closer = s.say(s.lines.offer);
+  if (outcomes.every((o) => o.outcome.ok) && s.isFresh(closer)) parts.push({ text: closer, rank: 2 });
   return keepBest(parts, s.voice.sentences);
 }
 

@@ -60,7 +60,7 @@ export const VOICES: Readonly<Record<Style, Voice>> = {
   cheerful: {
     hello: ['Oh, hello there', 'Hi there', 'Well, hello'],
     address: ['friend', 'dear'],
-    offer: ['What can I do for you today?', "Isn't it a lovely day?"],
+    offer: ['What can I do for you today?', 'Anything I can help you with?'],
     bye: ['Bye now, {address}, come back soon!', 'Take care, {address}!'],
     welcome: ['Oh, anytime!', 'My pleasure, truly!'],
     mood: ['Wonderful, thank you for asking!', 'Never better!'],
@@ -101,11 +101,17 @@ export const VOICES: Readonly<Record<Style, Voice>> = {
   },
 };
 
-/** Fills `{topic}`, `{Topic}` and `{address}` in a template. */
-export function fill(template: string, values: { topic?: string; address?: string }): string {
+/** Fills `{topic}`, `{Topic}`, `{address}`, `{param}`, `{Param}` and `{clause}` in a template. */
+export function fill(
+  template: string,
+  values: { topic?: string; address?: string; param?: string; clause?: string },
+): string {
   return template
     .replace(/\{Topic\}/g, () => capitalizeFirst(values.topic ?? 'that'))
     .replace(/\{topic\}/g, () => values.topic ?? 'that')
+    .replace(/\{Param\}/g, () => capitalizeFirst(values.param ?? 'that'))
+    .replace(/\{param\}/g, () => values.param ?? 'that')
+    .replace(/\{clause\}/g, () => values.clause ?? '')
     .replace(/\{address\}/g, () => values.address ?? 'friend');
 }
 

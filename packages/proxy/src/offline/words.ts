@@ -24,7 +24,7 @@ const STOP_WORDS = new Set(
   is are was were be been being am do does did done doing have has had having i me my mine myself you your
   yours yourself we us our ours he him his she her hers it its they them their theirs this that these those
   there here what which who whom whose when where why how can could will would shall should may might must
-  through across around near behind before after between without within along upon  please just really very too also not no nor yes yeah oh ah hm hmm well hey hi hello greetings hail howdy
+  across around near behind before after between without within along upon  please just really very too also not no nor yes yeah oh ah hm hmm well hey hi hello greetings hail howdy
   okay ok now some any all each every much many more most other such own same than as get got getting let
   lets make go going gone want wanted need like know tell say said says think see look bit thing things
   something anything nothing everything one ever again still even only maybe perhaps sure thanks thank
@@ -36,7 +36,8 @@ const STOP_WORDS = new Set(
 
 /** Words that mean the same thing to a player asking for something; the first of each group is the key. */
 const SYNONYM_GROUPS: ReadonlyArray<readonly string[]> = [
-  ['open', 'unlock', 'unbar', 'unseal'],
+  // "Let me through", "passage": what a player asks of whoever keeps a door or gate.
+  ['open', 'unlock', 'unbar', 'unseal', 'through', 'passage'],
   ['close', 'shut', 'lock'],
   ['buy', 'purchase', 'sell', 'trade', 'shop', 'barter', 'vend', 'wares'],
   ['give', 'hand', 'gift', 'lend', 'provide', 'spare'],
@@ -45,8 +46,12 @@ const SYNONYM_GROUPS: ReadonlyArray<readonly string[]> = [
   ['follow', 'accompany', 'escort', 'join'],
   ['show', 'reveal', 'display'],
   ['find', 'locate', 'search', 'seek'],
-  ['price', 'cost', 'fee', 'charge'],
-  ['quest', 'task', 'job', 'mission', 'errand'],
+  ['price', 'cost', 'fee', 'charge', 'discount', 'cheap', 'cheaper', 'cheapest', 'expensive'],
+  // Asking for work, a job or a way to help all ask for the same thing.
+  ['quest', 'task', 'job', 'mission', 'errand', 'work', 'help', 'chore'],
+  ['rumour', 'rumor', 'gossip', 'news', 'whisper', 'tidings'],
+  ['choose', 'chose', 'chosen', 'pick', 'select'],
+  ['found', 'founded', 'built', 'established', 'old', 'age'],
   ['travel', 'journey', 'ride', 'voyage'],
 ];
 
