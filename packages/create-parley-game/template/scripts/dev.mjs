@@ -1,6 +1,7 @@
 // `npm run dev`: the Parley proxy and Vite's dev server together; Vite forwards /v1 to the proxy.
 // `npm run preview`: the same with `vite preview` (serves `dist/`: `npm run build` first).
-// Ctrl+C stops both. PARLEY_PROXY_PORT moves the proxy (default 8787); Vite picks a free port itself.
+// Ctrl+C stops both. PARLEY_PROXY_PORT moves the proxy (default 8787); Vite picks a free port itself, and
+// takes any further arguments (`npm run dev -- --host`).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -74,5 +75,5 @@ while (
   }
   await new Promise((r) => setTimeout(r, 200));
 }
-const mode = process.argv[2] === 'preview' ? ['preview'] : [];
-start(bin('vite', 'vite'), mode, { PARLEY_PROXY_URL: proxyUrl });
+// Every argument goes to Vite: `dev.mjs preview --port 4000` is `vite preview --port 4000`.
+start(bin('vite', 'vite'), process.argv.slice(2), { PARLEY_PROXY_URL: proxyUrl });
