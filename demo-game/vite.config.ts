@@ -7,9 +7,14 @@ const proxy = {
   '/healthz': { target: proxyTarget },
 };
 
+// No fixed port: Vite takes the first free one from its default (5173 dev, 4173 preview), so two checkouts
+// or a busy port still run; `PORT` asks for one exactly (and fails if it is taken rather than moving).
+const port = process.env['PORT'] ? Number(process.env['PORT']) : undefined;
+const listen = { port, strictPort: port !== undefined };
+
 export default defineConfig({
-  server: { port: 5173, proxy },
-  preview: { port: 4173, proxy },
+  server: { ...listen, proxy },
+  preview: { ...listen, proxy },
   build: {
     target: 'es2022',
     // Phaser is ~1.4 MB and changes far less often than the game: keep it in its own cacheable chunk.
