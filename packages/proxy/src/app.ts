@@ -18,7 +18,8 @@ import { makeAssistant } from './objects.js';
 import { Metrics, TTFT_BUCKETS } from './ops/metrics.js';
 import { createModerator } from './ops/moderation.js';
 import { GAME_OWNER, PolicyGuard } from './policy/policy.js';
-import { RunEngine } from './runs/engine.js';
+import { type EngineGuards, RunEngine } from './runs/engine.js';
+import { createSharedRunState } from './runs/shared-state.js';
 import { withMemoryCache } from './store/cache.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/types.js';
@@ -69,40 +70,33 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   const store = exclusive ? withMemoryCache(database) : database;
   const upstream = createUpstream(config.upstream, options.fetch ? { fetch: options.fetch } : {});
   const guard = new PolicyGuard(config.policy, upstream.defaultModel, upstream.kind === 'offline');
-  const limiter = createLimiter(config.limits);
+  // Concurrency slots carry this instance's lease: a dead instance's slots free within it (with Redis).
+  const limiter = createLimiter(config.limits, {
+    instanceId: config.cluster.instanceId,
+    slotLeaseMs: config.cluster.leaseMs,
+  });
   const moderator = createModerator(config.moderation, upstream.moderationClient);
   const metrics = new Metrics();
-  // The game's own assistants (from the config file): every player may use them, none may change them.
-  for (const defined of config.policy.assistants) {
-    const { id, model, ...fields } = defined;
-    await store.putAssistant(GAME_OWNER, {
-      ...makeAssistant({ ...fields, model: model ?? upstream.defaultModel }),
-      id,
-    });
-  }
+  await defineGameAssistants(store, config, upstream.defaultModel);
   const assistantFor = async (owner: string, id: string) =>
     (await store.getAssistant(owner, id)) ?? (await store.getAssistant(GAME_OWNER, id));
-  const engine = new RunEngine(store, upstream, config, {
-    assistant: assistantFor,
-    limiter,
-    moderator,
-    policy: guard,
-    cannedReplies: config.cannedReplies,
-    timeouts: config.timeouts,
-    onTurn: ({ model, ttftMs, usage, status }) => {
-      metrics.inc('parley_turns_total', 'Turns (run segments) by outcome.', { status });
-      if (ttftMs !== null)
-        metrics.observe('parley_ttft_seconds', 'Time to first token of a turn.', ttftMs / 1000, TTFT_BUCKETS);
-      if (!usage) return;
-      metrics.inc('parley_tokens_total', 'Tokens used.', { kind: 'prompt' }, usage.prompt_tokens);
-      metrics.inc('parley_tokens_total', 'Tokens used.', { kind: 'completion' }, usage.completion_tokens);
-      const cost = estimateCostUsd(config.limits.prices, model, {
-        promptTokens: usage.prompt_tokens,
-        completionTokens: usage.completion_tokens,
-      });
-      metrics.inc('parley_cost_usd_total', 'Estimated cost of the tokens used, USD.', {}, cost);
+  // Where live runs are known: this process alone, or PostgreSQL (+ Redis) shared with other instances.
+  const shared = await createSharedRunState(config, log);
+  const engine = new RunEngine(
+    store,
+    upstream,
+    { ...config, sweepMs: config.cluster.sweepMs },
+    {
+      assistant: assistantFor,
+      limiter,
+      moderator,
+      policy: guard,
+      cannedReplies: config.cannedReplies,
+      timeouts: config.timeouts,
+      onTurn: turnMetrics(metrics, config),
     },
-  });
+    shared.state,
+  );
   const recovered = await engine.recover();
   if (recovered > 0) log.info('recovered runs left unfinished by a previous process', { count: recovered });
   const router = createRoutes({
@@ -150,9 +144,38 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       });
       await engine.close();
+      await shared.close();
       await limiter.close();
       await store.close();
     },
+  };
+}
+
+/** The game's own assistants (from the config file): every player may use them, none may change them. */
+async function defineGameAssistants(store: Store, config: ProxyConfig, defaultModel: string): Promise<void> {
+  for (const defined of config.policy.assistants) {
+    const { id, model, ...fields } = defined;
+    await store.putAssistant(GAME_OWNER, {
+      ...makeAssistant({ ...fields, model: model ?? defaultModel }),
+      id,
+    });
+  }
+}
+
+/** Counts each turn's outcome, time to first token, tokens and estimated cost. */
+function turnMetrics(metrics: Metrics, config: ProxyConfig): NonNullable<EngineGuards['onTurn']> {
+  return ({ model, ttftMs, usage, status }) => {
+    metrics.inc('parley_turns_total', 'Turns (run segments) by outcome.', { status });
+    if (ttftMs !== null)
+      metrics.observe('parley_ttft_seconds', 'Time to first token of a turn.', ttftMs / 1000, TTFT_BUCKETS);
+    if (!usage) return;
+    metrics.inc('parley_tokens_total', 'Tokens used.', { kind: 'prompt' }, usage.prompt_tokens);
+    metrics.inc('parley_tokens_total', 'Tokens used.', { kind: 'completion' }, usage.completion_tokens);
+    const cost = estimateCostUsd(config.limits.prices, model, {
+      promptTokens: usage.prompt_tokens,
+      completionTokens: usage.completion_tokens,
+    });
+    metrics.inc('parley_cost_usd_total', 'Estimated cost of the tokens used, USD.', {}, cost);
   };
 }
 

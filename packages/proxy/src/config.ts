@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { DEFAULT_PROXY_PORT, OFFLINE_MODEL } from '@parley/protocol';
 import { type AuthConfig, loadAuthConfig } from './auth/config.js';
 import { ConfigError } from './config-error.js';
@@ -33,6 +35,11 @@ export interface ProxyConfig {
   /** Embedded store directory (PGlite); ignored when `databaseUrl` is set. Undefined: in memory. */
   dataDir?: string | undefined;
   databaseUrl?: string | undefined;
+  /**
+   * With several instances (DATABASE_URL): this instance's id, how long its runs stay held after its last
+   * heartbeat, and how often it looks for runs whose holder died.
+   */
+  cluster: { instanceId: string; leaseMs: number; sweepMs: number };
   /** Request bodies larger than this get 413. */
   maxBodyBytes: number;
   /** Seconds a run may wait for tool outputs before it expires. */
@@ -131,6 +138,12 @@ export function loadConfig(env: Env = process.env): ProxyConfig {
     },
     dataDir: text(env, 'PARLEY_DATA_DIR'),
     databaseUrl: text(env, 'DATABASE_URL'),
+    cluster: {
+      instanceId:
+        text(env, 'PARLEY_INSTANCE_ID') ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+      leaseMs: int(env, 'PARLEY_LEASE_MS', 15_000, 300),
+      sweepMs: int(env, 'PARLEY_SWEEP_MS', 5_000, 100),
+    },
     maxBodyBytes: int(env, 'PARLEY_MAX_BODY_BYTES', 1024 * 1024, 1024),
     runExpiresSeconds: int(env, 'PARLEY_RUN_EXPIRES_SECONDS', 600, 1),
     contextTokens: int(env, 'PARLEY_CONTEXT_TOKENS', 12_000, 256),

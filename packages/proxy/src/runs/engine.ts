@@ -95,7 +95,14 @@ export class RunEngine {
       async (owner, run) => {
         await this.#adopt(owner, run);
       },
-      (run) => this.#registry.release(run.thread_id, run.id),
+      async (ended) => {
+        await this.#registry.release(ended.thread_id, ended.id);
+        // Readers still following the run (on any instance) learn how it ended.
+        if ((await this.#log.read(ended.id, 0, 1)) === undefined) return;
+        this.#log.append(ended.id, { event: `thread.run.${ended.status as RunEnding}`, data: ended });
+        this.#log.append(ended.id, DONE_EVENT);
+        this.#log.retire(ended.id);
+      },
     );
     if (this.#registry.shared && this.#sweeper === undefined) {
       let sweeping = false;
@@ -128,8 +135,7 @@ export class RunEngine {
       runFields(assistant, params, (model) => this.upstream.resolveModel(model)),
       this.config.runExpiresSeconds,
     );
-    const active = await this.#registry.claim(thread.id, run.id);
-    if (active !== undefined) throw busy(thread.id, active);
+    await this.#claim(owner, thread.id, run.id);
     try {
       // Moderation and budget come before the run is stored, so a refused turn leaves no run behind.
       const history = await this.store.allMessages(owner, thread.id);
@@ -227,7 +233,8 @@ export class RunEngine {
     await this.store.putAll(owner, step ? [step, live.run] : [live.run]);
     live.streamed = stream;
     live.continued = true;
-    const after = (await this.#log.read(run.id, 0))?.length ?? 0;
+    // The stream of the next segment starts after the last event logged (a shared log may be trimmed).
+    const after = (await this.#log.read(run.id, 0))?.at(-1)?.seq ?? 0;
     if (step) emit(this.#log, live, { event: StreamEvent.StepCompleted, data: step });
     emit(this.#log, live, { event: StreamEvent.RunQueued, data: live.run });
     this.#start(live);
@@ -278,7 +285,12 @@ export class RunEngine {
     if (runId === undefined) return undefined;
     const live = this.#live.get(runId);
     if (live) return live.owner === owner ? live.run : undefined;
-    return this.store.getRun(owner, threadId, runId);
+    const stored = await this.store.getRun(owner, threadId, runId);
+    if (!stored) return undefined; // claimed a moment ago: its row is not stored yet (or another player's)
+    if (!isEnding(stored.status)) return stored;
+    // A claim outliving its run (its instance died between storing the end and freeing the thread).
+    await this.#registry.release(threadId, runId);
+    return undefined;
   }
 
   /** Sets a run's metadata, on the live copy too when this process holds the run. */
@@ -311,6 +323,15 @@ export class RunEngine {
     this.#log.close();
     await this.#signals.close();
     await this.#registry.close();
+  }
+
+  /** Claims the thread for a new run; a claim left by a run that has ended is cleared first. */
+  async #claim(owner: Owner, threadId: string, runId: string): Promise<void> {
+    const active = await this.#registry.claim(threadId, runId);
+    if (active === undefined) return;
+    if (await this.activeRun(owner, threadId)) throw busy(threadId, active);
+    const again = await this.#registry.claim(threadId, runId);
+    if (again !== undefined) throw busy(threadId, again);
   }
 
   async #assistant(owner: Owner, id: string): Promise<Assistant | undefined> {
@@ -578,6 +599,8 @@ export class RunEngine {
     if (alongside.length === 0) await this.store.putRun(owner, ended).catch(() => {});
     else await this.store.putAll(owner, [...alongside, ended]);
     live.run = ended;
+    // The thread is free before the end is announced: a player who reads "completed" may speak at once.
+    await this.#registry.release(ended.thread_id, ended.id).catch(() => {});
     emit(this.#log, live, { event: `thread.run.${status}`, data: ended });
     if (error) emit(this.#log, live, { event: StreamEvent.Error, data: toErrorObject(error) });
     emit(this.#log, live, DONE_EVENT);
@@ -585,7 +608,6 @@ export class RunEngine {
     clearTimeout(live.graceTimer);
     this.#untrack(live);
     this.#log.retire(ended.id);
-    await this.#registry.release(ended.thread_id, ended.id);
     return ended;
   }
 }

@@ -14,7 +14,8 @@ export async function recoverRuns(
   store: Store,
   held: (run: Run) => Promise<boolean>,
   adopt: (owner: Owner, run: Run) => Promise<void>,
-  release: (run: Run) => Promise<void>,
+  /** Told of each run it ended (to free its thread, and close its log for anyone following it). */
+  ended: (run: Run) => Promise<void>,
 ): Promise<number> {
   const unfinished: Array<{ owner: Owner; run: Run }> = [];
   for (const entry of await store.listUnfinishedRuns()) if (!(await held(entry.run))) unfinished.push(entry);
@@ -25,8 +26,7 @@ export async function recoverRuns(
     }
     const status =
       run.status === 'requires_action' ? 'expired' : run.status === 'cancelling' ? 'cancelled' : 'failed';
-    await endLeftover(store, owner, run, status);
-    await release(run);
+    await ended(await endLeftover(store, owner, run, status));
   }
   return unfinished.length;
 }
@@ -39,7 +39,7 @@ async function endLeftover(
   owner: Owner,
   run: Run,
   status: 'failed' | 'cancelled' | 'expired',
-): Promise<void> {
+): Promise<Run> {
   const now = nowSeconds();
   const steps = await store.listSteps(owner, run.thread_id, run.id, { limit: 100, order: 'asc' });
   for (const step of steps.data) {
@@ -62,13 +62,12 @@ async function endLeftover(
       }),
     );
   }
-  await store.putRun(
-    owner,
-    transition(run, status, {
-      now,
-      ...(status === 'failed' ? { error: { code: 'server_error' as const, message: RESTARTED } } : {}),
-    }),
-  );
+  const ended = transition(run, status, {
+    now,
+    ...(status === 'failed' ? { error: { code: 'server_error' as const, message: RESTARTED } } : {}),
+  });
+  await store.putRun(owner, ended);
+  return ended;
 }
 
 function cut(message: Message, status: 'failed' | 'cancelled' | 'expired', now: number): Message {
