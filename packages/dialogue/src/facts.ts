@@ -35,7 +35,5 @@ export function createFacts(): Facts {
 /** The facts as a turn's `additional_instructions`, or undefined when there are none. */
 export function factsInstructions(...sources: Facts[]): string | undefined {
   const lines = sources.flatMap((facts) => facts.all()).map(([key, value]) => `- ${key}: ${value}`);
-  return lines.length > 0
-    ? `Facts that are true now in the game (they override anything said earlier):\n${lines.join('\n')}`
-    : undefined;
+  return lines.length > 0 ? `Facts (true now; they overrule earlier lines):\n${lines.join('\n')}` : undefined;
 }

@@ -517,16 +517,14 @@ describe('facts', () => {
     parley.npc(innkeeper).facts.set('ale', 'sold out');
     await talk.say('Any rooms?').done;
     expect(sent()[1]).toBe(
-      'Facts that are true now in the game (they override anything said earlier):\n' +
+      'Facts (true now; they overrule earlier lines):\n' +
         '- gate: open\n- room: taken by the traveller\n- ale: sold out',
     );
     await parley
       .npc({ ...innkeeper, id: 'guard' })
       .conversation()
       .say('Hi.').done;
-    expect(sent()[2]).toBe(
-      'Facts that are true now in the game (they override anything said earlier):\n- gate: open',
-    );
+    expect(sent()[2]).toBe('Facts (true now; they overrule earlier lines):\n- gate: open');
 
     expect(marta.facts.delete('room')).toBe(true);
     marta.facts.set('ale', 'restocked');
