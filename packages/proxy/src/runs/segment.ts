@@ -62,6 +62,7 @@ export async function executeSegment(
   const watchdog = host.guards.watchdog(() => live.controller?.abort());
   // The request goes out before the run is announced (its row is being stored); its outcome is read after.
   const opening = openUpstream(host, live, signal, watchdog);
+  opening.catch(() => {}); // handled where it is awaited, below (or dropped with an unannounced run)
   try {
     await announced;
   } catch {

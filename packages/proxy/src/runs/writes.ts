@@ -5,14 +5,16 @@ type Stored = Message | RunStep | Run;
 
 /**
  * A run's writes made while it streams, in order, without the upstream's tokens waiting for the store.
- * Each write stores its object as it stands when the write runs (`current()` is read then), so a write
- * queued behind one of the same object that has not started yet is redundant and dropped. The first error
- * is kept; {@link flush} waits for the queue and throws it, so nothing final is announced over a lost write.
+ * Each write stores its object as it stands when the write runs (`current()` is read then). Writes queued
+ * while the store is busy go together, in the order first queued, as one transaction; a second write of an
+ * object still waiting replaces the first (the newest `current` wins), so under load a turn stores each
+ * object once per batch. The first error is kept; {@link flush} waits for the queue and throws it, so
+ * nothing final is announced over a lost write.
  */
 export class WriteQueue {
-  #tail: Promise<void> = Promise.resolve();
+  readonly #pending = new Map<string, () => Stored>();
+  #draining: Promise<void> | undefined;
   #error: unknown;
-  readonly #queued = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -21,25 +23,36 @@ export class WriteQueue {
 
   /** Queues a write of the object `current()` returns when the write runs. */
   put(id: string, current: () => Stored): void {
-    if (this.#queued.has(id)) return;
-    this.#queued.add(id);
-    this.#tail = this.#tail
-      .then(() => {
-        this.#queued.delete(id);
-        return putOne(this.store, this.owner, current());
-      })
-      .catch((error: unknown) => {
-        this.#error ??= error;
-      });
+    this.#pending.set(id, current);
+    this.#draining ??= this.#drain();
   }
 
   /** Waits for every queued write; throws the first that failed (once). */
   async flush(): Promise<void> {
-    await this.#tail;
+    while (this.#draining) await this.#draining;
     if (this.#error !== undefined) {
       const error = this.#error;
       this.#error = undefined;
       throw error;
+    }
+  }
+
+  async #drain(): Promise<void> {
+    // Let the writes of this tick gather first.
+    await Promise.resolve();
+    try {
+      while (this.#pending.size > 0) {
+        const batch = [...this.#pending.values()].map((current) => current());
+        this.#pending.clear();
+        try {
+          if (batch.length === 1) await putOne(this.store, this.owner, batch[0]!);
+          else await this.store.putAll(this.owner, batch);
+        } catch (error) {
+          this.#error ??= error;
+        }
+      }
+    } finally {
+      this.#draining = undefined;
     }
   }
 }
