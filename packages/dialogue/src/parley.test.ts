@@ -508,14 +508,14 @@ describe('facts', () => {
     const parley = createParley({ url: proxy.url, store: memoryStore() });
     const marta = parley.npc(innkeeper);
     const talk = marta.conversation();
-    await talk.say('Hello.').done;
+    await talk.say('Hello.').text;
     expect(sent()).toEqual([undefined]); // no facts: nothing extra is sent
 
     parley.facts.set('gate', 'open');
     marta.facts.set('room', 'taken by the traveller');
     // Another npc() of the same id shares the NPC's facts; another NPC does not get them.
     parley.npc(innkeeper).facts.set('ale', 'sold out');
-    await talk.say('Any rooms?').done;
+    await talk.say('Any rooms?').text;
     expect(sent()[1]).toBe(
       'Facts (true now; they overrule earlier lines):\n' +
         '- gate: open\n- room: taken by the traveller\n- ale: sold out',
@@ -523,12 +523,12 @@ describe('facts', () => {
     await parley
       .npc({ ...innkeeper, id: 'guard' })
       .conversation()
-      .say('Hi.').done;
+      .say('Hi.').text;
     expect(sent()[2]).toBe('Facts (true now; they overrule earlier lines):\n- gate: open');
 
     expect(marta.facts.delete('room')).toBe(true);
     marta.facts.set('ale', 'restocked');
-    await talk.say('And now?').done;
+    await talk.say('And now?').text;
     expect(sent()[3]).toContain('- ale: restocked');
     expect(sent()[3]).not.toContain('room');
     expect(marta.facts.get('ale')).toBe('restocked');
