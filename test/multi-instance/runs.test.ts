@@ -389,7 +389,11 @@ describe.runIf(RUN_SUITE)('three instances, one PostgreSQL, one Redis', () => {
     expect(resumed.map((e) => e.event).slice(-2)).toEqual(['thread.run.failed', 'done']);
     const next = await eventually(
       async () => {
-        const reply = await call(b.url, player, 'POST', runsPath(threadId), { assistant_id: assistantId });
+        // A line of its own: the thread's last one asks for a 20-second reply.
+        const reply = await call(b.url, player, 'POST', runsPath(threadId), {
+          assistant_id: assistantId,
+          additional_messages: [{ role: 'user', content: 'Are you still there?' }],
+        });
         if (reply.status === 200) return reply.json;
         expect(reply.json.error.code).toBe('thread_busy');
         return undefined;
@@ -458,7 +462,12 @@ describe.runIf(RUN_SUITE)('three instances, one PostgreSQL, one Redis', () => {
       }
     };
 
-    /** Posts a user line once: after a cut connection, looks whether it was stored before posting again. */
+    /** Lines whose POST was cut (the instance went down), and of those, how many had been stored. */
+    const cut = { lines: 0, stored: 0 };
+    /**
+     * Posts a user line once. After a cut connection the line may still be stored by the instance going down
+     * (its handler outlives the socket), so the thread is read for it for a few seconds before posting again.
+     */
     const postLine = async (player: string, threadId: string, content: string) => {
       for (let tries = 1; ; tries++) {
         try {
@@ -470,15 +479,27 @@ describe.runIf(RUN_SUITE)('three instances, one PostgreSQL, one Redis', () => {
           if (reply.status < 500) throw new Error(`message: ${reply.status} ${reply.text}`);
         } catch (error) {
           if (tries >= 100 || !(error instanceof TypeError)) throw error;
-          const stored = await retry(() =>
-            call(pick(), player, 'GET', `/v1/threads/${threadId}/messages?order=desc&limit=5`),
-          );
-          if (
-            stored.json?.data?.some(
-              (m: { content: Array<{ text: { value: string } }> }) => m.content[0]?.text.value === content,
-            )
-          )
-            return;
+          // Refused: no instance had it. Anything else: it may have been stored.
+          if ((error.cause as { code?: string } | undefined)?.code === 'ECONNREFUSED') {
+            await sleep(50);
+            continue;
+          }
+          cut.lines++;
+          const deadline = Date.now() + 5000;
+          while (Date.now() < deadline) {
+            const stored = await retry(() =>
+              listAll<{ id: string; content: Array<{ text: { value: string } }> }>(
+                pick(),
+                player,
+                `/v1/threads/${threadId}/messages`,
+              ),
+            );
+            if (stored.some((m) => m.content[0]?.text.value === content)) {
+              cut.stored++;
+              return;
+            }
+            await sleep(250);
+          }
         }
         await sleep(50);
       }
@@ -486,22 +507,30 @@ describe.runIf(RUN_SUITE)('three instances, one PostgreSQL, one Redis', () => {
 
     /** Runs the thread until one run completes (a run cut by a shutdown is run again); its id. */
     const completeTurn = async (player: string, threadId: string, assistantId: string): Promise<string> => {
+      const outcomes: string[] = [];
       for (let tries = 1; tries <= 200; tries++) {
         const seen: Event[] = [];
+        const url = pick();
         try {
-          for await (const event of events(pick(), player, 'POST', runsPath(threadId), {
+          for await (const event of events(url, player, 'POST', runsPath(threadId), {
             assistant_id: assistantId,
             stream: true,
           }))
             seen.push(event);
-        } catch {
+        } catch (error) {
           // refused (the instance is down), cut (it went down), or thread_busy (the cut run is ending)
+          outcomes.push(`${url}: ${(error as Error).message.slice(0, 160)}`);
         }
         const completed = seen.find((e) => e.event === 'thread.run.completed');
         if (completed) return JSON.parse(completed.data).id as string;
+        outcomes.push(`${url}: ${seen.map((e) => e.event).join(' ')}`);
         await sleep(100);
       }
-      throw new Error(`thread ${threadId}: no run completed in 200 tries`);
+      const runs = await listAll<{ id: string; status: string }>(b.url, player, runsPath(threadId));
+      throw new Error(
+        `thread ${threadId}: no run completed in 200 tries; runs ${runs.map((r) => `${r.id} ${r.status}`).join(', ')}; ` +
+          `last tries:\n${outcomes.slice(-6).join('\n')}`,
+      );
     };
 
     const running = Array.from({ length: 50 }, (_, n) => conversation(n));
@@ -513,6 +542,10 @@ describe.runIf(RUN_SUITE)('three instances, one PostgreSQL, one Redis', () => {
     }
     rolling = false;
     const conversations = await Promise.all(running);
+    const turns = conversations.reduce((sum, c) => sum + c.completed.length, 0);
+    console.log(
+      `rolling restart: ${turns} turns completed in 50 conversations; ${cut.lines} lines cut in flight, ${cut.stored} of them stored`,
+    );
 
     for (const { player, threadId, lines, completed } of conversations) {
       const messages = await listAll<{
