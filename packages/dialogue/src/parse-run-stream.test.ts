@@ -174,4 +174,43 @@ describe('parseRunStream', () => {
     // The body is cancelled (for fetch: the connection closed), not just left unread.
     await vi.waitFor(() => expect(cancelled).toBe(true));
   });
+  it('ends a finished stream by reading the body to its end after [DONE], not by cancelling it', async () => {
+    let cancelled = false;
+    let close!: () => void;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(`event: thread.run.completed\ndata: ${run('completed')}\n\n`));
+        c.enqueue(new TextEncoder().encode('event: done\ndata: [DONE]\n\n'));
+        close = () => c.close();
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const events = collect(body);
+    setTimeout(() => close(), 30);
+    expect((await events).map((e) => e.event)).toEqual(['thread.run.completed', 'done']);
+    expect(cancelled).toBe(false);
+  });
+
+  it('cancels a body a server keeps open after [DONE], after a bounded wait', async () => {
+    vi.useFakeTimers();
+    try {
+      let cancelled = false;
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(new TextEncoder().encode('data: [DONE]\n\n'));
+        },
+        cancel() {
+          cancelled = true;
+        },
+      });
+      const events = collect(body);
+      await vi.advanceTimersByTimeAsync(2100);
+      expect((await events).map((e) => e.event)).toEqual(['done']);
+      expect(cancelled).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

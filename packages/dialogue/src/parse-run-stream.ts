@@ -12,7 +12,8 @@ export type RunStreamEvent = AssistantStreamEvent & { id: string | undefined };
 /**
  * Parses an Assistants v2 run stream (`text/event-stream`) into typed events. Follows the OpenAI SDK's
  * decoder: comments and unknown event names are skipped, multi-line `data:` is joined, and the stream
- * ends after `done` (or `data: [DONE]`), which is yielded. Throws a {@link DialogueError}: `protocol`
+ * ends after `done` (or `data: [DONE]`), which is yielded once the body has ended (the server closes it
+ * right after; cancelling the body instead would show every finished stream as aborted). Throws a {@link DialogueError}: `protocol`
  * for data that is not JSON, `interrupted` when `signal` aborts, `network` when the body fails.
  *
  * @example
@@ -34,6 +35,7 @@ export async function* parseRunStream(
   // A pending read() resolves as done once cancelled, so aborting never leaves the loop hanging.
   const onAbort = () => void reader.cancel().catch(() => {});
   signal?.addEventListener('abort', onAbort);
+  let ended = false;
   try {
     for (;;) {
       signal?.throwIfAborted();
@@ -41,12 +43,31 @@ export async function* parseRunStream(
       if (!message) {
         const { done, value } = await reader.read();
         signal?.throwIfAborted();
-        if (done) return;
+        if (done) {
+          ended = true;
+          return;
+        }
         parser.feed(value);
         continue;
       }
       const { event, data, id } = message;
       if (data === DONE_DATA || event === 'done') {
+        // Nothing follows `[DONE]` but the end of the body: wait for it (bounded, in case a server keeps
+        // the connection open), so the request completes rather than being cancelled.
+        let stop = () => {};
+        const timeout = new Promise<undefined>((resolve) => {
+          const timer = setTimeout(resolve, 2000);
+          stop = () => clearTimeout(timer);
+        });
+        for (;;) {
+          const next = await Promise.race([reader.read(), timeout]);
+          if (!next || next.done) {
+            ended = next !== undefined;
+            break;
+          }
+        }
+        stop();
+        signal?.throwIfAborted();
         yield { event: 'done', data: DONE_DATA, id };
         return;
       }
@@ -64,6 +85,6 @@ export async function* parseRunStream(
     throw toDialogueError(error, signal);
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    reader.cancel().catch(() => {});
+    if (!ended) reader.cancel().catch(() => {});
   }
 }

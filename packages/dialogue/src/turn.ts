@@ -1,4 +1,4 @@
-import type { FunctionToolCall, RunStatus, Usage } from '@parley/protocol';
+import type { FunctionToolCall, Run, RunStatus, Usage } from '@parley/protocol';
 import type { Context } from './context.js';
 import type { Conversation } from './conversation.js';
 import { DialogueError, fromErrorObject, interrupted, messageOf, toDialogueError } from './errors.js';
@@ -59,6 +59,11 @@ export interface Turn extends AsyncIterable<DialogueEvent> {
   interrupt(): void;
   /** The run's id, once the stream has announced it. */
   readonly runId: string | undefined;
+  /**
+   * The tokens the run was charged, once it has ended: `turn.end`'s usage, or for an interrupted run
+   * what the proxy reports once the cancel has ended it (asked for on first access). Null when unknown.
+   */
+  readonly usage: Promise<Usage | null>;
 }
 
 export interface OpenedRun {
@@ -87,7 +92,10 @@ export function startTurn(
   let runId: string | undefined;
   // The run's final status, once the stream said it (its `done` may still be on the way).
   let status: RunStatus | undefined;
-  let cancelling: Promise<unknown> | undefined;
+  let cancelling: Promise<Run | undefined> | undefined;
+  // What the run was charged, when its ending said so (`thread.run.cancelled` carries it too).
+  let charged: Usage | null = null;
+  let charges: Promise<Usage | null> | undefined;
 
   const push = (event: DialogueEvent) => {
     events.push(event);
@@ -99,7 +107,8 @@ export function startTurn(
   // Best effort, and never an error: the run may have ended meanwhile, which the proxy answers with 200 and
   // the finished run, and older proxies (like OpenAI) with 400 `invalid_run_state`.
   const cancel = () => {
-    if (runId) cancelling = runRequest('POST', 'cancel').catch(() => {});
+    if (runId)
+      cancelling = (runRequest('POST', 'cancel') as Promise<unknown> as Promise<Run>).catch(() => undefined);
   };
   const interrupt = () => {
     // A run whose outcome has arrived is over: the player has the whole line, and a cancel could only be
@@ -189,7 +198,10 @@ export function startTurn(
             status = data.status;
             failure = fromErrorObject(data.last_error ?? { message: `Run ${data.status}` });
           }
-          if (event === 'thread.run.cancelled') throw new DialogueError('interrupted', 'Run cancelled');
+          if (event === 'thread.run.cancelled') {
+            charged = data.usage;
+            throw new DialogueError('interrupted', 'Run cancelled');
+          }
         }
       } catch (caught) {
         // A dropped connection is resumed below; anything else ends the turn.
@@ -241,6 +253,7 @@ export function startTurn(
       });
     }
     ended = true;
+    charged = usage;
     push({ type: 'turn.end', text: said, status, runId, usage });
     return said;
   };
@@ -266,6 +279,19 @@ export function startTurn(
     done,
     get runId() {
       return runId;
+    },
+    get usage() {
+      charges ??= done.then(async () => {
+        if (charged || !runId || !cancelling) return charged;
+        // The cancel answers `cancelling`; the run ends (and its usage is set) a moment later.
+        let run = await cancelling;
+        for (let i = 0; i < 4 && run && run.status === 'cancelling'; i++) {
+          await sleep(100 * 2 ** i);
+          run = await request<Run>('GET', `/threads/${threadId}/runs/${runId}`).catch(() => undefined);
+        }
+        return run?.usage ?? null;
+      });
+      return charges;
     },
     async *[Symbol.asyncIterator]() {
       for (let i = 0; ; i++) {

@@ -303,6 +303,19 @@ export class ConsoleModel {
     this.#changed();
   }
 
+  /**
+   * Sets a run's usage once it is known after the run's last event: an interrupted run's, which the
+   * proxy reports when the cancel has ended it (`turn.usage`).
+   */
+  setUsage(run: RunRecord, usage: Usage): void {
+    run.usage = usage;
+    const model = this.#model(run.npcId);
+    if (model !== undefined) run.model = model;
+    const cost = estimateCost(model, usage, this.prices);
+    if (cost !== undefined) run.cost = cost;
+    this.#changed();
+  }
+
   #model(npcId: string): string | undefined {
     const npc = this.#npcs.get(npcId);
     return npc?.assistant?.model ?? npc?.definition.model;

@@ -2,12 +2,16 @@ import { type ConsoleModel, type NpcRecord, type RunRecord, runToJSON } from './
 
 /** What the console asks of the plugin. */
 export interface ConsoleHost {
-  /** Sends a raw line to an NPC (as if the player had typed it). */
-  send(npcId: string, text: string): void;
+  /** Sends a raw line to an NPC (as if the player had typed it); returns why it was not sent, if not. */
+  send(npcId: string, text: string): string | undefined;
   /** Loads the NPC's assistant (`npc.ensure()`) into the model. */
   loadAssistant(npcId: string): void;
   /** The console opened or closed. */
   toggled(open: boolean): void;
+  /** Longest raw line, in characters (the dialogue box's limit). Default 400. */
+  maxLineLength?: number | undefined;
+  /** The toggle key as the player sees it (e.g. "`"), or undefined when there is none. */
+  keyLabel?: string | undefined;
 }
 
 type Child = Node | string | false | null | undefined;
@@ -70,9 +74,15 @@ export class DebugConsole {
   readonly #onClick = (event: MouseEvent): void => this.#click(event);
   readonly #onSubmit = (event: SubmitEvent): void => this.#submit(event);
   readonly #stopKey = (event: KeyboardEvent): void => {
-    // Typing here must not walk the player (Phaser listens on window), except the toggle key.
-    if (event.code !== 'Backquote') event.stopPropagation();
+    // Typing here must not walk the player (Phaser listens on window). (The toggle key is handled on
+    // the window's capture phase, before this, and leaves text fields alone.)
+    event.stopPropagation();
+    if (event.type === 'keydown' && event.key === 'Escape') {
+      event.preventDefault();
+      this.toggle(false);
+    }
   };
+  readonly #onRawInput = (): void => this.#rawCount();
 
   constructor(document: Document, model: ConsoleModel, host: ConsoleHost) {
     this.#doc = document;
@@ -90,7 +100,9 @@ export class DebugConsole {
       placeholder: 'Send a raw line to the selected NPC',
       'aria-label': 'Raw line for the selected NPC',
       autocomplete: 'off',
+      maxlength: String(Math.max(1, host.maxLineLength ?? 400)),
     });
+    this.#rawInput.addEventListener('input', this.#onRawInput);
     this.element = this.#h(
       'div',
       { 'data-parley': 'console', role: 'dialog', 'aria-label': 'Parley debug console', hidden: '' },
@@ -98,7 +110,7 @@ export class DebugConsole {
         'h2',
         {},
         'Parley console',
-        this.#h('small', {}, '` to close'),
+        this.#h('small', {}, host.keyLabel ? `${host.keyLabel} or Esc to close` : 'Esc to close'),
         this.#h('span', { style: 'flex:1' }),
         this.#h('button', { type: 'button', 'data-action': 'close' }, 'Close'),
       ),
@@ -180,6 +192,7 @@ export class DebugConsole {
     this.element.removeEventListener('submit', this.#onSubmit);
     this.element.removeEventListener('keydown', this.#stopKey);
     this.element.removeEventListener('keyup', this.#stopKey);
+    this.#rawInput.removeEventListener('input', this.#onRawInput);
     this.element.remove();
     this.#style.remove();
   }
@@ -324,9 +337,22 @@ export class DebugConsole {
     event.preventDefault();
     const text = this.#rawInput.value.trim();
     if (!text || this.#selectedNpc === undefined) return;
+    const refusal = this.#host.send(this.#selectedNpc, text);
+    if (refusal) {
+      this.#status.textContent = refusal;
+      return;
+    }
     this.#rawInput.value = '';
+    this.#status.textContent = '';
     this.#selectedRun = undefined;
-    this.#host.send(this.#selectedNpc, text);
+  }
+
+  // The field stops at the limit: say so, rather than cut a paste without a word.
+  #rawCount(): void {
+    const limit = this.#rawInput.maxLength;
+    const length = this.#rawInput.value.length;
+    this.#status.textContent =
+      length >= limit ? `${length}/${limit} characters: the limit of a line (longer pastes are cut).` : '';
   }
 
   async #copy(seq: number): Promise<void> {

@@ -32,6 +32,14 @@ export interface DialogueBoxHandlers {
   escape(): void;
 }
 
+/** Behaviour of the box that is not its look. */
+export interface DialogueBoxOptions {
+  /** Longest line the input takes, in characters. Default {@link DEFAULT_MAX_LINE}. */
+  maxLineLength?: number;
+  /** Whether the hints name taps rather than keys. Default: whether the primary pointer is coarse. */
+  touch?: boolean;
+}
+
 const DEFAULT_THEME: Required<DialogueBoxTheme> = {
   fontFamily: '"Trebuchet MS", "DejaVu Sans", Verdana, sans-serif',
   fontSize: 18,
@@ -51,6 +59,12 @@ const INPUT_HEIGHT = 34;
 const LINE_SPACING = 4;
 const HINT_LONG = 'Enter: say / next  ·  ↑↓: earlier lines  ·  Esc: stop / leave';
 const HINT_SHORT = 'Enter · ↑↓ · Esc';
+// Touch screens have no Enter or Esc: the hint names taps (the leave button is the game's, or the ✕).
+const HINT_TOUCH = 'Tap here: next  ·  ✕: stop / leave';
+// The leave button's side, in CSS pixels: a fingertip.
+const LEAVE_SIZE = 40;
+/** Default longest line the player may type (characters). */
+export const DEFAULT_MAX_LINE = 400;
 
 interface Rect {
   x: number;
@@ -67,6 +81,12 @@ interface Rect {
  */
 export class DialogueBox {
   readonly input: HTMLInputElement;
+  /** On touch screens, the button that does what Escape does (stop a streaming reply, else leave). */
+  readonly leaveButton: HTMLButtonElement;
+  /** The input's character counter, which also says when a paste was cut at the limit. */
+  readonly counter: HTMLElement;
+  /** Longest line the input takes. */
+  readonly maxLineLength: number;
   /** The row of suggested-reply buttons. */
   readonly chips: HTMLElement;
   /** Lines the player sent, for Up/Down (shared by every NPC of the scene). */
@@ -83,6 +103,8 @@ export class DialogueBox {
   readonly #arrow: Phaser.GameObjects.Text;
   readonly #pageCount: Phaser.GameObjects.Text;
   readonly #measure: Measure;
+  // The "You:" line's font (italic, smaller), for fitting it without re-rendering the text per try.
+  readonly #measureYou: Measure;
   #bodyLines = 4;
   #bodyWidth = 400;
   #open = false;
@@ -90,6 +112,16 @@ export class DialogueBox {
   #inputRect: Rect = { x: 0, y: 0, width: 0, height: 0 };
   #lastPlacement = '';
   #suggestions: readonly string[] = [];
+  #playerLine = '';
+  #touch: boolean;
+  #cutTimer: ReturnType<typeof setTimeout> | undefined;
+  #cutNotice = '';
+  readonly #onInput = (): void => this.#updateCounter();
+  readonly #onPaste = (event: ClipboardEvent): void => this.#paste(event);
+  readonly #onLeave = (event: Event): void => {
+    event.preventDefault();
+    this.#handlers.escape();
+  };
   readonly #onKeyDown = (event: KeyboardEvent): void => this.#keyDown(event);
   readonly #onKeyUp = (event: KeyboardEvent): void => this.#keyUp(event);
   // A key released elsewhere never reaches the input: losing focus ends a hold too.
@@ -98,8 +130,14 @@ export class DialogueBox {
   readonly #onChipKey = (event: KeyboardEvent): void => this.#chipKey(event);
   readonly #onChipClick = (event: MouseEvent): void => this.#chipClick(event);
 
-  constructor(scene: Phaser.Scene, handlers: DialogueBoxHandlers, theme: DialogueBoxTheme = {}) {
+  constructor(
+    scene: Phaser.Scene,
+    handlers: DialogueBoxHandlers,
+    theme: DialogueBoxTheme = {},
+    options: DialogueBoxOptions = {},
+  ) {
     this.#scene = scene;
+    this.maxLineLength = Math.max(1, options.maxLineLength ?? DEFAULT_MAX_LINE);
     this.#handlers = handlers;
     this.#theme = { ...DEFAULT_THEME, ...theme };
     const t = this.#theme;
@@ -134,6 +172,7 @@ export class DialogueBox {
       .setVisible(false);
 
     const doc = scene.game.canvas.ownerDocument;
+    this.#touch = options.touch ?? doc.defaultView?.matchMedia?.('(pointer: coarse)').matches === true;
     // Pages are wrapped by the plugin (so the typewriter knows where a page ends), measured in the body's font.
     const context = doc.createElement('canvas').getContext('2d');
     const widths = new Map<string, number>();
@@ -148,10 +187,15 @@ export class DialogueBox {
       return width;
     };
 
+    const youContext = doc.createElement('canvas').getContext('2d');
+    const youSize = Math.round(t.fontSize * 0.8);
+    if (youContext) youContext.font = `italic ${youSize}px ${t.fontFamily}`;
+    this.#measureYou = (s) => (youContext ? youContext.measureText(s).width : s.length * youSize * 0.55);
+
     const border = `#${t.borderColor.toString(16).padStart(6, '0')}`;
     this.input = doc.createElement('input');
     this.input.type = 'text';
-    this.input.maxLength = 400;
+    this.input.maxLength = this.maxLineLength;
     this.input.autocomplete = 'off';
     this.input.spellcheck = false;
     this.input.dataset['parley'] = 'input';
@@ -165,6 +209,17 @@ export class DialogueBox {
     this.input.addEventListener('keyup', this.#onKeyUp);
     this.input.addEventListener('keypress', this.#stopKey);
     this.input.addEventListener('blur', this.#onBlur);
+    this.input.addEventListener('input', this.#onInput);
+    this.input.addEventListener('paste', this.#onPaste);
+
+    this.counter = doc.createElement('div');
+    this.counter.dataset['parley'] = 'counter';
+    this.counter.setAttribute('aria-live', 'polite');
+    this.counter.id = `parley-counter-${Math.random().toString(36).slice(2, 8)}`;
+    this.input.setAttribute('aria-describedby', this.counter.id);
+    this.counter.style.cssText =
+      'position:fixed;display:none;z-index:11;pointer-events:none;white-space:nowrap;' +
+      `color:${t.dimColor};font-family:${t.fontFamily};text-align:right;`;
 
     this.chips = doc.createElement('div');
     this.chips.dataset['parley'] = 'suggestions';
@@ -176,7 +231,17 @@ export class DialogueBox {
     this.chips.addEventListener('keydown', this.#onChipKey);
     this.chips.addEventListener('keyup', this.#stopKey);
     this.chips.addEventListener('click', this.#onChipClick);
-    doc.body.append(this.input, this.chips);
+    this.leaveButton = doc.createElement('button');
+    this.leaveButton.type = 'button';
+    this.leaveButton.textContent = '✕';
+    this.leaveButton.dataset['parley'] = 'leave';
+    this.leaveButton.setAttribute('aria-label', 'Stop the reply, or leave the conversation');
+    this.leaveButton.style.cssText =
+      'position:fixed;display:none;z-index:11;margin:0;padding:0;cursor:pointer;touch-action:manipulation;' +
+      `width:${LEAVE_SIZE}px;height:${LEAVE_SIZE}px;border-radius:50%;border:1px solid ${border};` +
+      `background:rgba(0,0,0,0.35);color:${t.nameColor};font:bold 18px ${t.fontFamily};line-height:1;`;
+    this.leaveButton.addEventListener('click', this.#onLeave);
+    doc.body.append(this.input, this.counter, this.chips, this.leaveButton);
 
     this.layout();
   }
@@ -191,6 +256,7 @@ export class DialogueBox {
     this.#open = true;
     this.#name.setText(name);
     this.input.value = '';
+    this.#clearCutNotice();
     this.history.reset();
     this.input.placeholder = `Say something to ${name}…`;
     this.input.setAttribute('aria-label', `Say something to ${name}`);
@@ -198,6 +264,7 @@ export class DialogueBox {
     this.show({ text: '', tone: 'dim', more: false, page: 0, pages: 1, suggestions: [] });
     this.#container.setVisible(true);
     this.input.style.display = 'block';
+    this.leaveButton.style.display = this.#touch ? 'block' : 'none';
     this.layout();
     this.place();
     // Focus on the next task: the talk key's own keydown is still being dispatched, and focusing now
@@ -210,6 +277,8 @@ export class DialogueBox {
     this.#open = false;
     this.#container.setVisible(false);
     this.input.style.display = 'none';
+    this.counter.style.display = 'none';
+    this.leaveButton.style.display = 'none';
     this.input.blur();
     this.#setChips([]);
   }
@@ -232,15 +301,15 @@ export class DialogueBox {
     this.#setChips(view.suggestions);
   }
 
-  /** Shows the player's last line above the reply. */
+  /** Shows the player's last line above the reply (on one line, shortened with … when it is long). */
   setPlayerLine(text: string): void {
-    this.#you.setText(text ? `You: ${text}` : '');
-    // One line only: the reply matters more than a long question.
-    let line = this.#you.text;
-    while (line.length > 8 && this.#you.width > this.#bodyWidth) {
-      line = line.slice(0, -2);
-      this.#you.setText(`${line.trimEnd()}…`);
-    }
+    this.#playerLine = text;
+    this.#fitPlayerLine();
+  }
+
+  /** The "You:" line as shown. */
+  get playerLineShown(): string {
+    return this.#you.text;
   }
 
   /** How replies are paginated in the box as it is now laid out. */
@@ -281,9 +350,11 @@ export class DialogueBox {
     this.#panel.lineStyle(2, t.borderColor, 1).strokeRoundedRect(x, y, width, height, 10);
 
     this.#name.setPosition(x + PAD, y + PAD - 4);
-    this.#hint.setText(HINT_LONG);
-    if (this.#hint.width > inner - this.#name.width - 24) this.#hint.setText(HINT_SHORT);
-    this.#hint.setPosition(x + width - PAD, y + PAD);
+    this.#hint.setText(this.#touch ? HINT_TOUCH : HINT_LONG);
+    const room = inner - this.#name.width - 24 - (this.#touch ? LEAVE_SIZE + 8 : 0);
+    if (this.#hint.width > room) this.#hint.setText(this.#touch ? '' : HINT_SHORT);
+    // On touch the leave button takes the top-right corner: the hint goes left of it.
+    this.#hint.setPosition(x + width - PAD - (this.#touch ? LEAVE_SIZE + 8 : 0), y + PAD);
     const youY = y + PAD + t.fontSize + 8;
     this.#you.setPosition(x + PAD, youY);
     const bodyY = youY + Math.round(t.fontSize * 0.8) + 8;
@@ -297,6 +368,12 @@ export class DialogueBox {
     this.#pageCount.setPosition(x + width - PAD - Math.round(t.fontSize * 1.1), inputY - 5);
     this.#inputRect = { x: x + PAD, y: inputY, width: inner, height: INPUT_HEIGHT };
     this.#lastPlacement = '';
+    this.#fitPlayerLine();
+  }
+
+  /** The panel in camera coordinates (game pixels), as last laid out. */
+  get panelRect(): Readonly<Rect> {
+    return this.#panelRect;
   }
 
   /**
@@ -337,6 +414,20 @@ export class DialogueBox {
       height: `${Math.round(h)}px`,
       fontSize: `${font}px`,
     });
+    Object.assign(this.leaveButton.style, {
+      left: `${Math.round(left + (camera.x + p.x + p.width) * sx - LEAVE_SIZE - 8)}px`,
+      top: `${Math.round(panelTop + 8)}px`,
+    });
+    const counterFont = Math.max(10, Math.round(this.#theme.fontSize * 0.65 * sy));
+    Object.assign(this.counter.style, {
+      right: `${Math.round((win?.innerWidth ?? 0) - (x + w) + 8)}px`,
+      top: `${Math.round(y + (h - counterFont * 1.3) / 2)}px`,
+      fontSize: `${counterFont}px`,
+      lineHeight: '1.3',
+    });
+    this.input.style.paddingRight = this.counter.textContent
+      ? `${Math.round(this.counter.offsetWidth + 16)}px`
+      : '';
     Object.assign(this.chips.style, {
       left: `${Math.round(x)}px`,
       width: `${Math.round(w)}px`,
@@ -351,10 +442,16 @@ export class DialogueBox {
     this.input.removeEventListener('keyup', this.#onKeyUp);
     this.input.removeEventListener('keypress', this.#stopKey);
     this.input.removeEventListener('blur', this.#onBlur);
+    this.input.removeEventListener('input', this.#onInput);
+    this.input.removeEventListener('paste', this.#onPaste);
+    clearTimeout(this.#cutTimer);
     this.chips.removeEventListener('keydown', this.#onChipKey);
     this.chips.removeEventListener('keyup', this.#stopKey);
     this.chips.removeEventListener('click', this.#onChipClick);
+    this.leaveButton.removeEventListener('click', this.#onLeave);
+    this.leaveButton.remove();
     this.input.remove();
+    this.counter.remove();
     this.chips.remove();
     this.#container.destroy();
     this.#open = false;
@@ -364,6 +461,61 @@ export class DialogueBox {
   #lineHeight(): number {
     const measured = this.#body.style.getTextMetrics().fontSize;
     return (measured > 0 ? measured : Math.round(this.#theme.fontSize * 1.25)) + LINE_SPACING;
+  }
+
+  // One line only: the reply matters more than a long question. A binary search over the prefix length
+  // (O(log n) measurements of at most a line's worth of text, in a 2D context: re-rendering the text object
+  // per try costs milliseconds each), then one setText: a line of thousands of characters costs a frame.
+  #fitPlayerLine(): void {
+    const full = this.#playerLine ? `You: ${this.#playerLine}` : '';
+    // No glyph is narrower than 2 px: more characters than this never fit on one line.
+    const cap = Math.max(8, Math.ceil(this.#bodyWidth / 2));
+    const fits = (s: string) => this.#measureYou(s) <= this.#bodyWidth;
+    if (full.length <= cap && fits(full)) {
+      this.#you.setText(full);
+      return;
+    }
+    const shortened = (n: number) => `${full.slice(0, n).trimEnd()}…`;
+    let lo = 8; // always shown, even if it overflows
+    let hi = Math.min(full.length, cap);
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (fits(shortened(mid))) lo = mid;
+      else hi = mid - 1;
+    }
+    this.#you.setText(shortened(lo));
+  }
+
+  #updateCounter(): void {
+    const length = this.input.value.length;
+    const limit = this.maxLineLength;
+    const text = this.#cutNotice || (length > 0 ? `${length}/${limit}` : '');
+    if (this.counter.textContent !== text) this.counter.textContent = text;
+    this.counter.dataset['state'] = this.#cutNotice ? 'cut' : length >= limit ? 'full' : 'ok';
+    this.counter.style.color =
+      this.#cutNotice || length >= limit ? this.#theme.errorColor : this.#theme.dimColor;
+    this.counter.style.display = text && this.#open ? 'block' : 'none';
+    this.#lastPlacement = '';
+    this.place();
+  }
+
+  // The browser cuts a paste at maxlength without a word: say so, next to the counter.
+  #paste(event: ClipboardEvent): void {
+    const pasted = event.clipboardData?.getData('text/plain') ?? '';
+    const { value, selectionStart, selectionEnd } = this.input;
+    const kept = value.length - ((selectionEnd ?? value.length) - (selectionStart ?? value.length));
+    if (kept + pasted.length <= this.maxLineLength) return;
+    this.#cutNotice = `Paste cut to ${this.maxLineLength} characters (${kept + pasted.length} pasted)`;
+    clearTimeout(this.#cutTimer);
+    this.#cutTimer = setTimeout(() => this.#clearCutNotice(), 6000);
+    // The value changes after this event: count it then.
+    setTimeout(() => this.#updateCounter(), 0);
+  }
+
+  #clearCutNotice(): void {
+    clearTimeout(this.#cutTimer);
+    this.#cutNotice = '';
+    this.#updateCounter();
   }
 
   #wrapMessage(text: string): string {
@@ -437,6 +589,7 @@ export class DialogueBox {
         if (line) {
           if (event.repeat) return;
           this.input.value = '';
+          this.#clearCutNotice();
           this.history.push(line);
           this.#handlers.submit(line);
         } else if (!event.repeat) this.#handlers.advancePress();
@@ -449,6 +602,7 @@ export class DialogueBox {
         const next = event.key === 'ArrowUp' ? this.history.up(value) : this.history.down(value);
         if (next !== value) {
           this.input.value = next;
+          this.#updateCounter();
           this.input.setSelectionRange(next.length, next.length);
         } else if (event.key === 'ArrowDown' && !this.history.browsing && this.#suggestions.length > 0) {
           // Down from the newest line moves to the suggestions.

@@ -13,4 +13,14 @@ describe('inWorldErrorText', () => {
     expect(inWorldErrorText('Brom', { code: 'unknown', retryable: false })).not.toMatch(/try again/i);
     expect(inWorldErrorText('Brom', { code: 'upstream', retryable: true })).toMatch(/try again/i);
   });
+
+  it('says why a line was refused (too long for the server), instead of "something went wrong"', () => {
+    const text = inWorldErrorText('Odo', {
+      code: 'invalid_request',
+      retryable: false,
+      message: 'Messages are limited to 4000 characters on this server.',
+    });
+    expect(text).toBe('(Odo cannot take that in — Messages are limited to 4000 characters on this server.)');
+    expect(text).not.toMatch(/something went wrong/);
+  });
 });

@@ -2,6 +2,8 @@
 export interface ErrorLike {
   code?: string;
   retryable?: boolean;
+  /** The server's words; shown for a refused request (`invalid_request`), which says what to change. */
+  message?: string;
 }
 
 /**
@@ -28,6 +30,10 @@ export function inWorldErrorText(name: string, error: ErrorLike): string {
       return `(${name} does not recognise you — the game could not sign in to the dialogue server.)`;
     case 'interrupted':
       return `(${name} trails off.)`;
+    case 'invalid_request':
+      // E.g. "Messages are limited to 4000 characters on this server.": the player can act on that.
+      if (error.message) return `(${name} cannot take that in — ${error.message.replace(/\.$/, '')}.)`;
+      return `(${name} falls silent — something went wrong.)`;
     default:
       return error.retryable
         ? `(${name} loses the thread — something went wrong. Try again.)`

@@ -9,7 +9,7 @@ import {
 import * as Phaser from 'phaser';
 import { ConsoleModel, type PriceTable, type RunRecord } from './console-model.js';
 import { DebugConsole } from './debug-console.js';
-import { DialogueBox, type DialogueBoxTheme } from './dialogue-box.js';
+import { DEFAULT_MAX_LINE, DialogueBox, type DialogueBoxTheme } from './dialogue-box.js';
 import { type ParleyEventName, ParleyEvents } from './events.js';
 import { FastForward, type FastForwardOptions } from './fast-forward.js';
 import type { GlyphTiming } from './glyph-meter.js';
@@ -58,11 +58,29 @@ export interface ParleyPluginOptions extends ParleyOptions {
   /** Press-and-hold of the advance control (hold time, speed-up, page turning). */
   fastForward?: FastForwardOptions;
   /**
-   * The in-game debug console: `'backtick'` makes it available behind the backtick key, `true` also
-   * opens it at start, `false` (default) leaves it out. Ship it off:
+   * The in-game debug console: `'backtick'` makes it available behind {@link consoleKey} (the backtick
+   * key unless set), `true` also opens it at start, `false` (default) leaves it out. Ship it off:
    * `console: import.meta.env.DEV ? 'backtick' : false`.
    */
   console?: boolean | 'backtick';
+  /**
+   * The key that toggles the console, as a `KeyboardEvent.code` (the physical key: `'Backquote'`, the
+   * default, is ², § or 0 on other layouts), or `false` for none (open it with
+   * {@link ParleyPlugin.toggleConsole}, from a button on touch screens). While a text field has focus
+   * the key types its character there; Ctrl with the key toggles the console from anywhere.
+   */
+  consoleKey?: string | false;
+  /**
+   * The longest line the player may send, in characters (the dialogue box's input and the console's
+   * raw-line field stop there, and say so). Default 400; keep it at or below the proxy's
+   * `maxMessageChars` (4000 by default).
+   */
+  maxLineLength?: number;
+  /**
+   * Whether the dialogue box's hints name taps rather than keys. Default: whether the device's primary
+   * pointer is coarse (a touch screen).
+   */
+  touch?: boolean;
   /** Prices (US dollars per million tokens, by model) for the console's cost estimate. */
   prices?: PriceTable;
   /**
@@ -112,7 +130,11 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
   #running = false;
   #destroyed = false;
   readonly #onConsoleKey = (event: KeyboardEvent): void => {
-    if (event.code !== 'Backquote' || event.ctrlKey || event.metaKey || event.altKey) return;
+    const key = this.#options?.consoleKey ?? 'Backquote';
+    if (key === false || event.code !== key || event.metaKey || event.altKey) return;
+    // A text field keeps its keys: ` and ~ (or ², §) are characters there. Ctrl with the key types
+    // nothing, so it toggles the console from anywhere, the dialogue's input included.
+    if (!event.ctrlKey && isTextField(event.target)) return;
     event.preventDefault();
     event.stopPropagation();
     if (!event.repeat) this.toggleConsole();
@@ -276,12 +298,35 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     this.#emit(ParleyEvents.TalkStart, { npc });
   }
 
-  /** Sends a line to the NPC the dialogue is open on, as if typed. */
+  /** The longest line {@link ParleyPlugin.say} sends (`connect({ maxLineLength })`). */
+  get maxLineLength(): number {
+    return Math.max(1, this.#options?.maxLineLength ?? DEFAULT_MAX_LINE);
+  }
+
+  /**
+   * Sends a line to the NPC the dialogue is open on, as if typed. A line longer than
+   * {@link ParleyPlugin.maxLineLength} is not sent: the box says why.
+   */
   say(text: string): void {
     const line = text.trim();
-    if (!this.#active || !line) return;
+    const npc = this.#active;
+    if (!npc || !line) return;
     this.#box?.setPlayerLine(line);
-    this.#active.session.send(line);
+    const refusal = this.#tooLong(npc, line);
+    if (refusal) {
+      this.#box?.show({ text: refusal, tone: 'error', more: false, page: 0, pages: 1, suggestions: [] });
+      this.#live?.add(npc.name, refusal, 'error');
+      return;
+    }
+    npc.session.send(line);
+  }
+
+  /**
+   * Where the dialogue box is, in camera coordinates (game pixels), while it is open: for a game that
+   * lays its own things out around it.
+   */
+  get dialogueRect(): { x: number; y: number; width: number; height: number } | undefined {
+    return this.#box?.isOpen ? { ...this.#box.panelRect } : undefined;
   }
 
   /**
@@ -416,7 +461,10 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
       const doc = this.scene!.game.canvas.ownerDocument;
       this.#consoleModel = new ConsoleModel({ prices: this.#options?.prices });
       for (const npc of this.#npcs) this.#consoleModel.addNpc(npc.definition);
+      const key = this.#options?.consoleKey ?? 'Backquote';
       this.#console = new DebugConsole(doc, this.#consoleModel, {
+        maxLineLength: this.maxLineLength,
+        keyLabel: key === false ? undefined : keyLabel(key),
         send: (npcId, text) => this.#sendFromConsole(npcId, text),
         loadAssistant: (npcId) => {
           const npc = this.npc(npcId);
@@ -451,14 +499,22 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     );
   }
 
-  #sendFromConsole(npcId: string, text: string): void {
+  #tooLong(npc: ParleyNpc, line: string): string | undefined {
+    const limit = this.maxLineLength;
+    if (line.length <= limit) return undefined;
+    return `(That is ${line.length.toLocaleString('en')} characters; ${npc.name} follows at most ${limit.toLocaleString('en')} at once. Say it in shorter lines.)`;
+  }
+
+  #sendFromConsole(npcId: string, text: string): string | undefined {
     const npc = this.npc(npcId);
-    if (!npc) return;
+    if (!npc) return undefined;
+    const refusal = this.#tooLong(npc, text);
+    if (refusal) return refusal;
     this.#source = 'console';
     try {
       if (this.#active === npc) {
         this.say(text);
-        return;
+        return undefined;
       }
       // Not in a dialogue: straight to the conversation; the console shows the answer.
       const turn = npc.npc.conversation({ key: npc.conversationKey }).say(text);
@@ -466,6 +522,7 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     } finally {
       this.#source = 'player';
     }
+    return undefined;
   }
 
   #turnStarted(npc: ParleyNpc, line: string, turn: Turn): void {
@@ -476,6 +533,12 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     if (!model.npc(npc.id)?.assistant) this.#loadAssistant(npc);
     void (async () => {
       for await (const event of turn) model.record(run, event);
+      // An interrupted run was charged for what the model said before the cancel reached it: the
+      // proxy reports that once the run has ended.
+      if (run.status === 'cancelled' && !run.usage) {
+        const usage = await turn.usage.catch(() => null);
+        if (usage) model.setUsage(run, usage);
+      }
     })();
   }
 
@@ -569,6 +632,10 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
         escape: () => this.#escape(),
       },
       this.#options?.theme,
+      {
+        maxLineLength: this.maxLineLength,
+        ...(this.#options?.touch !== undefined && { touch: this.#options.touch }),
+      },
     );
   }
 
@@ -613,6 +680,26 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
   #emit<K extends ParleyEventName>(name: K, event: ParleyEvents[K]): void {
     this.events.emit(name, event);
   }
+}
+
+// Where typing goes to text, not to the game.
+function isTextField(target: EventTarget | null): boolean {
+  const element = target as HTMLElement | null;
+  if (!element || typeof element.tagName !== 'string') return false;
+  if (element.isContentEditable || element.tagName === 'TEXTAREA' || element.tagName === 'SELECT')
+    return true;
+  if (element.tagName !== 'INPUT') return false;
+  return !/^(button|checkbox|radio|range|submit|reset|color|file|image)$/i.test(
+    (element as HTMLInputElement).type,
+  );
+}
+
+// The label a player sees for a key code: "`" for Backquote, "F2" for F2, "Q" for KeyQ.
+function keyLabel(code: string): string {
+  if (code === 'Backquote') return '`';
+  if (/^Key[A-Z]$/.test(code)) return code.slice(3);
+  if (/^Digit\d$/.test(code)) return code.slice(5);
+  return code;
 }
 
 /** The scene-plugin entry for the game config, as {@link parleyPluginConfig} returns it. */

@@ -23,6 +23,7 @@ function fakeTurn() {
   const turn: Turn = {
     text: new Promise(() => {}),
     runId: 'run_1',
+    usage: Promise.resolve(null),
     interrupt: () => push({ type: 'error', error: error('interrupted') }),
     async *[Symbol.asyncIterator]() {
       for (let i = 0; ; i++) {
