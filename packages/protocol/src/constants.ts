@@ -16,6 +16,10 @@ export const IdPrefix = {
   Run: 'run_',
   Step: 'step_',
   ToolCall: 'call_',
+  File: 'file-',
+  VectorStore: 'vs_',
+  FileBatch: 'vsfb_',
+  Moderation: 'modr-',
 } as const;
 export type IdPrefix = (typeof IdPrefix)[keyof typeof IdPrefix];
 

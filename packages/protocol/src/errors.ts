@@ -64,6 +64,14 @@ export const ErrorCode = {
   ToolCallLimit: 'tool_call_limit_exceeded',
   /** A store the proxy depends on (database, Redis, a key server) cannot be reached right now (HTTP 503). */
   Unavailable: 'service_unavailable',
+  /** A file of a type the proxy cannot read, or whose bytes are not what its name says (HTTP 400; OpenAI's code). */
+  UnsupportedFile: 'unsupported_file',
+  /** A file that cannot be used: empty, malformed, encrypted, or a name with a path (HTTP 400; OpenAI's code). */
+  InvalidFile: 'invalid_file',
+  /** The player's files would exceed their count or byte quota on this server (HTTP 400). */
+  StorageQuota: 'storage_quota_exceeded',
+  /** A vector store is still indexing files; poll it until its status is `completed` (HTTP 400). */
+  VectorStoreNotReady: 'vector_store_not_ready',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -104,6 +112,11 @@ export const ERROR_KINDS: { readonly [code in ErrorCode]: ErrorKind } = {
   id_taken: { status: 409, type: 'invalid_request_error', retryable: false },
   tool_call_limit_exceeded: { status: 400, type: 'invalid_request_error', retryable: false },
   service_unavailable: { status: 503, type: 'server_error', retryable: true },
+  unsupported_file: { status: 400, type: 'invalid_request_error', retryable: false },
+  invalid_file: { status: 400, type: 'invalid_request_error', retryable: false },
+  storage_quota_exceeded: { status: 400, type: 'invalid_request_error', retryable: false },
+  // Not retryable as such: waiting is not enough when a file fails; the store's status says when to search.
+  vector_store_not_ready: { status: 400, type: 'invalid_request_error', retryable: false },
 };
 
 /** The kind of a code, or undefined for a code this version does not know (an upstream's own, say). */

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { DEFAULT_PROXY_PORT, OFFLINE_MODEL } from '@parley/protocol';
 import { type AuthConfig, loadAuthConfig } from './auth/config.js';
 import { ConfigError } from './config-error.js';
+import { type KnowledgeConfig, loadKnowledgeConfig } from './knowledge/config.js';
 import { type LimitsConfig, loadLimitsConfig } from './limits/config.js';
 import { loadModerationConfig, type ModerationConfig } from './ops/moderation.js';
 import { loadPolicy, type Policy } from './policy/policy.js';
@@ -58,6 +59,8 @@ export interface ProxyConfig {
   auth: AuthConfig;
   limits: LimitsConfig;
   moderation: ModerationConfig;
+  /** Uploaded files: size cap, per-player quotas; the embedding model. */
+  knowledge: KnowledgeConfig;
   /** From the `PARLEY_CONFIG` file: endpoints, models, caps, the game's own assistants. */
   policy: Policy;
   /** Over budget: the NPC answers with an in-character line instead of a 429. */
@@ -156,6 +159,7 @@ export function loadConfig(env: Env = process.env): ProxyConfig {
     auth: wrap(() => loadAuthConfig(env)),
     limits: wrap(() => loadLimitsConfig(env)),
     moderation: wrap(() => loadModerationConfig(env)),
+    knowledge: wrap(() => loadKnowledgeConfig(env, kind)),
     policy: wrap(() => loadPolicy(text(env, 'PARLEY_CONFIG'), text(env, 'PARLEY_MODELS'))),
     cannedReplies: ['1', 'true', 'yes'].includes((env['PARLEY_BUDGET_CANNED_REPLY'] ?? '').toLowerCase()),
     timeouts: {

@@ -5,6 +5,7 @@ import type { Principal } from '../auth/principal.js';
 import type { ProxyConfig } from '../config.js';
 import type { Router } from '../http/router.js';
 import { openEventStream } from '../http/sse.js';
+import type { Knowledge } from '../knowledge/service.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Moderator } from '../ops/moderation.js';
@@ -47,7 +48,9 @@ export interface Services {
   auth: Authenticator;
   /** A player's own assistant, or one the game defines. */
   assistantFor(owner: Owner, id: string): Promise<Assistant | undefined>;
-  config: Pick<ProxyConfig, 'cannedReplies' | 'limits' | 'policy' | 'timeouts'>;
+  config: Pick<ProxyConfig, 'cannedReplies' | 'limits' | 'policy' | 'timeouts' | 'knowledge' | 'moderation'>;
+  /** Files, vector stores and their index; `createRoutes` builds one when none is given. */
+  knowledge?: Knowledge | undefined;
 }
 
 /** Header a resuming client (such as `@parley/dialogue`) sends to keep its run alive across a drop. */

@@ -1,14 +1,17 @@
 import { Router } from '../http/router.js';
+import { createKnowledge } from '../knowledge/service.js';
 import { adminRoutes } from './admin.js';
 import { assistantRoutes } from './assistants.js';
 import { chatRoutes } from './chat.js';
 import type { Handler, RouteMeta, Services } from './context.js';
+import { fileRoutes } from './files.js';
 import { healthRoutes } from './health.js';
 import { messageRoutes } from './messages.js';
 import { runRoutes } from './runs.js';
 import { sessionRoutes } from './sessions.js';
 import { stepRoutes } from './steps.js';
 import { threadRoutes } from './threads.js';
+import { vectorStoreRoutes } from './vector-stores.js';
 
 /**
  * The whole Assistants v2 surface plus chat pass-through, sessions, usage, admin, health and models.
@@ -29,5 +32,9 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
   ]) {
     add(router, services);
   }
+  // Files, vector stores and their index, sharing the store's database (the run engine searches it too).
+  const knowledge = services.knowledge ?? createKnowledge(services);
+  fileRoutes(router, services, knowledge);
+  vectorStoreRoutes(router, services, knowledge);
   return router;
 }

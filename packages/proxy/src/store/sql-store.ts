@@ -171,6 +171,10 @@ export class SqlStore implements Store {
     return migrate(this.#db);
   }
 
+  database(): Database {
+    return this.#db;
+  }
+
   async close(): Promise<void> {
     // Shutdown paths tend to close twice (signal handler plus test teardown); pg's pool throws on that.
     if (this.#closed) return;

@@ -1,4 +1,5 @@
 import type { Assistant, Message, Run, RunStep, Thread } from '@parley/protocol';
+import type { Database } from './database.js';
 
 /**
  * Who owns an object. Every thread, message, run and step belongs to the player who created it; a lookup
@@ -33,6 +34,11 @@ export interface Store {
   /** Creates tables or applies pending migrations. Idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * The database under the store, for modules that keep tables of their own beside the Assistants
+   * objects (the knowledge index): one connection, one set of migrations.
+   */
+  database(): Database;
 
   putAssistant(owner: Owner, assistant: Assistant): Promise<void>;
   getAssistant(owner: Owner, id: string): Promise<Assistant | undefined>;
