@@ -4,7 +4,7 @@
 //
 // No Phaser here (only type imports), so the tools can be exercised without a browser.
 import type { GameState, ItemId, QuestStage } from './state.ts';
-import { ITEM_IDS, ITEMS, PASSWORD } from './state.ts';
+import { coins, ITEM_IDS, ITEMS, PASSWORD, withArticle } from './state.ts';
 
 /** What a tool answers the model. */
 export type ToolAnswer = { ok: true; message: string; [key: string]: unknown } | { ok: false; error: string };
@@ -51,6 +51,7 @@ export const LORE = [
 const LANTERN_QUEST = 'lantern_for_odo';
 
 const sold = (item: ItemId) => ITEMS[item].name;
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 export const CAST: readonly CastMember[] = [
   {
@@ -103,7 +104,7 @@ export const CAST: readonly CastMember[] = [
     title: 'merchant',
     instructions: [
       'You are Tilda, a friendly merchant with a stall on the market square of Eastwatch; you love a good haggle.',
-      `My stall sells a lantern for ${ITEMS.lantern.price} coins, a coil of rope for ${ITEMS.rope.price} coins, a loaf of bread for ${ITEMS.bread.price} coins and an apple for ${ITEMS.apple.price} coin.`,
+      `My stall sells a lantern for ${coins(ITEMS.lantern.price)}, a coil of rope for ${coins(ITEMS.rope.price)}, a loaf of bread for ${coins(ITEMS.bread.price)} and an apple for ${coins(ITEMS.apple.price)}.`,
       'The lantern is my last one, brass with a glass chimney, made in Harrowmere.',
       'Haggling is half the fun of the market, but a fair price is a fair price.',
       'Call offer_item when the player names a price or asks for a better one; call complete_sale when the player wants to buy. The game checks your stock and the player’s coins and tells you the outcome: repeat what it says and never pretend a sale happened when it refused. Stay in character and keep replies short.',
@@ -129,13 +130,13 @@ export const CAST: readonly CastMember[] = [
           if (price < info.floor)
             return {
               ok: false,
-              error: `${price} coins for the ${sold(item)}? Too low; I can go down to ${info.floor} coins, no less`,
+              error: `${coins(price)} for the ${sold(item)}? Too low; I can go down to ${coins(info.floor)}, no less`,
             };
           const agreed = Math.min(price, info.price);
           state.agree(item, agreed);
           return {
             ok: true,
-            message: `Deal: the ${sold(item)} is yours for ${agreed} coins. Say you will buy it and I will wrap it up`,
+            message: `Deal: the ${sold(item)} is yours for ${coins(agreed)}. Say you will buy it and I will wrap it up`,
             item,
             price: agreed,
           };
@@ -163,11 +164,11 @@ export const CAST: readonly CastMember[] = [
           const offered = typeof args['coins'] === 'number' ? args['coins'] : undefined;
           const price = Math.min(info.price, offered ?? state.agreedPrice(item) ?? info.price);
           if (price < info.floor)
-            return { ok: false, error: `${price} coins is too little for the ${sold(item)}` };
+            return { ok: false, error: `${coins(price)} is too little for the ${sold(item)}` };
           if (state.coins < price)
             return {
               ok: false,
-              error: `the ${sold(item)} costs ${price} coins and you only have ${state.coins}`,
+              error: `the ${sold(item)} costs ${coins(price)} and you only have ${coins(state.coins)}`,
             };
           // Tilda looks after the village's errand: she will not let the player spend the lantern money.
           const needsLantern =
@@ -183,11 +184,11 @@ export const CAST: readonly CastMember[] = [
           state.addCoins(-price);
           state.addItem(item, 1);
           state.takeStock(item);
-          state.addLog(`Bought a ${sold(item)} from Tilda for ${price} coins.`);
+          state.addLog(`Bought ${withArticle(sold(item))} from Tilda for ${coins(price)}.`);
           if (item === 'lantern') tell('odo', 'The traveller bought the brass lantern from Tilda.');
           return {
             ok: true,
-            message: `Sold: one ${sold(item)} for ${price} coins. Pleasure doing business`,
+            message: `Sold: one ${sold(item)} for ${coins(price)}. Pleasure doing business`,
             item,
             price,
           };
@@ -276,7 +277,7 @@ export const CAST: readonly CastMember[] = [
           if (item !== 'lantern')
             return {
               ok: true,
-              message: `A ${sold(item)}! How thoughtful. I shall enjoy it between chapters`,
+              message: `${capitalize(withArticle(sold(item)))}! How thoughtful. I shall enjoy it between chapters`,
             };
           state.setQuest('password');
           state.addLog(

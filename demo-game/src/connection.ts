@@ -1,5 +1,7 @@
 // Watches the Parley proxy through `/healthz`: which model answers, or that it is down. When it is down it
 // polls again with backoff (1 s, 2 s, 4 s, then every 8 s) until it answers, so the game recovers on its own.
+// A hidden tab is not polled (nobody sees the dot, and a phone's radio stays asleep): it checks again when
+// the tab is shown.
 
 export type Connection =
   | { kind: 'checking' }
@@ -15,9 +17,17 @@ export class ConnectionMonitor {
   #failures = 0;
   #stopped = false;
   #checking = false;
+  // A poll came due while the tab was hidden: it runs when the tab is shown again.
+  #due = false;
+  readonly #doc: Document | undefined;
+  readonly #onVisibility = (): void => {
+    if (this.#doc?.visibilityState === 'visible' && this.#due) void this.check();
+  };
 
-  constructor(baseUrl = '') {
+  constructor(baseUrl = '', doc: Document | undefined = globalThis.document) {
     this.#url = `${baseUrl.replace(/\/+$/, '')}/healthz`;
+    this.#doc = doc;
+    doc?.addEventListener('visibilitychange', this.#onVisibility);
   }
 
   get state(): Connection {
@@ -31,13 +41,14 @@ export class ConnectionMonitor {
   }
 
   start(): this {
-    void this.check();
+    void this.#poll();
     return this;
   }
 
   /** Checks now (after a failed turn, say) instead of waiting for the next poll. */
   async check(): Promise<void> {
     if (this.#stopped || this.#checking) return;
+    this.#due = false;
     this.#checking = true;
     clearTimeout(this.#timer);
     let next: Connection;
@@ -61,11 +72,21 @@ export class ConnectionMonitor {
     this.#state = next;
     for (const listener of this.#listeners) listener(next);
     const delay = next.kind === 'down' ? next.retryAt - Date.now() : 5_000;
-    this.#timer = setTimeout(() => void this.check(), delay);
+    this.#timer = setTimeout(() => void this.#poll(), delay);
+  }
+
+  // A scheduled check: deferred while the tab is hidden.
+  async #poll(): Promise<void> {
+    if (this.#doc?.visibilityState === 'hidden') {
+      this.#due = true;
+      return;
+    }
+    await this.check();
   }
 
   stop(): void {
     this.#stopped = true;
+    this.#doc?.removeEventListener('visibilitychange', this.#onVisibility);
     clearTimeout(this.#timer);
     this.#listeners.clear();
   }

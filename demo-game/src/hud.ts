@@ -4,6 +4,9 @@ import { type Connection, describeConnection } from './connection.js';
 import { currentObjective, HAGGLE_TIP } from './quest.js';
 import { type GameState, ITEMS } from './state.js';
 
+// The layout for phones and small windows, where the cards flow along the top (see the CSS).
+const COMPACT = '(max-width: 760px), (max-height: 520px)';
+
 const CSS = `
 #hud { position: fixed; inset: 0; pointer-events: none; z-index: 5; font-family: "Trebuchet MS", "DejaVu Sans", Verdana, sans-serif; color: #fff6e0; }
 #hud .panel { position: absolute; background: rgba(27, 20, 16, 0.82); border: 1px solid #c9a66b; border-radius: 8px; padding: 8px 12px; box-shadow: 0 2px 8px rgba(0,0,0,0.35); }
@@ -36,9 +39,10 @@ const CSS = `
 #hud-toasts { position: absolute; left: 50%; top: 104px; transform: translateX(-50%); display: flex; flex-direction: column; align-items: center; gap: 6px; }
 #hud-toasts div { background: rgba(27,20,16,0.9); border: 1px solid #ffd98a; border-radius: 16px; padding: 5px 14px; font-weight: bold; font-size: 15px; animation: hud-toast 3.2s forwards; }
 @keyframes hud-toast { 0% { opacity: 0; transform: translateY(-8px); } 10% { opacity: 1; transform: none; } 80% { opacity: 1; } 100% { opacity: 0; } }
-#hud #hud-history { left: 24px; bottom: 34%; width: min(560px, 52vw); font-size: 12.5px; display: none; background: rgba(244, 233, 216, 0.94); color: #2a1d14; border-color: #8a6238; }
+#hud #hud-history { left: 24px; bottom: 34%; width: min(560px, 52vw); font-size: 12.5px; display: none; flex-direction: column; justify-content: flex-end; overflow: hidden; box-sizing: border-box; background: rgba(244, 233, 216, 0.94); color: #2a1d14; border-color: #8a6238; }
 #hud-history h3 { margin: 0 0 4px; font: bold 12px Georgia, "DejaVu Serif", serif; color: #6b4a2c; text-transform: uppercase; letter-spacing: 1px; }
-#hud-history p { margin: 2px 0; line-height: 1.3; }
+#hud-history p { margin: 2px 0; line-height: 1.3; flex: none; }
+#hud-history h3 { flex: none; }
 #hud-history p b { color: #6b3f1f; }
 #hud-history p.event { color: #7a6a58; font-style: italic; }
 #hud-history p.you b { color: #2f4f7a; }
@@ -50,24 +54,48 @@ const CSS = `
 #menu button:hover, #menu button:focus-visible { background: linear-gradient(#fff0c8, #f2c86a); outline: 2px solid #fff6e0; }
 #menu button.secondary { background: linear-gradient(#d9cbb5, #b8a68a); font-size: 15px; }
 #menu .note { font-size: 12px; color: #a8998a; margin-top: 14px; line-height: 1.4; }
+/* Phones and small windows (the game then fills the screen, see main.ts): the cards flow in a grid along
+   the top, so they never overlap whatever their text; buttons stand in for the keys. */
 @media (max-width: 760px), (max-height: 520px) {
-  #hud .panel { padding: 5px 8px; }
-  #hud-help { display: none; }
-  #hud-top { max-width: 46vw; }
-  #hud-top h1 { font-size: 15px; }
-  #hud-status { font-size: 11px; }
-  #hud-purse { min-width: 0; max-width: 44vw; font-size: 11px; }
-  #hud-coins { font-size: 14px; }
-  #hud-budget { font-size: 10px; }
-  #hud-quest { font-size: 11px; width: 44vw; top: 88px; }
-  #hud-quest ol, #hud-quest .tip { display: none; }
+  #hud { display: grid; grid-template-columns: minmax(0, 1fr) auto; grid-auto-rows: min-content; align-content: start; align-items: start; gap: 6px; padding: 8px; box-sizing: border-box; }
+  #hud .panel { position: static; padding: 5px 9px; max-width: none; min-width: 0; width: auto; }
+  #hud-top { grid-column: 1; grid-row: 1; }
+  #hud-top h1 { font-size: 16px; }
+  #hud-status { font-size: 12px; }
+  #hud-help { font-size: 12px; }
+  #hud-purse { grid-column: 2; grid-row: 1; font-size: 12px; max-width: 46vw; }
+  #hud-coins { font-size: 16px; }
+  #hud-inventory li { font-size: 12px; }
+  #hud-budget { font-size: 11px; }
+  #hud-quest { grid-column: 1 / -1; grid-row: 2; font-size: 13px; }
+  #hud-quest .say { font-size: 13px; }
+  #hud-quest ol { display: none; }
+  #hud-touch { grid-column: 1 / -1; grid-row: 3; justify-self: end; }
+  #hud-toasts { top: 36%; }
+  #hud #hud-history { position: absolute; width: auto; right: 8px; font-size: 13px; }
   #menu h1 { font-size: 32px; }
-  #menu .card { padding: 16px 18px; }
+  #menu .card { padding: 16px 18px; margin: 0 12px; }
 }
-/* Portrait phones: the canvas is letterboxed, so the quest log goes below it. */
-@media (max-width: 760px) and (orientation: portrait) {
-  #hud-quest { top: auto; bottom: 10px; left: 10px; right: 10px; width: auto; }
+/* Phones on their side: little height, so the cards share one row. */
+@media (max-height: 520px) and (orientation: landscape) {
+  #hud { grid-template-columns: minmax(0, 0.8fr) minmax(0, 1.3fr) auto; }
+  #hud-top { grid-column: 1; grid-row: 1; }
+  #hud-quest { grid-column: 2; grid-row: 1; }
+  #hud-quest .tip, #hud-help { display: none; }
+  #hud-purse { grid-column: 3; grid-row: 1; max-width: 30vw; }
+  #hud-touch { grid-column: 3; grid-row: 2; }
+  /* Beside the buttons, not under them. */
+  #hud #hud-history { right: auto; width: min(560px, 62vw); }
+  #menu .card { padding: 10px 18px; }
+  #menu h1 { font-size: 26px; }
+  #menu .sub { margin-bottom: 8px; }
+  #menu button { margin: 5px auto; padding: 7px 0; }
 }
+#hud-touch { display: none; gap: 6px; pointer-events: auto; }
+#hud[data-touch="true"] #hud-touch { display: flex; }
+#hud-touch button { font: bold 14px "Trebuchet MS", "DejaVu Sans", sans-serif; color: #fff6e0; background: rgba(27, 20, 16, 0.85); border: 1px solid #c9a66b; border-radius: 8px; padding: 8px 12px; min-height: 40px; touch-action: manipulation; }
+#hud-touch button[aria-pressed="true"] { background: rgba(107, 74, 44, 0.95); }
+#hud[data-touch="true"] #hud-quest h2 { pointer-events: auto; cursor: pointer; }
 #menu .note kbd { background: #3b2a1c; border: 1px solid #6b4a2c; border-radius: 3px; padding: 0 4px; color: #f4e9d8; }
 `;
 
@@ -84,9 +112,13 @@ export class Hud {
   readonly #quest: HTMLElement;
   readonly #toasts: HTMLElement;
   readonly #history: HTMLElement;
+  readonly #touch: boolean;
   #lastCoins: number | undefined;
+  #historyPlace = '';
 
-  constructor(doc: Document = document) {
+  /** `touch`: hints name taps, and buttons stand in for the keys (quest log, console). */
+  constructor(doc: Document = document, touch = isTouchScreen(doc)) {
+    this.#touch = touch;
     if (!doc.getElementById('hud-style')) {
       const style = doc.createElement('style');
       style.id = 'hud-style';
@@ -96,18 +128,26 @@ export class Hud {
     doc.getElementById('hud')?.remove();
     this.root = doc.createElement('div');
     this.root.id = 'hud';
+    this.root.dataset['touch'] = String(touch);
+    const help = touch
+      ? 'Tap the ground to walk · tap a villager to talk'
+      : 'Arrows/WASD or click: walk · E or click: talk · Esc: leave · Q: quest log · `: debug console';
     this.root.innerHTML = `
       <section id="hud-top" class="panel" aria-label="Village">
         <h1>Eastwatch</h1>
         <div id="hud-status" role="status" data-tone="warn"><span class="dot"></span><span class="text">Sending word to the village…</span></div>
-        <div id="hud-help">Arrows/WASD or click: walk · E or click: talk · Esc: leave · Q: quest log · \`: debug console</div>
+        <div id="hud-help">${help}</div>
       </section>
       <section id="hud-purse" class="panel" aria-label="Purse">
-        <div id="hud-coins"><span class="coin"></span><span class="amount">0</span> coins</div>
+        <div id="hud-coins"><span class="coin"></span><span class="amount">0</span> <span class="unit">coins</span></div>
         <ul id="hud-inventory" aria-label="Inventory"></ul>
         <div id="hud-budget" data-known="false">Budget: not reported by this proxy</div>
       </section>
       <section id="hud-quest" class="panel" aria-label="Quest log" data-collapsed="false"></section>
+      <nav id="hud-touch" aria-label="Game buttons">
+        <button type="button" data-action="quest" aria-pressed="true">Quest log</button>
+        <button type="button" data-action="console" aria-pressed="false">Console</button>
+      </nav>
       <div id="hud-toasts" aria-live="polite"></div>
       <section id="hud-history" class="panel" aria-label="Earlier in this conversation"></section>`;
     doc.body.append(this.root);
@@ -119,6 +159,45 @@ export class Hud {
     this.#quest = $('hud-quest');
     this.#toasts = $('hud-toasts');
     this.#history = $('hud-history');
+    this.root.addEventListener('click', (event) => {
+      const target = event.target as HTMLElement;
+      const action = target.closest<HTMLElement>('[data-action]')?.dataset['action'];
+      if (action === 'quest' || (this.#touch && target.closest('#hud-quest h2'))) this.toggleQuest();
+      else if (action) this.#onAction?.(action);
+    });
+  }
+
+  #onAction: ((action: string) => void) | undefined;
+
+  /** Calls `handler` with the action of an on-screen button other than the quest log's (`console`). */
+  onAction(handler: (action: string) => void): void {
+    this.#onAction = handler;
+  }
+
+  /** Shows whether the console is open on its button. */
+  setConsoleOpen(open: boolean): void {
+    this.root.querySelector('[data-action="console"]')?.setAttribute('aria-pressed', String(open));
+  }
+
+  /**
+   * How far down from `top` (CSS pixels) the HUD cards reach when they run across the top of a small
+   * screen (0 on a large one, where they sit in the corners).
+   */
+  coveredBelow(top: number): number {
+    if (!window.matchMedia?.(COMPACT).matches || this.root.style.display === 'none') return 0;
+    let bottom = top;
+    for (const card of this.root.querySelectorAll<HTMLElement>(
+      '#hud-top, #hud-purse, #hud-quest, #hud-touch',
+    )) {
+      const rect = card.getBoundingClientRect();
+      if (rect.height > 0) bottom = Math.max(bottom, rect.bottom);
+    }
+    return bottom - top;
+  }
+
+  /** Whether hints name taps and the button bar shows. */
+  get touch(): boolean {
+    return this.#touch;
   }
 
   setVisible(visible: boolean): void {
@@ -135,6 +214,7 @@ export class Hud {
   renderState(state: GameState): void {
     const amount = this.#coins.querySelector('.amount')!;
     amount.textContent = String(state.coins);
+    this.#coins.querySelector('.unit')!.textContent = state.coins === 1 ? 'coin' : 'coins';
     this.#coins.dataset['coins'] = String(state.coins);
     this.#lastCoins = state.coins;
     const items = state.inventory;
@@ -164,7 +244,7 @@ export class Hud {
       .map((entry) => `<li>${esc(entry.text)}</li>`)
       .join('');
     this.#quest.innerHTML = `
-      <h2><span>${esc(objective.title)}</span><small>Q to ${collapsed === 'true' ? 'show' : 'hide'}</small></h2>
+      <h2><span>${esc(objective.title)}</span><small>${this.#questHint(collapsed === 'true')}</small></h2>
       <div class="body">
         <p class="goal">${esc(objective.goal)}</p>
         ${objective.say ? `<p class="say">Say to ${esc(objective.say.to)}: <q>${esc(objective.say.line)}</q></p>` : ''}
@@ -174,9 +254,15 @@ export class Hud {
   }
 
   toggleQuest(): void {
-    this.#quest.dataset['collapsed'] = this.#quest.dataset['collapsed'] === 'true' ? 'false' : 'true';
+    const collapsed = this.#quest.dataset['collapsed'] !== 'true';
+    this.#quest.dataset['collapsed'] = String(collapsed);
     const hint = this.#quest.querySelector('h2 small');
-    if (hint) hint.textContent = `Q to ${this.#quest.dataset['collapsed'] === 'true' ? 'show' : 'hide'}`;
+    if (hint) hint.textContent = this.#questHint(collapsed);
+    this.root.querySelector('[data-action="quest"]')?.setAttribute('aria-pressed', String(!collapsed));
+  }
+
+  #questHint(collapsed: boolean): string {
+    return `${this.#touch ? 'Tap' : 'Q'} to ${collapsed ? 'show' : 'hide'}`;
   }
 
   /** Remaining budget, from the proxy's `/v1/usage`; `undefined` when the proxy does not report one. */
@@ -201,13 +287,9 @@ export class Hud {
   showHistory(
     name: string,
     lines: Array<{ role: 'user' | 'assistant'; text: string; event?: boolean }>,
-    canvas?: DOMRect,
-    boxTop = 0.67,
+    box?: { left: number; top: number },
   ): void {
-    if (canvas) {
-      this.#history.style.left = `${Math.round(canvas.left + canvas.width * 0.025)}px`;
-      this.#history.style.bottom = `${Math.round(window.innerHeight - (canvas.top + canvas.height * boxTop) + 8)}px`;
-    }
+    if (box) this.placeHistory(box);
     if (lines.length === 0) {
       this.hideHistory();
       return;
@@ -229,7 +311,38 @@ export class Hud {
       return p;
     });
     this.#history.replaceChildren(title, ...rows);
-    this.#history.style.display = 'block';
+    this.#history.style.display = 'flex';
+  }
+
+  /**
+   * Keeps the history panel just above the dialogue box, whose top-left corner is at `box` (CSS pixels
+   * in the viewport), and below the HUD cards; call it whenever the box may have moved (a resize).
+   */
+  placeHistory(box: { left: number; top: number }): void {
+    // The lowest HUD card in the panel's way (on a phone they sit along the top).
+    let ceiling = 8;
+    const right = this.historyVisible ? this.#history.getBoundingClientRect().right : window.innerWidth;
+    for (const card of this.root.querySelectorAll<HTMLElement>(
+      '#hud-top, #hud-purse, #hud-quest, #hud-touch',
+    )) {
+      const rect = card.getBoundingClientRect();
+      const above = rect.height > 0 && rect.bottom <= box.top;
+      if (above && rect.left < right && rect.right > box.left) ceiling = Math.max(ceiling, rect.bottom + 6);
+    }
+    const bottom = Math.round(window.innerHeight - box.top + 8);
+    const maxHeight = Math.round(box.top - 8 - ceiling);
+    const place = `${Math.round(box.left)},${bottom},${maxHeight}`;
+    if (place === this.#historyPlace) return;
+    this.#historyPlace = place;
+    this.#history.style.left = `${Math.round(box.left)}px`;
+    this.#history.style.bottom = `${bottom}px`;
+    this.#history.style.maxHeight = `${Math.max(0, maxHeight)}px`;
+    // Too little room (a phone on its side): the conversation matters more than its past.
+    this.#history.style.visibility = maxHeight < 48 ? 'hidden' : '';
+  }
+
+  get historyVisible(): boolean {
+    return this.#history.style.display === 'flex';
   }
 
   hideHistory(): void {
@@ -245,6 +358,11 @@ export class Hud {
   }
 }
 
+/** Whether the primary pointer is a finger: hints then name taps, and buttons stand in for keys. */
+export function isTouchScreen(doc: Document = document): boolean {
+  return doc.defaultView?.matchMedia?.('(pointer: coarse)').matches === true;
+}
+
 /** The title menu: Start (no save) or Continue, and New game. Resolves with the choice. */
 export function showMenu(hasSave: boolean, doc: Document = document): Promise<MenuChoice> {
   doc.getElementById('menu')?.remove();
@@ -255,17 +373,33 @@ export function showMenu(hasSave: boolean, doc: Document = document): Promise<Me
       <h1>Eastwatch</h1>
       <p class="sub">A village at dusk. The north gate is shut. Talk your way out.</p>
       ${hasSave ? '<button data-choice="continue" autofocus>Continue</button><button data-choice="new" class="secondary">New game</button>' : '<button data-choice="start" autofocus>Start</button>'}
-      <p class="note">Walk with <kbd>←↑↓→</kbd>/<kbd>WASD</kbd> or by clicking. Talk with <kbd>E</kbd> and type anything.<br>Every villager is an AI character served by Parley.</p>
+      <p class="note">${isTouchScreen(doc) ? 'Tap the ground to walk there. Tap a villager to talk, and type anything.' : 'Walk with <kbd>←↑↓→</kbd>/<kbd>WASD</kbd> or by clicking. Talk with <kbd>E</kbd> and type anything.'}<br>Every villager is an AI character served by Parley.</p>
     </div>`;
   doc.body.append(menu);
   const first = menu.querySelector('button');
   setTimeout(() => first?.focus(), 0);
+  const card = menu.querySelector('.card')!;
+  const start = card.innerHTML;
   return new Promise((resolve) => {
     menu.addEventListener('click', (event) => {
       const choice = (event.target as HTMLElement).closest('button')?.dataset['choice'];
       if (!choice) return;
+      if (choice === 'new') {
+        // Every conversation is deleted on the proxy: not something one click should do by accident.
+        card.innerHTML = `
+          <h1>New game?</h1>
+          <p class="sub">This forgets your saved game and every conversation with the villagers.<br>It cannot be undone.</p>
+          <button data-choice="confirm-new">Yes, start over</button><button data-choice="back" class="secondary">Back</button>`;
+        setTimeout(() => card.querySelector<HTMLElement>('[data-choice="back"]')?.focus(), 0);
+        return;
+      }
+      if (choice === 'back') {
+        card.innerHTML = start;
+        setTimeout(() => card.querySelector('button')?.focus(), 0);
+        return;
+      }
       menu.remove();
-      resolve({ kind: choice as MenuChoice['kind'] });
+      resolve({ kind: choice === 'confirm-new' ? 'new' : (choice as MenuChoice['kind']) });
     });
   });
 }

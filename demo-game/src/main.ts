@@ -26,11 +26,30 @@ function rendererType(): number {
   }
 }
 
+/**
+ * The game's size in game pixels for a screen of `width` × `height` CSS pixels. A large screen shows the
+ * 960×600 village scaled to fit. A small one (a phone, either way up) would shrink that to a strip with
+ * 7 px text, so there the game takes the screen's own shape at one game pixel per CSS pixel: the whole
+ * screen, and the dialogue box's 18 px text at 18 CSS px.
+ */
+function gameSize(width: number, height: number): { width: number; height: number } {
+  const fit = Math.min(width / 960, height / 600);
+  // Below this the dialogue text (18 game px) would be smaller than 14 CSS px.
+  if (fit >= 0.8) return { width: 960, height: 600 };
+  return { width: Math.max(320, Math.round(width)), height: Math.max(320, Math.round(height)) };
+}
+
+const screen = () => {
+  const parent = document.getElementById('game');
+  return gameSize(parent?.clientWidth || innerWidth, parent?.clientHeight || innerHeight);
+};
+const initial = screen();
+
 const game = new Phaser.Game({
   type: rendererType(),
   parent: 'game',
-  width: 960,
-  height: 600,
+  width: initial.width,
+  height: initial.height,
   backgroundColor: '#141b12',
   banner: false,
   pixelArt: false,
@@ -44,7 +63,18 @@ const game = new Phaser.Game({
   scene: [VillageScene],
 });
 
+// A phone turned round, a window resized, an on-screen keyboard opening: the game follows the screen.
+const fitScreen = () => {
+  const { width, height } = screen();
+  if (width !== game.scale.gameSize.width || height !== game.scale.gameSize.height)
+    game.scale.setGameSize(width, height);
+};
+addEventListener('resize', fitScreen);
+
 if (import.meta.hot) {
-  import.meta.hot.dispose(() => game.destroy(true));
+  import.meta.hot.dispose(() => {
+    removeEventListener('resize', fitScreen);
+    game.destroy(true);
+  });
   import.meta.hot.accept();
 }

@@ -23,6 +23,12 @@ export const ITEMS: Readonly<Record<ItemId, ItemInfo>> = {
 };
 export const ITEM_IDS = Object.keys(ITEMS) as ItemId[];
 
+/** An amount of money in words: "1 coin", "12 coins". */
+export const coins = (n: number): string => `${n} ${Math.abs(n) === 1 ? 'coin' : 'coins'}`;
+
+/** A name with its indefinite article: "an apple", "a lantern". */
+export const withArticle = (name: string): string => `${/^[aeiou]/i.test(name) ? 'an' : 'a'} ${name}`;
+
 export const START_COINS = 20;
 /** Tonight's password; only the game (and, once he has his lantern, Odo) knows it. */
 export const PASSWORD = 'ember';

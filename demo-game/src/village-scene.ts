@@ -4,7 +4,7 @@ import { CAST, type CastMember, type NpcId, type ToolWorld } from './cast.ts';
 import { ConnectionMonitor } from './connection.js';
 import { Hud, showEnding, showMenu } from './hud.js';
 import { playerFetch, playerId, readBudget } from './player.js';
-import { type Change, GameState, ITEMS, SAVE_KEY } from './state.ts';
+import { type Change, coins, GameState, ITEMS, SAVE_KEY, withArticle } from './state.ts';
 import { bakeTiled, makeTextures, Tex } from './textures.js';
 import {
   buildVillage,
@@ -61,6 +61,16 @@ export interface DemoTestHook {
   readonly playerId: string;
   readonly npcIds: Record<string, string>;
   readonly consoleOpen: boolean;
+  /** NPCs whose name label a world object (a building, the player) is drawn over. */
+  readonly coveredLabels: readonly string[];
+  /** The dialogue box's top edge in viewport CSS pixels, while it is open. */
+  readonly dialogueTop: number | null;
+  /** The quest log's entries, oldest first. */
+  readonly log: readonly string[];
+  /** World → viewport CSS pixels: `left + (worldX - scrollX) * sx`. */
+  readonly view: { scrollX: number; scrollY: number; left: number; top: number; sx: number; sy: number };
+  /** The game's size in game pixels (it follows a phone's screen, see main.ts). */
+  readonly size: { width: number; height: number };
 }
 
 declare global {
@@ -76,6 +86,7 @@ export class VillageScene extends Phaser.Scene {
   #mode: 'title' | 'play' = 'title';
   #player!: Phaser.Physics.Arcade.Sprite;
   #npcs = new Map<NpcId, ParleyNpc>();
+  #labels = new Map<NpcId, Phaser.GameObjects.Text>();
   #hud!: Hud;
   #connection!: ConnectionMonitor;
   #playerId = '';
@@ -86,6 +97,8 @@ export class VillageScene extends Phaser.Scene {
   #stuck = { x: 0, y: 0, ms: 0 };
   #stepMs = 0;
   #saveMs = 0;
+  #boundsMs = 0;
+  #coveredTop = 0;
   #gate!: { left: Phaser.GameObjects.Image; right: Phaser.GameObjects.Image; body: Phaser.GameObjects.Zone };
   #marker!: Phaser.GameObjects.Image;
   #flyover: Phaser.Tweens.Tween | undefined;
@@ -102,14 +115,17 @@ export class VillageScene extends Phaser.Scene {
     const bench = params.get('bench');
     this.#mode = 'title';
     this.#alive = true;
-    this.#ended = false;
     this.#held.clear();
     this.#path = [];
     this.#npcs.clear();
+    this.#labels.clear();
     makeTextures(this);
     this.#state =
       (bench ? undefined : GameState.load(localStorage)) ??
       new GameState(undefined, bench ? undefined : localStorage);
+    // A saved game that already ended (the player reloaded on the north road) does not end again.
+    this.#ended = this.#state.quest === 'done';
+    this.#coveredTop = 0;
     this.#map = buildVillage();
     setGateOpen(this.#map, this.#state.gateOpen);
 
@@ -144,6 +160,10 @@ export class VillageScene extends Phaser.Scene {
 
     this.#hud = new Hud();
     this.#hud.setVisible(false);
+    // On touch screens, buttons stand in for the keys (Q is the quest log's own button).
+    this.#hud.onAction((action) => {
+      if (action === 'console') this.parley.toggleConsole();
+    });
     this.#connection = new ConnectionMonitor(import.meta.env['VITE_PARLEY_URL'] ?? '').start();
     this.#cleanups.push(this.#connection.on((c) => this.#hud.renderConnection(c)));
     this.#cleanups.push(this.#state.on((change) => this.#changed(change)));
@@ -219,6 +239,11 @@ export class VillageScene extends Phaser.Scene {
       }
     } else if (this.#player.texture.key !== Tex.Player0) this.#player.setTexture(Tex.Player0);
     this.#player.setDepth(this.#player.y);
+    // The box moves when the screen is resized or turned: the history panel stays above it, clear of its name.
+    if (this.#hud.historyVisible) {
+      const box = this.#dialogueOnScreen();
+      if (box) this.#hud.placeHistory(box);
+    }
 
     // NPCs turn to face the player when close.
     for (const npc of this.#npcs.values()) {
@@ -227,6 +252,11 @@ export class VillageScene extends Phaser.Scene {
         sprite.setFlipX(this.#player.x < sprite.x - 4);
     }
 
+    this.#boundsMs += delta;
+    if (this.#boundsMs > 250) {
+      this.#boundsMs = 0;
+      this.#fitCamera();
+    }
     this.#saveMs += delta;
     if (this.#saveMs > 2000) {
       this.#saveMs = 0;
@@ -276,6 +306,7 @@ export class VillageScene extends Phaser.Scene {
     camera.centerOn(this.#player.x, this.#player.y);
     this.#hud.setVisible(true);
     this.#hud.renderState(this.#state);
+    this.#fitCamera();
     this.#state.save();
     this.game.canvas.focus();
   }
@@ -325,15 +356,17 @@ export class VillageScene extends Phaser.Scene {
     const x = spot.x * TILE;
     const y = spot.y * TILE + 6;
     const sprite = this.add.image(x, y, look.tex).setOrigin(0.5, 0.92).setDepth(y);
-    this.add
+    const label = this.add
       .text(x, y + 6, `${member.name} · ${member.title}`, {
         ...TEXT_STYLE,
         fontSize: '11px',
         strokeThickness: 3,
       })
       .setOrigin(0.5, 0)
-      .setDepth(y + 1)
+      // Above the world (Tilda's stall, the player standing in front), below the plugin's bubbles (9 000+).
+      .setDepth(8_990)
       .setAlpha(0.9);
+    this.#labels.set(member.id, label);
     const npc = this.parley.addNpc(
       sprite,
       { id: member.npcId, name: member.name, instructions: member.instructions },
@@ -371,6 +404,7 @@ export class VillageScene extends Phaser.Scene {
       void this.#showHistory(npc);
     });
     parley.on(ParleyEvents.TalkEnd, () => this.#hud.hideHistory());
+    parley.on(ParleyEvents.Console, ({ open }) => this.#hud.setConsoleOpen(open));
     parley.on(ParleyEvents.Reply, () => void this.#refreshBudget());
     parley.on(ParleyEvents.Error, ({ error }) => {
       console.warn('[parley]', error.code, error.message);
@@ -385,12 +419,36 @@ export class VillageScene extends Phaser.Scene {
       const { messages } = await npc.npc.conversation({ key: npc.conversationKey }).history({ limit: 6 });
       if (this.parley.activeNpc !== npc) return;
       const lines = messages.map((m) => ({ role: m.role, text: m.text, event: m.event === true }));
-      const height = this.scale.height;
-      const boxTop = (height - 16 - Math.max(170, Math.round(height * 0.3))) / height;
-      this.#hud.showHistory(npc.name, lines, this.game.canvas.getBoundingClientRect(), boxTop);
+      this.#hud.showHistory(npc.name, lines, this.#dialogueOnScreen());
     } catch {
       // No history (the proxy is down): the conversation still opens.
     }
+  }
+
+  /**
+   * On a phone the HUD cards run across the top of the screen: the camera may scroll that much beyond the
+   * north edge of the map, so Brom and the road out are never stuck under them.
+   */
+  #fitCamera(): void {
+    const canvas = this.game.canvas.getBoundingClientRect();
+    const sy = canvas.height / this.scale.height || 1;
+    const covered = Math.round(this.#hud.coveredBelow(canvas.top) / sy);
+    if (covered === this.#coveredTop) return;
+    this.#coveredTop = covered;
+    this.cameras.main.setBounds(0, -covered, WORLD.width, WORLD.height + covered);
+    // …and keeps the player in the middle of what the cards leave free.
+    this.cameras.main.setFollowOffset(0, covered / 2);
+  }
+
+  /** The dialogue box's top-left corner in CSS pixels of the viewport, while it is open. */
+  #dialogueOnScreen(): { left: number; top: number } | undefined {
+    const rect = this.parley.dialogueRect;
+    if (!rect) return undefined;
+    const camera = this.cameras.main;
+    const canvas = this.game.canvas.getBoundingClientRect();
+    const sx = canvas.width / this.scale.width;
+    const sy = canvas.height / this.scale.height;
+    return { left: canvas.left + (camera.x + rect.x) * sx, top: canvas.top + (camera.y + rect.y) * sy };
   }
 
   async #refreshBudget(): Promise<void> {
@@ -450,10 +508,17 @@ export class VillageScene extends Phaser.Scene {
     this.input.on(
       Phaser.Input.Events.POINTER_DOWN,
       (pointer: Phaser.Input.Pointer, over: Phaser.GameObjects.GameObject[]) => {
-        if (this.#mode !== 'play' || this.#ended) return;
+        // (After the ending the player keeps exploring: the ending card is DOM and takes its own clicks.)
+        if (this.#mode !== 'play') return;
         const camera = this.cameras.main;
         // Clicks on the dialogue box belong to it (they advance the text).
-        if (this.parley.isTalking && pointer.y > camera.height - 16 - Math.max(170, camera.height * 0.3))
+        const box = this.parley.dialogueRect;
+        if (
+          box &&
+          pointer.y - camera.y >= box.y &&
+          pointer.x - camera.x >= box.x &&
+          pointer.x - camera.x <= box.x + box.width
+        )
           return;
         const npc = [...this.#npcs.values()].find((n) => over.includes(n.sprite));
         if (npc) {
@@ -500,10 +565,10 @@ export class VillageScene extends Phaser.Scene {
     this.#hud.renderState(this.#state);
     switch (change.kind) {
       case 'coins':
-        this.#hud.toast(`${change.delta > 0 ? '+' : '−'}${Math.abs(change.delta)} coins`);
+        this.#hud.toast(`${change.delta > 0 ? '+' : '−'}${coins(Math.abs(change.delta))}`);
         break;
       case 'item':
-        this.#hud.toast(`${change.delta > 0 ? '+' : '−'} ${ITEMS[change.item].name}`);
+        this.#hud.toast(`${change.delta > 0 ? '+' : '−'} ${withArticle(ITEMS[change.item].name)}`);
         break;
       case 'quest':
         if (change.stage === 'lantern') this.#hud.toast('New quest: A Lantern for the Scholar');
@@ -810,6 +875,43 @@ export class VillageScene extends Phaser.Scene {
       },
       get consoleOpen() {
         return scene.parley.consoleOpen;
+      },
+      get log() {
+        return scene.#state.log.map((entry) => entry.text);
+      },
+      get coveredLabels() {
+        const covered: string[] = [];
+        for (const [id, label] of scene.#labels) {
+          const box = label.getBounds();
+          const over = scene.children.list.some((object) => {
+            const o = object as Phaser.GameObjects.Image;
+            // (The plugin's bubbles and prompts, 9 000 and up, are meant to sit over everything.)
+            if (object === label || !o.visible || o.alpha === 0 || o.depth <= label.depth || o.depth >= 9_000)
+              return false;
+            if (typeof o.getBounds !== 'function') return false;
+            return Phaser.Geom.Intersects.RectangleToRectangle(box, o.getBounds());
+          });
+          if (over) covered.push(id);
+        }
+        return covered;
+      },
+      get dialogueTop() {
+        return scene.#dialogueOnScreen()?.top ?? null;
+      },
+      get view() {
+        const camera = scene.cameras.main;
+        const canvas = scene.game.canvas.getBoundingClientRect();
+        return {
+          scrollX: camera.worldView.x,
+          scrollY: camera.worldView.y,
+          left: canvas.left + camera.x,
+          top: canvas.top + camera.y,
+          sx: canvas.width / scene.scale.width,
+          sy: canvas.height / scene.scale.height,
+        };
+      },
+      get size() {
+        return { width: scene.scale.width, height: scene.scale.height };
       },
     };
     window.__parleyDemo = Object.freeze(hook);

@@ -42,6 +42,7 @@ export interface PluginTestHook {
     isTalking: boolean;
     consoleOpen: boolean;
     activeNpc?: { id: string; state: string };
+    say(text: string): void;
     npc(
       id: string,
     ): { bark(text: string, options?: { duration?: number }): void; barking?: string } | undefined;
@@ -105,6 +106,11 @@ export interface VillageHook {
   playerId: string;
   npcIds: Record<string, string>;
   consoleOpen: boolean;
+  log: string[];
+  coveredLabels: string[];
+  dialogueTop: number | null;
+  view: { scrollX: number; scrollY: number; left: number; top: number; sx: number; sy: number };
+  size: { width: number; height: number };
 }
 
 declare global {
@@ -122,11 +128,40 @@ export const VILLAGER_NAMES: Record<VillagerId, string> = {
 };
 
 /**
- * Drives the Eastwatch demo like a player: real key presses and mouse clicks, the dialogue read from the
- * ARIA live region `#parley-live`, and `window.__parleyDemo` only to know when to stop walking.
+ * Drives the Eastwatch demo like a player: real key presses and mouse clicks (taps on a touch screen), the
+ * dialogue read from the ARIA live region `#parley-live`, and `window.__parleyDemo` only to know when to
+ * stop walking.
  */
 export class Village {
-  constructor(readonly page: Page) {}
+  constructor(
+    readonly page: Page,
+    /** Tap instead of click, and use the on-screen buttons instead of Enter and Escape. */
+    readonly touch = false,
+  ) {}
+
+  /** A click, or on a touch screen a tap. */
+  async point(x: number, y: number): Promise<void> {
+    if (this.touch) await this.page.touchscreen.tap(x, y);
+    else await this.page.mouse.click(x, y);
+  }
+
+  /** The screen point (CSS pixels) of a world point. */
+  async toScreen(x: number, y: number): Promise<{ x: number; y: number }> {
+    const { view } = await this.hook();
+    return { x: view.left + (x - view.scrollX) * view.sx, y: view.top + (y - view.scrollY) * view.sy };
+  }
+
+  /** The top of the screen area clear of the HUD cards (they take the top of a phone's screen). */
+  async hudBottom(): Promise<number> {
+    return this.page.evaluate(() => {
+      let bottom = 0;
+      for (const el of document.querySelectorAll('#hud-top, #hud-purse, #hud-quest, #hud-touch')) {
+        const rect = el.getBoundingClientRect();
+        if (rect.height > 0) bottom = Math.max(bottom, rect.bottom);
+      }
+      return bottom;
+    });
+  }
 
   get live(): Locator {
     return this.page.locator('#parley-live');
@@ -151,7 +186,9 @@ export class Village {
   /** Opens the page and picks a title-menu entry (Start / Continue / New game). */
   async open(choice: RegExp | string = /^(Start|Continue)$/, url = '/'): Promise<void> {
     await this.page.goto(url);
-    await this.page.getByRole('button', { name: choice }).click();
+    const button = this.page.getByRole('button', { name: choice });
+    if (this.touch) await button.tap();
+    else await button.click();
     await expect.poll(async () => (await this.hook()).mode, { timeout: 20_000 }).toBe('play');
   }
 
@@ -191,11 +228,13 @@ export class Village {
       if (Date.now() > deadline) throw new Error(`could not reach ${npc}: ${JSON.stringify(hook.player)}`);
       const target = hook.npcScreen[npc]!;
       // Keep clear of the HUD panels in the top corners and the screen's edges.
-      const safe = { left: 40, right: viewport.width - 40, top: 140, bottom: viewport.height - 40 };
+      // (On a phone the cards run across the top of the screen; on a desktop they keep to the corners.)
+      const top = this.touch ? Math.max(140, (await this.hudBottom()) + 30) : 140;
+      const safe = { left: 40, right: viewport.width - 40, top, bottom: viewport.height - 40 };
       const onScreen =
         target.x > safe.left && target.x < safe.right && target.y > safe.top && target.y < safe.bottom;
       if (onScreen) {
-        await this.page.mouse.click(target.x, target.y);
+        await this.point(target.x, target.y);
         const id = hook.npcIds[npc];
         await expect
           .poll(async () => (await this.hook()).talking, { timeout: 20_000, intervals: [100] })
@@ -203,15 +242,15 @@ export class Village {
         break;
       }
       const cx = viewport.width / 2;
-      const cy = viewport.height / 2;
+      const cy = (top + viewport.height) / 2;
       const dx = target.x - cx;
       const dy = target.y - cy;
       const scale = Math.min(
         1,
-        (cx - 80) / Math.max(1, Math.abs(dx)),
-        (cy - 160) / Math.max(1, Math.abs(dy)),
+        (cx - 60) / Math.max(1, Math.abs(dx)),
+        (Math.min(cy - top, viewport.height - cy) - 40) / Math.max(1, Math.abs(dy)),
       );
-      await this.page.mouse.click(cx + dx * scale, cy + dy * scale);
+      await this.point(cx + dx * scale, cy + dy * scale);
       await this.page.waitForTimeout(150);
       await expect
         .poll(async () => (await this.hook()).walking, { timeout: 15_000, intervals: [100] })
@@ -244,21 +283,26 @@ export class Village {
     return text.join('|');
   }
 
-  /** Lets the typewriter finish (an empty Enter shows the rest at once). */
+  /** Lets the typewriter finish (an empty Enter, or a tap on the box, shows the rest at once). */
   async finishTyping(npc: VillagerId): Promise<void> {
     for (let i = 0; i < 6; i++) {
       const hook = await this.hook();
       if (hook.npcStates[npc] === 'listening') return;
-      await this.page.keyboard.press('Enter');
+      if (this.touch) {
+        // The box's text, just above its input.
+        const input = await this.page.locator('input[data-parley="input"]').boundingBox();
+        if (input) await this.page.touchscreen.tap(input.x + input.width / 2, input.y - 24);
+      } else await this.page.keyboard.press('Enter');
       await this.page.waitForTimeout(150);
     }
     await expect.poll(async () => (await this.hook()).npcStates[npc], { timeout: 15_000 }).toBe('listening');
   }
 
-  /** Escape until the dialogue is closed. */
+  /** Escape (on a touch screen the box's ✕) until the dialogue is closed. */
   async leave(): Promise<void> {
     for (let i = 0; i < 3 && (await this.hook()).talking; i++) {
-      await this.page.keyboard.press('Escape');
+      if (this.touch) await this.page.locator('[data-parley="leave"]').tap();
+      else await this.page.keyboard.press('Escape');
       await this.page.waitForTimeout(100);
     }
     await expect.poll(async () => (await this.hook()).talking).toBe(null);
@@ -296,7 +340,7 @@ export const villageTest = test.extend<{
   village: Village;
   startVillage: (options?: ProxyOptions) => Promise<{ url: string; proxy: Running & { port: number } }>;
 }>({
-  village: async ({ page }, use) => use(new Village(page)),
+  village: async ({ page, hasTouch }, use) => use(new Village(page, hasTouch)),
   // biome-ignore lint/correctness/noEmptyPattern: Playwright requires the fixtures argument to be destructured.
   startVillage: async ({}, use) => {
     const started: Running[] = [];

@@ -127,7 +127,7 @@ test('Escape interrupts the streaming reply (the run ends cancelled); a second E
   expect(events).toContain('npc.interrupt');
 
   // The console has the run as cancelled; so does the proxy.
-  await page.keyboard.press('Backquote');
+  await page.keyboard.press('Control+Backquote');
   const panel = page.locator('[data-parley="console"]');
   await expect(panel).toBeVisible();
   await expect(input).toHaveValue('');
@@ -145,7 +145,21 @@ test('Escape interrupts the streaming reply (the run ends cancelled); a second E
       [threadId, runId],
     );
   await expect.poll(status, { timeout: 10_000 }).toBe('cancelled');
-  await page.keyboard.press('Backquote');
+  // The console shows what the proxy charged for the words said before the cancel (the run's usage, set
+  // when it ended), not "—".
+  const usage = await page.evaluate(
+    async ([thread, run]) =>
+      (
+        (await (await fetch(`/v1/threads/${thread}/runs/${run}`)).json()) as {
+          usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
+        }
+      ).usage,
+    [threadId, runId],
+  );
+  await expect(panel.locator('[data-field="tokens"]')).toHaveText(
+    usage ? `${usage.prompt_tokens} in + ${usage.completion_tokens} out = ${usage.total_tokens}` : '—',
+  );
+  await page.keyboard.press('Control+Backquote');
   await expect(panel).toBeHidden();
 
   await input.press('Escape');

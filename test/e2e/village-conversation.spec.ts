@@ -47,9 +47,16 @@ test('a reload continues the conversation; the console shows its runs; New game 
   const said = messages.data.filter((m) => m.role === 'user').map((m) => m.content[0]?.text?.value);
   expect(said).toEqual(expect.arrayContaining(['Who are you?', 'Any rumours about Odo?']));
 
-  // The debug console (backtick) lists the NPCs and the run with its events.
+  // In the chat input the backtick key types (` and ~); Ctrl+` opens the debug console from there, and it
+  // lists the NPCs and the run with its events.
   await village.finishTyping('marta');
-  await page.locator('input[data-parley="input"]').press('Backquote');
+  const input = page.locator('input[data-parley="input"]');
+  await input.press('Backquote');
+  await input.press('Shift+Backquote');
+  await expect(input).toHaveValue('`~');
+  expect((await village.hook()).consoleOpen).toBe(false);
+  await input.fill('');
+  await input.press('Control+Backquote');
   const devConsole = page.locator('[data-parley="console"]');
   await expect(devConsole).toBeVisible();
   for (const name of ['Brom', 'Tilda', 'Marta', 'Odo']) await expect(devConsole).toContainText(name);
@@ -57,13 +64,21 @@ test('a reload continues the conversation; the console shows its runs; New game 
   await expect(devConsole).toContainText('completed');
   for (const event of ['turn.start', 'text.delta', 'turn.end']) await expect(devConsole).toContainText(event);
   await page.screenshot({ path: join(artifacts, 'village-console.png') });
-  await page.keyboard.press('Backquote');
+  await page.keyboard.press('Control+Backquote');
   await expect(devConsole).toBeHidden();
   await village.leave();
 
-  // New game: the thread is deleted on the proxy and forgotten, the game state starts over.
+  // New game asks first: Back keeps everything.
   await page.reload();
   await page.getByRole('button', { name: 'New game' }).click();
+  await expect(page.getByRole('dialog')).toContainText('every conversation');
+  await page.getByRole('button', { name: 'Back' }).click();
+  await expect(page.getByRole('button', { name: 'Continue' })).toBeVisible();
+  expect(await village.threadId('marta')).toBe(thread);
+
+  // New game, confirmed: the thread is deleted on the proxy and forgotten, the game state starts over.
+  await page.getByRole('button', { name: 'New game' }).click();
+  await page.getByRole('button', { name: 'Yes, start over' }).click();
   await expect.poll(async () => (await village.hook()).mode).toBe('play');
   expect(await village.threadId('marta')).toBe(null);
   const gone = await page.evaluate(
