@@ -2,6 +2,7 @@ import { Router } from '../http/router.js';
 import { createKnowledge } from '../knowledge/service.js';
 import { adminRoutes } from './admin.js';
 import { assistantRoutes } from './assistants.js';
+import { audioRoutes } from './audio.js';
 import { chatRoutes } from './chat.js';
 import type { Handler, RouteMeta, Services } from './context.js';
 import { fileRoutes } from './files.js';
@@ -14,7 +15,7 @@ import { threadRoutes } from './threads.js';
 import { vectorStoreRoutes } from './vector-stores.js';
 
 /**
- * The whole Assistants v2 surface plus chat pass-through, sessions, usage, admin, health and models.
+ * The whole Assistants v2 surface plus chat and audio pass-through, sessions, usage, admin, health and models.
  * Order matters where two paths have the same shape: the first route added wins (see `threadRoutes`).
  */
 export function createRoutes(services: Services): Router<Handler, RouteMeta> {
@@ -29,6 +30,7 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
     runRoutes,
     stepRoutes,
     chatRoutes,
+    audioRoutes,
   ]) {
     add(router, services);
   }

@@ -1,4 +1,5 @@
 import { LIST_PRICES, type ModelPrice } from '@parley/protocol';
+import { AUDIO_PRICES } from '../audio/prices.js';
 
 export type { ModelPrice };
 
@@ -14,6 +15,7 @@ export type PriceTable = { default: ModelPrice } & Record<string, ModelPrice>;
 export const DEFAULT_PRICES: Readonly<PriceTable> = Object.freeze({
   default: Object.freeze({ input: 2.5, output: 10 }),
   ...LIST_PRICES,
+  ...AUDIO_PRICES,
 });
 
 /**

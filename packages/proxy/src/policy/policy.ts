@@ -58,6 +58,9 @@ export const ROUTES = [
   'chat.completions',
   'models.list',
   'usage.read',
+  'audio.speech',
+  'audio.transcriptions',
+  'audio.translations',
 ] as const;
 export type RouteName = (typeof ROUTES)[number];
 
@@ -93,7 +96,32 @@ export interface Policy {
   /** Whether players may create their own assistants (owned by them) besides the game's. */
   playerAssistants: boolean;
   assistants: GameAssistant[];
+  /** Voices `POST /v1/audio/speech` may name (OpenAI's built-in voices by default). */
+  voices: ReadonlySet<string>;
+  /** Text-to-speech models (the offline model is always allowed: it is the local voice). */
+  speechModels: ReadonlySet<string>;
+  /** Speech-to-text models, for transcriptions and translations. */
+  transcriptionModels: ReadonlySet<string>;
+  /** The largest audio file a transcription may upload, in bytes. */
+  maxAudioBytes: number;
+  /** The longest audio a transcription may upload, in seconds. */
+  maxAudioSeconds: number;
 }
+
+/** OpenAI's built-in voices: the ones the offline voice speaks in too. */
+export const OPENAI_VOICES = [
+  'alloy',
+  'ash',
+  'ballad',
+  'coral',
+  'echo',
+  'fable',
+  'onyx',
+  'nova',
+  'sage',
+  'shimmer',
+  'verse',
+] as const;
 
 /** Safe defaults: what a game needs for NPC conversations, nothing more. */
 export function defaultPolicy(): Policy {
@@ -108,6 +136,12 @@ export function defaultPolicy(): Policy {
     maxToolCallsPerRun: 8,
     playerAssistants: true,
     assistants: [],
+    voices: new Set(OPENAI_VOICES),
+    speechModels: new Set(['tts-1', 'tts-1-hd', 'gpt-4o-mini-tts']),
+    transcriptionModels: new Set(['whisper-1', 'gpt-4o-transcribe', 'gpt-4o-mini-transcribe']),
+    // A push-to-talk line is seconds long: 10 MB is minutes of compressed audio, 120 s is generous.
+    maxAudioBytes: 10 * 1024 * 1024,
+    maxAudioSeconds: 120,
   };
 }
 
@@ -124,6 +158,14 @@ const policyFile = z.strictObject({
   maxToolCallsPerRun: integer({ min: 1 }).optional(),
   playerAssistants: z.boolean().optional(),
   assistants: z.array(gameAssistant).max(1000).optional(),
+  voices: z
+    .array(text({ min: 1, max: 64 }))
+    .max(1000)
+    .optional(),
+  speechModels: z.array(text({ min: 1, max: 256 })).optional(),
+  transcriptionModels: z.array(text({ min: 1, max: 256 })).optional(),
+  maxAudioBytes: integer({ min: 1 }).optional(),
+  maxAudioSeconds: integer({ min: 1 }).optional(),
 });
 
 /**
@@ -158,6 +200,11 @@ export function loadPolicy(path: string | undefined, extraModels?: string): Poli
     maxToolCallsPerRun: file.maxToolCallsPerRun ?? policy.maxToolCallsPerRun,
     playerAssistants: file.playerAssistants ?? policy.playerAssistants,
     assistants: (file.assistants ?? []).map((entry) => ({ ...entry })),
+    ...(file.voices ? { voices: new Set(file.voices) } : {}),
+    ...(file.speechModels ? { speechModels: new Set(file.speechModels) } : {}),
+    ...(file.transcriptionModels ? { transcriptionModels: new Set(file.transcriptionModels) } : {}),
+    maxAudioBytes: file.maxAudioBytes ?? policy.maxAudioBytes,
+    maxAudioSeconds: file.maxAudioSeconds ?? policy.maxAudioSeconds,
     ...(file.models ? { models: new Set([...file.models, ...policy.models]) } : {}),
   };
 }
@@ -232,6 +279,36 @@ export class PolicyGuard {
         },
       );
     }
+  }
+
+  /** A text-to-speech model: listed in `speechModels`, or the offline model (the local voice). */
+  speechModel(model: string, param = 'model'): void {
+    if (model === OFFLINE_MODEL || this.policy.speechModels.has(model)) return;
+    throw new ProxyError(
+      ErrorCode.ModelNotAllowed,
+      `The speech model '${model.slice(0, 64)}' is not allowed on this server.`,
+      { param },
+    );
+  }
+
+  /** A speech-to-text model, listed in `transcriptionModels`. */
+  transcriptionModel(model: string, param = 'model'): void {
+    if (this.policy.transcriptionModels.has(model)) return;
+    throw new ProxyError(
+      ErrorCode.ModelNotAllowed,
+      `The transcription model '${model.slice(0, 64)}' is not allowed on this server.`,
+      { param },
+    );
+  }
+
+  voice(voice: string, param = 'voice'): void {
+    if (this.policy.voices.has(voice)) return;
+    const known = [...this.policy.voices].slice(0, 20).join(', ');
+    throw new ProxyError(
+      ErrorCode.InvalidValue,
+      `The voice '${voice.slice(0, 64)}' is not available on this server; choose one of: ${known}.`,
+      { param },
+    );
   }
 
   /** The output-token cap for a turn: what was asked, never more than the policy allows. */

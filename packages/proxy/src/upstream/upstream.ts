@@ -43,6 +43,10 @@ export interface Upstream {
   relay(request: ChatRequest, signal: AbortSignal, options?: RelayOptions): Promise<AsyncIterable<string>>;
   /** OpenAI's moderation endpoint, when the upstream is OpenAI itself. */
   readonly moderationClient: Pick<OpenAI, 'moderations'> | undefined;
+  /** The SDK client itself, for endpoints passed through as they are (audio; see `audio/upstream.ts`). */
+  readonly client: OpenAI;
+  /** A failure of a call made with {@link client}, mapped as every upstream failure is (key redacted). */
+  mapError(error: unknown): ProxyError;
 }
 
 /**
@@ -127,6 +131,8 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
       return readChunks(body, headers, streamFailure(signal));
     },
     moderationClient: config.kind === 'openai' ? client : undefined,
+    client,
+    mapError: (error) => mapUpstreamError(error, secret),
     async relay(request, signal, options = {}) {
       // The relay drops the usage chunk unless the client asked for it.
       const { body } = await openStream(request, signal);
