@@ -42,6 +42,8 @@ const LABEL: Record<Path, string> = {
 interface Timing {
   first: number;
   outside: number | undefined;
+  /** Without a token: the events the stream held instead (name, and a run's status). */
+  instead?: string;
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
@@ -93,6 +95,7 @@ function firstToken(
     let firstUs = 0;
     let seen = '';
     let outside: number | undefined;
+    const held: string[] = [];
     const req = http.request(
       url,
       {
@@ -114,7 +117,11 @@ function firstToken(
         }
         res.on('data', (data: Buffer) => {
           if (outside !== undefined) return;
-          seen += data.toString();
+          const text = data.toString();
+          if (first < 0)
+            for (const [, name, status] of text.matchAll(/^event: (\S+)\ndata: (?:.*?"status":"(\w+)")?/gm))
+              held.push(status ? `${name} (${status})` : name!);
+          seen += text;
           if (first < 0 && seen.includes(MARK)) {
             first = performance.now() - startedAt;
             firstUs = monotonicUs();
@@ -123,7 +130,9 @@ function firstToken(
           if (stamp) outside = (Number(stamp[1]) - sentUs + (firstUs - Number(stamp[2]))) / 1000;
           else if (first < 0) seen = seen.slice(-256); // a token split across reads is still found
         });
-        res.on('end', () => resolve({ first, outside }));
+        res.on('end', () =>
+          resolve(first < 0 ? { first, outside, instead: held.join(', ') } : { first, outside }),
+        );
       },
     );
     req.on('error', reject);
@@ -149,6 +158,8 @@ interface LevelResult {
   perSecond: number;
   /** Streams that ended without a token (a follower that saw none of the run's events). */
   missed: number;
+  /** What the first of them held instead. */
+  instead?: string;
 }
 
 /** `turns` turns from `concurrency` clients (each sends its next when the last ends), after one untimed each. */
@@ -157,6 +168,7 @@ async function level(concurrency: number, turns: number, one: () => Promise<Timi
   const firsts: number[] = [];
   const outsides: number[] = [];
   let missed = 0;
+  let instead: string | undefined;
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -168,6 +180,7 @@ async function level(concurrency: number, turns: number, one: () => Promise<Timi
         const timing = await one();
         if (timing.first < 0) {
           missed++;
+          instead ??= timing.instead;
           continue;
         }
         firsts.push(timing.first);
@@ -175,7 +188,8 @@ async function level(concurrency: number, turns: number, one: () => Promise<Timi
       }
     }),
   );
-  return { firsts, outsides, missed, perSecond: turns / ((performance.now() - started) / 1000) };
+  const perSecond = turns / ((performance.now() - started) / 1000);
+  return { firsts, outsides, missed, perSecond, ...(instead === undefined ? {} : { instead }) };
 }
 
 /** Starts a Node script and resolves once it prints a URL. */
@@ -291,6 +305,10 @@ async function main(): Promise<void> {
         console.log(
           `${LABEL[path].padEnd(42)} ${String(concurrency).padStart(7)} ${num(r.perSecond)} ${num(ttft[0]!)} ${num(ttft[1]!)} ${num(added[0]!)} ${num(added[1]!)} ${String(r.missed).padStart(8)}`,
         );
+      }
+      for (const path of ['one', 'two', 'same', 'across'] as const) {
+        const instead = byPath[path].instead;
+        if (instead !== undefined) console.log(`  ${LABEL[path]}, a stream without a token held: ${instead}`);
       }
       const cost = (a: Path, b: Path, p: 50 | 99) =>
         percentile(byPath[b].outsides, p) - percentile(byPath[a].outsides, p);

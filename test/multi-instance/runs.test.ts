@@ -187,6 +187,36 @@ describe.runIf(RUN_SUITE)('three instances, one PostgreSQL, one Redis', () => {
     expect(again).toEqual(rest.filter((e) => (e.id ?? 0) > 10));
   });
 
+  it('a run created on A and followed on B at once: B streams every event from the first', async () => {
+    const player = 'follower';
+    const assistantId = await assistant(a.url, player);
+    // Many at once: B's first read races A's first append to the shared log.
+    const followed = await Promise.all(
+      Array.from({ length: 30 }, async () => {
+        const created = await call(a.url, player, 'POST', '/v1/threads/runs', {
+          assistant_id: assistantId,
+          thread: { messages: [{ role: 'user', content: '[slow:5]' }] },
+        });
+        expect(created.status, created.text).toBe(200);
+        const seen: Event[] = [];
+        for await (const event of events(
+          b.url,
+          player,
+          'GET',
+          `${runsPath(created.json.thread_id)}/${created.json.id}/events`,
+        ))
+          seen.push(event);
+        return seen;
+      }),
+    );
+    for (const seen of followed) {
+      expect(seen.map((e) => e.event).slice(0, 2)).toEqual(['thread.created', 'thread.run.created']);
+      expect(seen.map((e) => e.id)).toEqual(seen.map((_, i) => i + 1));
+      expect(seen.map((e) => e.event)).toContain('thread.run.completed');
+      expect(deltaText(seen)).toBe(slowText(5));
+    }
+  });
+
   it('submit_tool_outputs via B for a run waiting on A: continued once, answered once', async () => {
     const player = 'tool-user';
     const assistantId = await assistant(a.url, player, [OPEN_GATE]);
