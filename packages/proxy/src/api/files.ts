@@ -56,7 +56,7 @@ export function fileRoutes(router: Routes, _services: Services, knowledge: Knowl
     })
     .add('GET', '/v1/files/:file_id/content', 'files.content', async (ctx) => {
       const file = await knowledge.file(ctx.owner, ctx.params['file_id']!);
-      const content = await knowledge.store.fileContent(file.id);
+      const content = (await knowledge.store.fileSource(file.id))?.content;
       if (!content) throw notFound('file', file.id);
       ctx.res.writeHead(200, {
         'Content-Type': file.mime.startsWith('text/') ? `${file.mime}; charset=utf-8` : file.mime,

@@ -5,6 +5,7 @@ import { assistantRoutes } from './assistants.js';
 import { audioRoutes } from './audio.js';
 import { chatRoutes } from './chat.js';
 import type { Handler, RouteMeta, Services } from './context.js';
+import { embeddingRoutes } from './embeddings.js';
 import { fileRoutes } from './files.js';
 import { healthRoutes } from './health.js';
 import { messageRoutes } from './messages.js';
@@ -38,5 +39,6 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
   const knowledge = services.knowledge ?? createKnowledge(services);
   fileRoutes(router, services, knowledge);
   vectorStoreRoutes(router, services, knowledge);
+  embeddingRoutes(router, services);
   return router;
 }

@@ -127,6 +127,22 @@ export function vectorStoreRoutes(router: Routes, _services: Services, knowledge
       },
     )
     .add(
+      'GET',
+      '/v1/vector_stores/:vector_store_id/files/:file_id/content',
+      'vectorStores.files.content',
+      async (ctx) => {
+        const id = ctx.params['vector_store_id']!;
+        const fileId = ctx.params['file_id']!;
+        await knowledge.attached(ctx.owner, id, fileId);
+        return {
+          object: 'vector_store.file_content.page',
+          data: [{ type: 'text', text: await knowledge.parsedText(fileId) }],
+          has_more: false,
+          next_page: null,
+        };
+      },
+    )
+    .add(
       'POST',
       '/v1/vector_stores/:vector_store_id/files/:file_id',
       'vectorStores.files.update',

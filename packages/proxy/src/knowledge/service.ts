@@ -9,8 +9,8 @@ import type { Owner, Store } from '../store/types.js';
 import { AUTO_CHUNKING } from './chunk.js';
 import type { KnowledgeConfig } from './config.js';
 import { Indexer } from './indexer.js';
-import { assertReadable } from './parse.js';
-import { checkFilename, sniff } from './sniff.js';
+import { assertReadable, extractText } from './parse.js';
+import { checkFilename, kindOfMime, sniff } from './sniff.js';
 import { KnowledgeStore, type StoredFile, type VectorStoreFields } from './storage.js';
 import type { Attributes, FileBatch, StaticChunking, VectorStore, VectorStoreFile } from './types.js';
 
@@ -160,6 +160,14 @@ export class Knowledge {
     const found = await this.store.getAttached(vectorStoreId, fileId);
     if (!found) throw notFound('file', fileId);
     return found;
+  }
+
+  /** The text the index reads from a file (what `GET …/files/{id}/content` shows). */
+  async parsedText(fileId: string): Promise<string> {
+    const source = await this.store.fileSource(fileId);
+    const kind = source && kindOfMime(source.mime);
+    if (!source || !kind) throw notFound('file', fileId);
+    return extractText(kind, source.content);
   }
 
   /** Attaches several files as one batch; every file id is checked before anything is attached. */

@@ -168,12 +168,13 @@ export class KnowledgeStore {
     return rows[0] && fileObject(rows[0]);
   }
 
-  async fileContent(id: string): Promise<Uint8Array | undefined> {
-    const { rows } = await this.db.query<{ content: Uint8Array }>(
-      'SELECT content FROM parley_files WHERE id = $1',
+  /** A file's bytes and MIME type, whoever owns it (callers check ownership first). */
+  async fileSource(id: string): Promise<{ mime: string; content: Uint8Array } | undefined> {
+    const { rows } = await this.db.query<{ mime: string; content: Uint8Array }>(
+      'SELECT mime, content FROM parley_files WHERE id = $1',
       [id],
     );
-    return rows[0]?.content;
+    return rows[0];
   }
 
   listFiles(owner: Owner, page: PageQuery): Promise<Page<StoredFile>> {
