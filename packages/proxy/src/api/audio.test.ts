@@ -321,6 +321,26 @@ describe('audio through an upstream', () => {
     expect(third).toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
   });
 
+  it('holds the budget when one player asks for many clips at once', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        post(url, '/v1/audio/speech', { model: 'tts-1', voice: 'echo', input: `${i}`.repeat(600) }, 'greedy'),
+      ),
+    );
+    const statuses = responses.map((response) => response.status);
+    await Promise.all(responses.map((response) => response.arrayBuffer()));
+    expect(
+      statuses.every((status) => status === 200 || status === 429),
+      statuses.join(','),
+    ).toBe(true);
+    // 2,000 characters a minute hold three clips of 600, whatever the order they arrive in.
+    const spoken = statuses.filter((status) => status === 200).length;
+    expect(spoken).toBeGreaterThanOrEqual(1);
+    expect(spoken).toBeLessThanOrEqual(3);
+    const usage = await proxy.limiter.usage({ player: 'dev:greedy' });
+    expect(usage.minute.tokens).toBe(spoken * 600);
+  });
+
   it('moderates what it is asked to say', async () => {
     const error = await errorOf(
       await post(url, '/v1/audio/speech', { model: 'tts-1', voice: 'echo', input: 'You shit.' }),
