@@ -276,7 +276,14 @@ export class RunEngine {
     if (live) return live.owner === owner && live.run.thread_id === threadId ? this.#stream(live) : undefined;
     const run = await this.store.getRun(owner, threadId, runId);
     if (!run) throw notFound('run', runId);
-    return (await this.#log.read(runId, 0, 1)) === undefined ? undefined : new RunStream(this.#log, runId);
+    if (isEnding(run.status)) {
+      return (await this.#log.read(runId, 0, 1)) === undefined ? undefined : new RunStream(this.#log, runId);
+    }
+    // Executing on another instance: follow its log, which may not have reached the shared log yet.
+    return new RunStream(this.#log, runId, undefined, async () => {
+      const now = await this.store.getRun(owner, threadId, runId).catch(() => undefined);
+      return now !== undefined && !isEnding(now.status);
+    });
   }
 
   /** The thread's active run, if any. */

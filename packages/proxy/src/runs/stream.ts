@@ -5,6 +5,10 @@ import type { LoggedEvent, RunEventLog } from './event-log.js';
 
 /** Past this many events, a batch is written before more is read (back-pressure still applies). */
 const BATCH_EVENTS = 256;
+/** How often a follower looks again for a log that is not there yet. */
+const LOG_POLL_MS = 100;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Told when a stream starts and stops reading a run (a run streamed to nobody may be stopped). */
 export interface ReaderHooks {
@@ -22,6 +26,12 @@ export class RunStream {
     private readonly log: RunEventLog,
     readonly runId: string,
     private readonly hooks?: ReaderHooks,
+    /**
+     * For a run executing on another instance: whether it is still active, asked while its log is not
+     * there yet (a follower can be faster than the first append reaches a shared log). Without it, a log
+     * that is not kept ends the stream with a lone `done`.
+     */
+    private readonly stillActive?: () => Promise<boolean>,
   ) {}
 
   /** The events logged so far (for tests and tools; streams use {@link pipe}). */
@@ -41,6 +51,10 @@ export class RunStream {
         const events = await this.log.read(this.runId, position, BATCH_EVENTS);
         if (res.destroyed) return;
         if (events === undefined) {
+          if (this.stillActive && (await this.stillActive())) {
+            await Promise.race([this.log.wait(this.runId, position, closed.signal), sleep(LOG_POLL_MS)]);
+            continue;
+          }
           res.end(formatEvent({ event: StreamEvent.Done, data: DONE_DATA }));
           return;
         }
