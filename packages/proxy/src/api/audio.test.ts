@@ -17,6 +17,9 @@ import { loadConfig } from '../config.js';
 import { OPENAI_VOICES } from '../policy/policy.js';
 import { SPEECH_FORMATS } from '../schemas/audio.js';
 
+/** Runs real programs: on a loaded two-core machine that takes more than vitest's default. */
+const SLOW_MS = 60_000;
+
 const SECRET = 'sk-test-audio-secret-98765';
 type Proxy = Awaited<ReturnType<typeof createProxy>>;
 
@@ -113,31 +116,35 @@ describe('audio, offline (no key)', () => {
   });
   afterAll(() => proxy.close());
 
-  it('speaks every format through the official SDK, streamed, in the voice asked for', async () => {
-    const client = sdk(url);
-    for (const format of SPEECH_FORMATS) {
-      const response = await client.audio.speech.create({
-        model: 'gpt-4o-mini-tts',
-        voice: 'coral',
-        input: 'The smithy is by the river, and the inn is up the hill.',
-        response_format: format,
-      });
-      expect(response.status).toBe(200);
-      const reads: Uint8Array[] = [];
-      for await (const chunk of response.body!) reads.push(chunk);
-      const bytes = Buffer.concat(reads);
-      expect(bytes.length, format).toBeGreaterThan(1000);
-      if (format === 'pcm') expect(reads.length).toBeGreaterThan(1);
-      if (format !== 'pcm')
-        expect(bytes.subarray(0, FORMAT_MAGIC[format]!.length).equals(FORMAT_MAGIC[format]!), format).toBe(
-          true,
-        );
-      if (format === 'wav') expect(parseWavHeader(bytes)?.sampleRate).toBe(24_000);
-    }
-    // mp3 when no format is named, as OpenAI answers.
-    const plain = await client.audio.speech.create({ model: 'tts-1', voice: 'onyx', input: 'Hello.' });
-    expect(plain.headers.get('content-type')).toBe('audio/mpeg');
-  });
+  it(
+    'speaks every format through the official SDK, streamed, in the voice asked for',
+    async () => {
+      const client = sdk(url);
+      for (const format of SPEECH_FORMATS) {
+        const response = await client.audio.speech.create({
+          model: 'gpt-4o-mini-tts',
+          voice: 'coral',
+          input: 'The smithy is by the river, and the inn is up the hill.',
+          response_format: format,
+        });
+        expect(response.status).toBe(200);
+        const reads: Uint8Array[] = [];
+        for await (const chunk of response.body!) reads.push(chunk);
+        const bytes = Buffer.concat(reads);
+        expect(bytes.length, format).toBeGreaterThan(1000);
+        if (format === 'pcm') expect(reads.length).toBeGreaterThan(1);
+        if (format !== 'pcm')
+          expect(bytes.subarray(0, FORMAT_MAGIC[format]!.length).equals(FORMAT_MAGIC[format]!), format).toBe(
+            true,
+          );
+        if (format === 'wav') expect(parseWavHeader(bytes)?.sampleRate).toBe(24_000);
+      }
+      // mp3 when no format is named, as OpenAI answers.
+      const plain = await client.audio.speech.create({ model: 'tts-1', voice: 'onyx', input: 'Hello.' });
+      expect(plain.headers.get('content-type')).toBe('audio/mpeg');
+    },
+    SLOW_MS,
+  );
 
   it('says that no transcription model is configured, so the game can use the browser’s recognition', async () => {
     const error = await sdk(url)
@@ -176,26 +183,35 @@ describe('audio, offline (no key)', () => {
     expect((await post(url, '/v1/audio/speech', { ...ok, input: 'a'.repeat(4096) })).status).toBe(200);
   });
 
-  it('holds its cap on eSpeak processes under a crowd: every answer is audio or a 429', async () => {
-    const responses = await Promise.all(
-      Array.from({ length: 48 }, (_, i) =>
-        post(
-          url,
-          '/v1/audio/speech',
-          { model: 'tts-1', voice: 'sage', input: `Line number ${i} of the crowd.`, response_format: 'wav' },
-          `crowd-${i}`,
+  it(
+    'holds its cap on eSpeak processes under a crowd: every answer is audio or a 429',
+    async () => {
+      const responses = await Promise.all(
+        Array.from({ length: 48 }, (_, i) =>
+          post(
+            url,
+            '/v1/audio/speech',
+            {
+              model: 'tts-1',
+              voice: 'sage',
+              input: `Line number ${i} of the crowd.`,
+              response_format: 'wav',
+            },
+            `crowd-${i}`,
+          ),
         ),
-      ),
-    );
-    const statuses = responses.map((response) => response.status);
-    await Promise.all(responses.map((response) => response.arrayBuffer()));
-    expect(
-      statuses.every((status) => status === 200 || status === 429),
-      statuses.join(','),
-    ).toBe(true);
-    expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(34);
-    expect(proxy.metrics.render()).not.toContain('server_error');
-  });
+      );
+      const statuses = responses.map((response) => response.status);
+      await Promise.all(responses.map((response) => response.arrayBuffer()));
+      expect(
+        statuses.every((status) => status === 200 || status === 429),
+        statuses.join(','),
+      ).toBe(true);
+      expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(34);
+      expect(proxy.metrics.render()).not.toContain('server_error');
+    },
+    SLOW_MS,
+  );
 });
 
 describe('audio through an upstream', () => {
