@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createStore } from '../store/index.js';
+import { postgresAvailable, startPostgres } from '../../../../test/support/postgres.js';
+import { createStore, type Store } from '../store/index.js';
 import { estimateTokens } from '../tokens.js';
 import { chunkText } from './chunk.js';
 import { extractText } from './parse.js';
@@ -111,9 +112,10 @@ describe('matches (attribute filters)', () => {
   });
 });
 
-describe('searchKnowledge over a real store', () => {
-  it('finds the passage, ranks it first, and never crosses owners', async () => {
-    const store = await createStore();
+/** Search over a real store: the same statements must work on PGlite and on PostgreSQL. */
+function searchContract(open: () => Promise<{ store: Store; close(): Promise<void> }>): void {
+  it('finds the passage, ranks it first, keeps the bytes, and never crosses owners', async () => {
+    const { store, close } = await open();
     try {
       const knowledge = new Knowledge(store.database(), {
         maxFileBytes: 1 << 20,
@@ -149,11 +151,42 @@ describe('searchKnowledge over a real store', () => {
       // A query of stop words only matches nothing (and does not fail).
       expect(await searchKnowledge(store.database(), 'ann', [store1.id], 'the of a')).toEqual([]);
       // Symbols a query parser might choke on are just text.
-      expect(
-        await searchKnowledge(store.database(), 'ann', [store1.id], "Varn's & | ! ( ) <-> :* 'x'"),
-      ).not.toEqual(undefined);
+      await expect(
+        searchKnowledge(store.database(), 'ann', [store1.id], "Varn's & | ! ( ) <-> :* 'x'"),
+      ).resolves.toBeInstanceOf(Array);
+      // The bytes come back as they went in.
+      expect(new TextDecoder().decode((await knowledge.store.fileSource(lore))?.content)).toContain(
+        'Queen Ysolde',
+      );
     } finally {
-      await store.close();
+      await close();
     }
   });
+}
+
+describe('searchKnowledge on PGlite', () => {
+  searchContract(async () => {
+    const store = await createStore();
+    return { store, close: () => store.close() };
+  });
 });
+
+const havePostgres = postgresAvailable();
+describe.skipIf(!havePostgres)(
+  havePostgres
+    ? 'searchKnowledge on PostgreSQL'
+    : 'searchKnowledge on PostgreSQL (skipped: no PostgreSQL binaries)',
+  () => {
+    searchContract(async () => {
+      const server = await startPostgres();
+      const store = await createStore({ databaseUrl: server.url });
+      return {
+        store,
+        close: async () => {
+          await store.close();
+          await server.stop();
+        },
+      };
+    });
+  },
+);
