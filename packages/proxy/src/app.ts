@@ -137,19 +137,29 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
         });
       });
     },
+    /**
+     * Stops taking requests, lets those in flight finish (a reply streaming now may end; a request cut
+     * while its write still lands would be retried, and stored twice), then stops the runs still going after
+     * `SHUTDOWN_DRAIN_MS` (their players see them cancelled) and closes what is left.
+     */
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      });
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_DRAIN_MS).unref())]);
       await engine.close();
+      const force = setTimeout(() => server.closeAllConnections(), 2000);
+      force.unref();
+      await drained;
+      clearTimeout(force);
       await shared.close();
       await limiter.close();
       await store.close();
     },
   };
 }
+
+/** How long a stopping proxy waits for the requests in flight (replies streaming included) to finish. */
+const SHUTDOWN_DRAIN_MS = 5000;
 
 /** The game's own assistants (from the config file): every player may use them, none may change them. */
 async function defineGameAssistants(store: Store, config: ProxyConfig, defaultModel: string): Promise<void> {

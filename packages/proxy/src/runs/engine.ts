@@ -104,6 +104,7 @@ export class RunEngine {
         this.#log.retire(ended.id);
       },
     );
+    await this.#clearOrphanClaims();
     if (this.#registry.shared && this.#sweeper === undefined) {
       let sweeping = false;
       this.#sweeper = setInterval(() => {
@@ -330,6 +331,18 @@ export class RunEngine {
     this.#log.close();
     await this.#signals.close();
     await this.#registry.close();
+  }
+
+  /**
+   * Frees threads claimed by runs that no live instance holds and that are not unfinished in the store: a run
+   * claimed but never stored (its instance died between the two), or ended without freeing its thread.
+   */
+  async #clearOrphanClaims(): Promise<void> {
+    const orphans = await this.#registry.orphans();
+    if (orphans.length === 0) return;
+    const unfinished = new Set((await this.store.listUnfinishedRuns()).map(({ run }) => run.id));
+    for (const { threadId, runId } of orphans)
+      if (!unfinished.has(runId) && !this.#live.has(runId)) await this.#registry.release(threadId, runId);
   }
 
   /** Claims the thread for a new run; a claim left by a run that has ended is cleared first. */

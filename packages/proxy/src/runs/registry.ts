@@ -29,6 +29,8 @@ export interface RunRegistry {
   release(threadId: string, runId: string): Promise<void>;
   /** Whether a live instance (its lease not lapsed) holds `runId`. A run never claimed is not held. */
   isHeld(runId: string): Promise<boolean>;
+  /** Claims no live instance holds (their instance died), for recovery to end or clear. */
+  orphans(): Promise<Array<{ threadId: string; runId: string }>>;
   /** Stops renewing this instance's leases and lets go of its connections. */
   close(): Promise<void>;
 }
@@ -72,6 +74,11 @@ export class MemoryRunRegistry implements RunRegistry {
 
   async isHeld(runId: string): Promise<boolean> {
     return this.#threadOf.has(runId);
+  }
+
+  /** In one process every claim is this process's own: none is orphaned while it runs. */
+  async orphans(): Promise<Array<{ threadId: string; runId: string }>> {
+    return [];
   }
 
   async close(): Promise<void> {}

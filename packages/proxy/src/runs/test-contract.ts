@@ -72,6 +72,15 @@ export function registryContract(create: (instanceId: string) => RunRegistry, op
     expect(await registry.isHeld(run)).toBe(false);
   });
 
+  it('lists no claim of a live instance as orphaned', async () => {
+    const registry = create('a');
+    const thread = unique('thread');
+    const run = unique('run');
+    await registry.claim(thread, run);
+    expect((await registry.orphans()).some((orphan) => orphan.runId === run)).toBe(false);
+    await registry.release(thread, run);
+  });
+
   it('moves a run to the instance that adopts it', async () => {
     const a = create('a');
     const b = options.shared ? create('b') : a;

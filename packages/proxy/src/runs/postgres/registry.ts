@@ -155,6 +155,15 @@ export class PgRunRegistry implements RunRegistry {
     return rows.length > 0;
   }
 
+  async orphans(): Promise<Array<{ threadId: string; runId: string }>> {
+    const { rows } = await this.#connection.pool.query<{ thread_id: string; run_id: string }>({
+      name: 'parley_registry_orphans',
+      text: `SELECT c.thread_id, c.run_id FROM parley_run_claims c LEFT JOIN parley_instances i ON i.id = c.instance_id
+        WHERE i.id IS NULL OR i.heartbeat_at + i.lease_ms * interval '1 millisecond' <= now()`,
+    });
+    return rows.map((row) => ({ threadId: row.thread_id, runId: row.run_id }));
+  }
+
   /** The instances whose lease is live, this one included once registered. */
   async liveInstances(): Promise<LiveInstance[]> {
     const { rows } = await this.#connection.pool.query<LiveInstance>(
