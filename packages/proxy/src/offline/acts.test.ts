@@ -14,6 +14,11 @@ describe('readAct', () => {
       expect(readAct(line), line).toBe('question');
   });
 
+  it('reads asking for suggestions as a request (an NPC with a suggest_replies tool offers them)', () => {
+    expect(readAct('Suggest some replies I could give')).toBe('request');
+    expect(readAct('Please propose a few answers.')).toBe('request');
+  });
+
   it('reads plain requests, polite ones, offers and asking for work as requests', () => {
     for (const line of [
       'Open the gate.',

@@ -11,7 +11,7 @@ export type Act = 'request' | 'agreement' | 'question' | 'hostile' | 'statement'
 const IMPERATIVE = new Set(
   `open unlock unbar give sell show take let bring hand help lend make find lead follow close shut get buy
   pay teach heal write send lower fetch carry guide grant accept trade fix mend drop cut knock raise
-  cast call ring light wrap pour spare offer`.split(/\s+/),
+  cast call ring light wrap pour spare offer suggest propose`.split(/\s+/),
 );
 /** Words that may precede the verb of an imperative. */
 const LEAD_IN =
