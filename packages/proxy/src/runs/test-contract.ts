@@ -73,7 +73,7 @@ export function registryContract(create: (instanceId: string) => RunRegistry, op
   });
 
   it('lists no claim of a live instance as orphaned', async () => {
-    const registry = create('a');
+    const registry = create(unique('live'));
     const thread = unique('thread');
     const run = unique('run');
     await registry.claim(thread, run);
