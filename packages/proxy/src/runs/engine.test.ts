@@ -417,6 +417,22 @@ describe('RunEngine', () => {
     await engine.close();
   });
 
+  it('shows a cancelled run what it was charged, estimated when the upstream reported no usage', async () => {
+    const gate = pausingUpstream();
+    const engine = new RunEngine(base, gate.upstream, config);
+    const { assistant, thread } = await setUp(base);
+    const started = await engine.createRun(OWNER, thread, { assistant_id: assistant.id, stream: true });
+    await until(async () => (await names(started)).includes('thread.message.delta'));
+    await engine.cancel(OWNER, thread.id, started.run.id);
+    gate.release();
+    await ended(started);
+    const run = await base.getRun(OWNER, thread.id, started.run.id);
+    expect(run?.status).toBe('cancelled');
+    expect(run?.usage?.completion_tokens).toBeGreaterThan(0); // "Well." was produced, and paid for
+    expect(run?.usage?.prompt_tokens).toBeGreaterThan(0);
+    await engine.close();
+  });
+
   it('a player who lists the thread mid-turn sees the reply in progress', async () => {
     const store = withMemoryCache(base); // as the proxy runs on its embedded store
     const gate = pausingUpstream();

@@ -375,6 +375,7 @@ export class RunEngine {
       scripted: undefined,
       toolCalls: 0,
       usage: undefined,
+      promptEstimate: 0,
       pendingStepUsage: null,
       ending: undefined,
       history: undefined,

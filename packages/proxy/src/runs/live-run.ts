@@ -29,6 +29,8 @@ export interface LiveRun {
   scripted: string | undefined;
   /** Tool calls made so far in the run (against the policy's cap). */
   toolCalls: number;
+  /** The prompt of the segment in flight, estimated (for a usage the upstream did not report). */
+  promptEstimate: number;
   /** Tokens used by the run's segments so far; shown on the run once it ends. */
   usage: Usage | undefined;
   /** Usage of the segment that asked for tool calls, given to its step when the outputs arrive. */

@@ -18,6 +18,7 @@ import { ProxyError } from '../errors.js';
 import { newId, nowSeconds } from '../ids.js';
 import { makeStep } from '../objects.js';
 import type { Store } from '../store/types.js';
+import { estimateMessageTokens, estimateTokens } from '../tokens.js';
 import type { TurnGuards, Watchdog } from '../turns/guards.js';
 import { buildChatRequest, historyMessages, replaySteps } from '../turns/prompt.js';
 import {
@@ -90,6 +91,7 @@ async function openUpstream(
   live.scripted = undefined;
   if (scripted !== undefined) return scriptedChunks(scripted, live.run.model);
   const request = await segmentRequest(host, live);
+  live.promptEstimate = estimateMessageTokens(request.messages);
   watchdog.arm('first');
   return host.upstream.stream(request, signal);
 }
@@ -191,12 +193,11 @@ class Segment {
   async #account(status: string): Promise<void> {
     const { host, live } = this;
     const usage = this.#usage;
-    live.usage = addUsage(live.usage, usage);
-    await host.guards.settle(
-      live.reservation,
-      { usage, produced: this.#reply.text + this.#calls.arguments },
-      live.run.max_completion_tokens,
-    );
+    const produced = this.#reply.text + this.#calls.arguments;
+    // An upstream that reported no usage (a cut stream; some compatible servers) is shown what it was
+    // charged: the prompt and the text it produced, estimated as the budget settles them.
+    live.usage = addUsage(live.usage, usage ?? estimatedUsage(live.promptEstimate, produced));
+    await host.guards.settle(live.reservation, { usage, produced }, live.run.max_completion_tokens);
     live.reservation = undefined;
     host.onTurn?.({
       model: live.run.model,
@@ -371,4 +372,15 @@ function scriptedChunks(text: string, model: string): ChatCompletionChunk[] {
     choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
   });
   return [...(text.match(/\s*\S+/g) ?? []).map((word) => chunk({ content: word }, null)), chunk({}, 'stop')];
+}
+
+/** What a segment whose upstream reported no usage is taken to have used (nothing when it produced nothing). */
+function estimatedUsage(promptTokens: number, produced: string): Usage | undefined {
+  if (produced.length === 0) return undefined;
+  const completion = estimateTokens(produced);
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completion,
+    total_tokens: promptTokens + completion,
+  };
 }
