@@ -10,6 +10,7 @@ import { ProxyError, toErrorBody, toProxyError } from './errors.js';
 import { readJson } from './http/body.js';
 import { createCors } from './http/cors.js';
 import type { Router } from './http/router.js';
+import { createKnowledge } from './knowledge/service.js';
 import { createLimiter } from './limits/index.js';
 import type { Limiter } from './limits/limiter.js';
 import { estimateCostUsd } from './limits/prices.js';
@@ -99,7 +100,10 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   );
   const recovered = await engine.recover();
   if (recovered > 0) log.info('recovered runs left unfinished by a previous process', { count: recovered });
+  // Files and vector stores, indexed in the background on the store's own database.
+  const knowledge = createKnowledge({ store, config, metrics });
   const router = createRoutes({
+    knowledge,
     store,
     engine,
     upstream,
@@ -147,6 +151,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
       server.closeIdleConnections();
       await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_DRAIN_MS).unref())]);
       await engine.close();
+      await knowledge.indexer.idle(); // a file mid-indexing would otherwise be indexed again at the next start
       const force = setTimeout(() => server.closeAllConnections(), 2000);
       force.unref();
       await drained;
