@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/schema.ts'],
+  entry: ['src/index.ts', 'src/schema.ts', 'src/voice.ts'],
   format: 'esm',
   platform: 'neutral',
   target: 'es2022',

@@ -27,6 +27,7 @@ const esbuild = loadEsbuild();
 const entries = [
   ['@parley/dialogue', 'dist/index.js', 'budget 6000 B'],
   ['@parley/dialogue/schema', 'dist/schema.js', 'on top of the core, only for Standard Schema tools'],
+  ['@parley/dialogue/voice', 'dist/voice.js', 'on top of the core, only for speech and transcription'],
 ];
 for (const [name, file, note] of entries) {
   const entry = `${here}${file}`;
