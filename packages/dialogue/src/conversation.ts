@@ -146,6 +146,14 @@ export function createConversation(ctx: Context, npc: Npc, key: string): Convers
           return { threadId: thread, body };
         }),
       options?.signal,
+      // A line cut after the turn ended: the next turn must not read it whole.
+      (cancelled) => {
+        const tail = tails.get(storeKey);
+        tails.set(
+          storeKey,
+          Promise.all([tail, cancelled]).then(() => {}),
+        );
+      },
     );
     tails.set(storeKey, turn.done);
     return turn;

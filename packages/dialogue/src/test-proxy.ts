@@ -2,7 +2,14 @@
 // so the tests exercise fetch, SSE framing and error bodies end to end instead of mocking our modules.
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Assistant, ErrorObject, Message, Run, RunStatus } from '@parley/protocol';
+import {
+  type Assistant,
+  type ErrorObject,
+  type Message,
+  type Run,
+  type RunStatus,
+  SHOWN_CHARACTERS_PARAM,
+} from '@parley/protocol';
 import { type DialogueError, isDialogueError } from './errors.js';
 import type { DialogueEvent, Turn } from './turn.js';
 
@@ -76,6 +83,8 @@ export interface TestProxy {
     headers?: Record<string, string>;
     destroy?: boolean;
   }>;
+  /** How long a cancel takes before the run hears it (and its line is cut); default 0. */
+  cancelDelayMs: number;
   /** What a run stream says; default {@link replyScript}. */
   script: RunScript;
   /** Requests matching method and a path regex. */
@@ -203,8 +212,18 @@ export async function startTestProxy(): Promise<TestProxy> {
       case 'POST threads/:id/runs/:run/cancel': {
         const channel = runs.get(runId!);
         if (!channel) return notFound();
+        if (proxy.cancelDelayMs) await new Promise((r) => setTimeout(r, proxy.cancelDelayMs));
         cancels.get(runId!)?.();
         await channel.ended;
+        // Like the proxy: the run's last line is stored as the player saw it (`shown_characters`).
+        const shown = body?.[SHOWN_CHARACTERS_PARAM];
+        const line = messages?.findLast((m) => m.role === 'assistant');
+        const part = line?.content[0];
+        if (typeof shown === 'number' && line && part?.type === 'text' && part.text.value.length > shown) {
+          part.text.value = part.text.value.slice(0, shown);
+          line.status = 'incomplete';
+          line.incomplete_details = { reason: 'run_cancelled' };
+        }
         const terminal = /^(completed|incomplete|failed|cancelled|expired)$/.test(channel.status);
         return json(200, {
           id: runId,
@@ -322,6 +341,7 @@ export async function startTestProxy(): Promise<TestProxy> {
     pageSize: 100,
     token: undefined,
     failures: [],
+    cancelDelayMs: 0,
     script: replyScript,
     calls: (method, path) => proxy.requests.filter((r) => r.method === method && path.test(r.path)),
     close: () =>

@@ -424,3 +424,78 @@ describe('interrupting near the end of a line', () => {
     expect(proxy.calls('POST', /\/cancel$/)).toHaveLength(0);
   });
 });
+
+describe('interrupting with what the player saw', () => {
+  const cancelBodies = () => proxy.calls('POST', /\/cancel$/).map((r) => r.body);
+
+  it('after the turn ended, interrupt({ shown }) cuts the stored line and the next turn waits for it', async () => {
+    const { conversation } = setup();
+    const turn = conversation.say('Hello');
+    expect(await turn.text).toBe(REPLY);
+    await pause(20); // the turn has settled: only a late cancel can cut the line
+    proxy.cancelDelayMs = 100;
+    turn.interrupt({ shown: 6 });
+    turn.interrupt({ shown: 3 }); // cut once
+    // The next turn starts only once the cut is stored: its history must be what the player saw.
+    let seen: string | undefined;
+    proxy.script = async (context) => {
+      const part = proxy.threads.get(context.threadId)?.findLast((m) => m.role === 'assistant')?.content[0];
+      seen = part?.type === 'text' ? part.text.value : undefined;
+      await replyScript(context);
+    };
+    expect(await conversation.say('Go on.').text).toBe(REPLY);
+    expect(cancelBodies()).toEqual([{ shown_characters: 6 }]);
+    expect(seen).toBe('Hail, ');
+    const { messages } = await conversation.history();
+    expect(messages.map((m) => m.text)).toEqual(['Hello', 'Hail, ', 'Go on.', REPLY]);
+  });
+
+  it('after the turn ended, interrupt() without shown, or with the whole line, sends nothing', async () => {
+    const { conversation } = setup();
+    const turn = conversation.say('Hello');
+    await turn.text;
+    turn.interrupt();
+    turn.interrupt({ shown: REPLY.length });
+    await pause(20);
+    expect(cancelBodies()).toEqual([]);
+  });
+
+  it('mid-stream, interrupt({ shown }) stops the turn and sends shown_characters', async () => {
+    proxy.script = async ({ run, send, say, cancelled }) => {
+      send('thread.run.created', run('queued'));
+      await say('Well, let me tell you about the dragon', 4);
+      await cancelled;
+      send('thread.run.cancelled', run('cancelled'));
+      send('done', '[DONE]');
+    };
+    const { conversation } = setup();
+    const turn = conversation.say('A story?');
+    const events: DialogueEvent[] = [];
+    for await (const event of turn) {
+      events.push(event);
+      if (event.type === 'text.delta' && event.text.length >= 8) turn.interrupt({ shown: 5 });
+    }
+    expect(events.at(-1)).toMatchObject({ type: 'error', error: { code: 'interrupted' } });
+    await pause(20);
+    expect(cancelBodies()).toEqual([{ shown_characters: 5 }]);
+  });
+
+  it('counts shown from the start of the last message of a run that wrote several', async () => {
+    proxy.script = async ({ run, send, say, requireAction }) => {
+      send('thread.run.created', run('queued'));
+      await say('Let me look.');
+      await requireAction([['call_1', 'look', '{}']]);
+      await say('Here it is!');
+      send('thread.run.completed', run('completed'));
+      send('done', '[DONE]');
+    };
+    const { npc, conversation } = setup();
+    npc.tool('look', { run: () => 'found' });
+    const turn = conversation.say('Find it?');
+    const text = await turn.text;
+    expect(text).toBe('Let me look.\n\nHere it is!');
+    turn.interrupt({ shown: 'Let me look.\n\nHere'.length });
+    await conversation.say('Thanks.').text;
+    expect(cancelBodies()).toEqual([{ shown_characters: 4 }]);
+  });
+});

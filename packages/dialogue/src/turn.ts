@@ -1,4 +1,10 @@
-import type { FunctionToolCall, Run, RunStatus, Usage } from '@parley/protocol';
+import {
+  type FunctionToolCall,
+  type Run,
+  type RunStatus,
+  SHOWN_CHARACTERS_PARAM,
+  type Usage,
+} from '@parley/protocol';
 import type { Context } from './context.js';
 import type { Conversation } from './conversation.js';
 import { DialogueError, fromErrorObject, interrupted, messageOf, toDialogueError } from './errors.js';
@@ -33,6 +39,17 @@ export type DialogueEvent =
   | { type: 'turn.end'; text: string; status: RunStatus; runId: string; usage: Usage | null }
   | { type: 'error'; error: DialogueError };
 
+/** Options of {@link Turn.interrupt}. */
+export interface InterruptOptions {
+  /**
+   * How many characters of the turn's text (as in `text.delta`'s `text`, UTF-16 code units) the player
+   * saw. The proxy then stores the NPC's line cut there and marked `incomplete`, even when the run had
+   * already completed, so the NPC remembers only what the player saw. A run that wrote several messages
+   * (around tool calls) can only have its last one cut.
+   */
+  shown?: number;
+}
+
 /**
  * One player line and the NPC's streamed answer. It starts at once and buffers its events, so it can be
  * iterated late, several times, or not at all. Every iterator replays the turn from its first event (so
@@ -52,11 +69,20 @@ export interface Turn extends AsyncIterable<DialogueEvent> {
   readonly text: Promise<string>;
   /**
    * Stops the turn: aborts the stream (and running tool handlers' signals) and asks the proxy to cancel
-   * the run (best effort: a run whose id has not arrived yet cannot be cancelled). No-op once it ended or
-   * once the run's outcome arrived (the turn then ends as usual). A cancel the proxy finds too late is no
-   * error: the turn ends `interrupted` all the same.
+   * the run (best effort: a run whose id has not arrived yet cannot be cancelled). A cancel the proxy finds
+   * too late is no error: the turn ends `interrupted` all the same.
+   *
+   * Once the run's outcome arrived (or the turn ended) the turn is not stopped: it ends as usual. Only when
+   * `shown` is less than the whole text is the cancel still sent, so the proxy cuts the stored line to what
+   * the player saw; the conversation's next turn waits for it.
+   *
+   * @example
+   * ```ts
+   * // The player pressed Esc while the typewriter had shown 42 characters.
+   * turn.interrupt({ shown: 42 });
+   * ```
    */
-  interrupt(): void;
+  interrupt(options?: InterruptOptions): void;
   /** The run's id, once the stream has announced it. */
   readonly runId: string | undefined;
   /**
@@ -82,6 +108,8 @@ export function startTurn(
   conversation: Conversation,
   open: (signal: AbortSignal) => Promise<OpenedRun>,
   outer?: AbortSignal,
+  /** Called with a cancel sent after the turn settled (to cut the stored line), for the next turn to await. */
+  onLateCancel?: (cancelled: Promise<unknown>) => void,
 ): Turn & { done: Promise<void> } {
   const events: DialogueEvent[] = [];
   const waiting: Array<() => void> = [];
@@ -93,6 +121,10 @@ export function startTurn(
   // The run's final status, once the stream said it (its `done` may still be on the way).
   let status: RunStatus | undefined;
   let cancelling: Promise<Run | undefined> | undefined;
+  // Everything said so far, and where its last message starts (the proxy can cut only that one).
+  let said = '';
+  let lastStart = 0;
+  let settled = false;
   // What the run was charged, when its ending said so (`thread.run.cancelled` carries it too).
   let charged: Usage | null = null;
   let charges: Promise<Usage | null> | undefined;
@@ -106,18 +138,33 @@ export function startTurn(
     request<ReadableStream<Uint8Array>>(method, `/threads/${threadId}/runs/${runId}/${path}`, options);
   // Best effort, and never an error: the run may have ended meanwhile, which the proxy answers with 200 and
   // the finished run, and older proxies (like OpenAI) with 400 `invalid_run_state`.
-  const cancel = () => {
-    if (runId)
-      cancelling = (runRequest('POST', 'cancel') as Promise<unknown> as Promise<Run>).catch(() => undefined);
+  const cancel = (shown?: number) => {
+    if (!runId) return;
+    const body =
+      shown === undefined ? undefined : { [SHOWN_CHARACTERS_PARAM]: Math.max(0, shown - lastStart) };
+    cancelling = (runRequest('POST', 'cancel', { body }) as Promise<unknown> as Promise<Run>).catch(
+      () => undefined,
+    );
   };
-  const interrupt = () => {
-    // A run whose outcome has arrived is over: the player has the whole line, and a cancel could only be
-    // refused (a 400 the browser would log in red).
-    if (ended || status || signal.aborted) return;
+  let cut = false;
+  const interrupt = ({ shown }: InterruptOptions = {}) => {
+    if (shown !== undefined && !(shown >= 0)) shown = 0;
+    if (ended || status || signal.aborted) {
+      // A run whose outcome has arrived is over, and the player saw the whole line: a cancel could only be
+      // refused (a 400 from older proxies, which the browser logs in red). One who saw less gets the line
+      // cut, once.
+      if (shown === undefined || shown >= said.length || cut || !runId || signal.aborted) return;
+      cut = true;
+      cancel(shown);
+      if (settled && cancelling) onLateCancel?.(cancelling);
+      return;
+    }
+    cut = shown !== undefined;
     controller.abort(interrupted());
-    cancel();
+    cancel(shown);
   };
-  outer?.addEventListener('abort', interrupt);
+  const onAbort = () => interrupt();
+  outer?.addEventListener('abort', onAbort);
   if (outer?.aborted) interrupt();
 
   // Answers one call; throws (becoming an error output) for bad arguments, a missing handler or a timeout.
@@ -147,7 +194,6 @@ export function startTurn(
   };
 
   const run = async () => {
-    let said = '';
     let message: string | undefined;
     let failure: DialogueError | undefined;
     let usage: Usage | null = null;
@@ -182,7 +228,10 @@ export function startTurn(
             for (const part of data.delta.content ?? []) delta += part.text?.value ?? '';
             if (delta) {
               // A run that writes several messages (around tool calls) reads as paragraphs.
-              if (said && message !== data.id) delta = `\n\n${delta}`;
+              if (said && message !== data.id) {
+                delta = `\n\n${delta}`;
+                lastStart = said.length + 2;
+              }
               message = data.id;
               said += delta;
               push({ type: 'text.delta', delta, text: said });
@@ -268,7 +317,9 @@ export function startTurn(
   const done = text
     .catch(() => {})
     .then(() => {
-      outer?.removeEventListener('abort', interrupt);
+      outer?.removeEventListener('abort', onAbort);
+      // A cancel sent from here on is reported to onLateCancel instead.
+      settled = true;
       return cancelling;
     })
     .then(() => {});
