@@ -17,5 +17,5 @@ export type { RunStreamEvent } from './parse-run-stream.js';
 export { parseRunStream } from './parse-run-stream.js';
 export type { KeyValueStore } from './store.js';
 export { memoryStore } from './store.js';
-export type { DialogueEvent, ToolCall, Turn } from './turn.js';
+export type { DialogueEvent, InterruptOptions, ToolCall, Turn } from './turn.js';
 export type { SpeakOptions, SpokenClip, Voice, VoiceOptions } from './voice.js';
