@@ -57,3 +57,5 @@ export {
 } from './suggestions.js';
 export type { TypewriterOptions } from './typewriter.js';
 export { Typewriter } from './typewriter.js';
+export type { NpcVoiceOptions, VoicedNpc } from './voice.js';
+export { NpcVoice } from './voice.js';

@@ -38,6 +38,11 @@ export interface NpcOptions {
   suggestReplies?: 'text' | 'tool' | false;
   /** Lines the NPC mutters now and then in a bubble while the player is near and not talking. */
   ambientBarks?: AmbientBarkOptions;
+  /**
+   * The NPC's voice when the plugin speaks (`connect({ voice })`): an OpenAI voice name (`onyx`, `fable`…).
+   * Default: the definition's `metadata.voice`, else the voice options' `defaultVoice`.
+   */
+  voice?: string;
 }
 
 /** Options of {@link ParleyNpc.bark}. */
@@ -82,6 +87,8 @@ export class ParleyNpc {
   readonly definition: NpcDefinition;
   readonly talkKey: number;
   readonly conversationKey: string;
+  /** The voice it speaks in, when the plugin speaks. */
+  readonly voice: string | undefined;
   readonly #host: NpcHost;
   readonly #npc: () => Npc;
   readonly #range: RangeTracker;
@@ -121,6 +128,7 @@ export class ParleyNpc {
     this.#player = options.player;
     this.talkKey = toKeyCode(options.talkKey ?? 'E');
     this.conversationKey = options.conversationKey ?? 'default';
+    this.voice = options.voice ?? definition.metadata?.['voice'];
     this.#clickToTalk = options.clickToTalk ?? true;
     this.suggestReplies = options.suggestReplies ?? 'text';
     this.#ambient = options.ambientBarks && {

@@ -18,6 +18,7 @@ import { type NpcHost, type NpcOptions, type NpcSprite, ParleyNpc } from './npc.
 import { distanceSquared, type Point } from './range.js';
 import { SUGGEST_REPLIES_TOOL, suggestRepliesTool } from './suggestions.js';
 import { TalkSession } from './talk-session.js';
+import { NpcVoice, type NpcVoiceOptions } from './voice.js';
 
 /** Key under which the plugin is installed in the Scene Systems. */
 export const PARLEY_PLUGIN_KEY = 'ParleyPlugin';
@@ -88,6 +89,11 @@ export interface ParleyPluginOptions extends ParleyOptions {
    * emitted as the `npc.glyph` event.
    */
   onGlyph?: (report: GlyphReport) => void;
+  /**
+   * NPCs speak their replies through the proxy's speech endpoint (`true` or options), each in its
+   * `addNpc(…, { voice })`; see {@link NpcVoice}. Default off.
+   */
+  voice?: boolean | NpcVoiceOptions;
 }
 
 /**
@@ -122,6 +128,7 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
   #fastForward = new FastForward();
   #consoleModel: ConsoleModel | undefined;
   #console: DebugConsole | undefined;
+  #voice: NpcVoice | undefined;
   #keys = new Map<number, Phaser.Input.Keyboard.Key>();
   #source: RunRecord['source'] = 'player';
   #holdSource: 'key' | 'pointer' = 'key';
@@ -189,7 +196,13 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     });
     this.#fastForward = new FastForward(options.fastForward);
     if (this.#running) this.#setUpConsole();
+    if (this.#running) this.#setUpVoice();
     return this;
+  }
+
+  /** The NPCs' voice (mute, volume, transcription), when `connect({ voice })` turned it on. */
+  get voice(): NpcVoice | undefined {
+    return this.#voice;
   }
 
   /** The `@parley/dialogue` client; throws before {@link ParleyPlugin.connect}. */
@@ -335,7 +348,9 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
    */
   interrupt(): boolean {
     const npc = this.#active;
-    if (!npc?.existingSession?.interrupt()) return false;
+    // The voice stops at once, also after the text has all arrived (it lags behind it).
+    const spoke = this.#voice?.stop() ?? false;
+    if (!npc?.existingSession?.interrupt()) return spoke;
     this.#emit(ParleyEvents.Interrupt, { npc });
     return true;
   }
@@ -345,6 +360,7 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     const npc = this.#active;
     if (!npc) return;
     this.#active = undefined;
+    this.#voice?.stop();
     npc.existingSession?.close();
     this.#box?.close();
     this.#fastForward.release();
@@ -417,6 +433,7 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     if (!this.#client && defaults) this.connect(defaults);
     this.#live = new LiveRegion(scene.game.canvas.ownerDocument, { id: this.#options?.liveRegionId });
     this.#setUpConsole();
+    this.#setUpVoice();
     globalThis.__PARLEY_DEVTOOLS__?.attach?.(this);
   }
 
@@ -426,6 +443,8 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     this.#running = false;
     globalThis.__PARLEY_DEVTOOLS__?.detach?.(this);
     this.closeDialogue();
+    this.#voice?.destroy();
+    this.#voice = undefined;
     for (const npc of [...this.#npcs]) npc.destroy();
     this.#npcs = [];
     const scene = this.scene;
@@ -477,6 +496,15 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     if (mode === true) this.#console.toggle(true);
   }
 
+  // (Re)made on connect and scene start: its indicator lives in the scene, which a restart empties.
+  #setUpVoice(): void {
+    this.#voice?.destroy();
+    this.#voice = undefined;
+    const { voice, url, fetch, auth } = this.#options ?? {};
+    if (!voice || !this.scene) return;
+    this.#voice = new NpcVoice(this.scene, { url: url ?? '', fetch, auth }, voice === true ? {} : voice);
+  }
+
   #tearDownConsole(): void {
     this.#console?.element.ownerDocument.defaultView?.removeEventListener(
       'keydown',
@@ -526,6 +554,7 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
   }
 
   #turnStarted(npc: ParleyNpc, line: string, turn: Turn): void {
+    this.#voice?.follow(npc, turn);
     this.#emit(ParleyEvents.Say, { npc, text: line, turn });
     const model = this.#consoleModel;
     if (!model) return;

@@ -1,0 +1,250 @@
+import type { Turn } from '@parley/dialogue';
+import { createVoice, type Voice, type VoiceOptions } from '@parley/dialogue/voice';
+import * as Phaser from 'phaser';
+
+/** Options of the plugin's voice (`connect({ voice })`). */
+export interface NpcVoiceOptions extends Omit<VoiceOptions, 'url' | 'fetch' | 'auth'> {
+  /** Whether NPCs speak before the player chose (the remembered mute wins). Default true. */
+  enabled?: boolean;
+  /** Voice of NPCs that name none. Default `'alloy'`. */
+  defaultVoice?: string;
+  /** Where mute and volume are remembered (`localStorage`). Default `'parley.voice'`; `false` for nowhere. */
+  storageKey?: string | false;
+}
+
+/** What the voice needs of an NPC: its sprite (for the speaking indicator) and its voice name. */
+export interface VoicedNpc {
+  readonly sprite: { x: number; y: number; displayHeight: number; displayWidth?: number; originY?: number };
+  readonly voice: string | undefined;
+}
+
+/**
+ * The NPCs' voices in one scene: speaks each reply sentence by sentence as it streams (through
+ * `@parley/dialogue/voice`), plays it through Phaser's Web Audio sound manager (so the game's master
+ * volume and mute apply), shows a speaking indicator beside the NPC, and stops at once on `stop()`.
+ * Mute and volume are remembered. Made by the plugin's `connect({ voice })`; reach it as
+ * `this.parley.voice`.
+ */
+export class NpcVoice {
+  readonly #scene: Phaser.Scene;
+  readonly #client: Voice;
+  readonly #defaultVoice: string;
+  readonly #storageKey: string | false;
+  readonly #indicator: Phaser.GameObjects.Text;
+  #context: AudioContext | undefined;
+  #gain: GainNode | undefined;
+  #muted: boolean;
+  #volume = 1;
+  #stop: AbortController | undefined;
+  #source: AudioBufferSourceNode | undefined;
+  #speaker: VoicedNpc | undefined;
+  #queue: Promise<void> = Promise.resolve();
+  #pending = 0;
+  readonly #unlock = (): void => void this.#context?.resume().catch(() => {});
+
+  /** @internal Use `connect({ voice })`. */
+  constructor(
+    scene: Phaser.Scene,
+    client: Pick<VoiceOptions, 'url' | 'fetch' | 'auth'>,
+    options: NpcVoiceOptions,
+  ) {
+    this.#scene = scene;
+    const { enabled = true, defaultVoice = 'alloy', storageKey = 'parley.voice', ...voiceOptions } = options;
+    this.#client = createVoice({ ...voiceOptions, ...client });
+    this.#defaultVoice = defaultVoice;
+    this.#storageKey = storageKey;
+    const saved = this.#load();
+    this.#muted = saved?.muted ?? !enabled;
+    this.#volume = saved?.volume ?? 1;
+    this.#indicator = scene.add
+      .text(0, 0, '🔊', { fontSize: '16px' })
+      .setOrigin(0, 1)
+      .setDepth(9_003)
+      .setVisible(false);
+    // Browsers start audio suspended until the page is touched or a key pressed; Phaser unlocks its own
+    // context the same way, this covers a context made here.
+    const view = scene.game.canvas.ownerDocument.defaultView;
+    view?.addEventListener('keydown', this.#unlock, true);
+    view?.addEventListener('pointerdown', this.#unlock, true);
+    scene.events.on(Phaser.Scenes.Events.UPDATE, this.#follow, this);
+  }
+
+  /** The `@parley/dialogue/voice` client: `voice.client.listen(clip)` transcribes through the proxy. */
+  get client(): Voice {
+    return this.#client;
+  }
+
+  /** Whether NPCs are silent; remembered across visits. */
+  get muted(): boolean {
+    return this.#muted;
+  }
+
+  set muted(muted: boolean) {
+    this.#muted = muted;
+    if (muted) this.stop();
+    this.#save();
+  }
+
+  /** Voice volume, 0 to 1 (under the game's master volume); remembered across visits. */
+  get volume(): number {
+    return this.#volume;
+  }
+
+  set volume(volume: number) {
+    this.#volume = Math.min(1, Math.max(0, volume));
+    if (this.#gain) this.#gain.gain.value = this.#volume;
+    this.#save();
+  }
+
+  /** Whether a clip is playing or about to (requested, decoding). */
+  get speaking(): boolean {
+    return this.#source !== undefined || this.#pending > 0;
+  }
+
+  /**
+   * Speaks a turn's reply as it streams, replacing whatever was being said. The `> reply` lines offered
+   * as chips are not spoken.
+   */
+  follow(npc: VoicedNpc, turn: Turn): void {
+    if (this.#muted) return;
+    const controller = this.#restart(npc);
+    const clips = this.#client.speakTurn(turn, {
+      voice: npc.voice ?? this.#defaultVoice,
+      signal: controller.signal,
+      // The `> reply` lines are the chips' (see suggestions.ts), not speech.
+      prepare: (sentence) => (/^\s*>/.test(sentence) ? '' : sentence),
+    });
+    void (async () => {
+      for await (const clip of clips) this.#enqueue(clip.audio, controller.signal);
+    })().catch(() => {});
+  }
+
+  /** Speaks one line (a bark, a scripted line), replacing whatever was being said. */
+  say(npc: VoicedNpc, text: string): void {
+    if (this.#muted || !text.trim()) return;
+    const controller = this.#restart(npc);
+    const audio = this.#client.speak(text, {
+      voice: npc.voice ?? this.#defaultVoice,
+      signal: controller.signal,
+    });
+    audio.catch(() => {});
+    this.#enqueue(audio, controller.signal);
+  }
+
+  /** Stops the voice at once: the clip playing and every one still coming. Returns whether any was. */
+  stop(): boolean {
+    const was = this.speaking;
+    this.#stop?.abort();
+    this.#stop = undefined;
+    this.#pending = 0;
+    const source = this.#source;
+    this.#source = undefined;
+    if (source) {
+      source.onended = null;
+      source.stop();
+    }
+    this.#speaker = undefined;
+    this.#indicator.setVisible(false);
+    return was;
+  }
+
+  /** Stops, and removes the indicator and every listener. */
+  destroy(): void {
+    this.stop();
+    const view = this.#scene.game?.canvas?.ownerDocument.defaultView;
+    view?.removeEventListener('keydown', this.#unlock, true);
+    view?.removeEventListener('pointerdown', this.#unlock, true);
+    this.#scene.events?.off(Phaser.Scenes.Events.UPDATE, this.#follow, this);
+    this.#indicator.destroy();
+    this.#gain?.disconnect();
+  }
+
+  #restart(npc: VoicedNpc): AbortController {
+    this.stop();
+    const controller = new AbortController();
+    this.#stop = controller;
+    this.#speaker = npc;
+    this.#queue = Promise.resolve();
+    return controller;
+  }
+
+  // Clips decode as soon as they arrive and play one after another.
+  #enqueue(audio: Promise<ArrayBuffer>, signal: AbortSignal): void {
+    const context = this.#audio();
+    this.#pending++;
+    const decoded = audio.then((bytes) => context.decodeAudioData(bytes));
+    decoded.catch(() => {});
+    this.#queue = this.#queue
+      .then(async () => {
+        const buffer = await decoded.catch(() => undefined);
+        if (signal.aborted) return;
+        this.#pending--;
+        if (buffer) await this.#play(context, buffer, signal);
+        if (!signal.aborted && !this.speaking) this.#indicator.setVisible(false);
+      })
+      .catch(() => {});
+  }
+
+  #play(context: AudioContext, buffer: AudioBuffer, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const source = context.createBufferSource();
+      source.buffer = buffer;
+      source.connect(this.#gain!);
+      source.onended = () => {
+        if (this.#source === source) this.#source = undefined;
+        resolve();
+      };
+      signal.addEventListener('abort', () => resolve(), { once: true });
+      this.#source = source;
+      this.#indicator.setVisible(true);
+      this.#follow();
+      source.start();
+    });
+  }
+
+  // Phaser's Web Audio context when the game has one (its master volume and mute then apply), else our own.
+  #audio(): AudioContext {
+    if (!this.#context) {
+      const manager = this.#scene.sound as Partial<Phaser.Sound.WebAudioSoundManager>;
+      this.#context = manager.context ?? new AudioContext();
+      this.#gain = this.#context.createGain();
+      this.#gain.gain.value = this.#volume;
+      this.#gain.connect(
+        manager.context && manager.destination ? manager.destination : this.#context.destination,
+      );
+    }
+    if (this.#context.state === 'suspended') this.#unlock();
+    return this.#context;
+  }
+
+  #follow(): void {
+    const npc = this.#speaker;
+    if (!npc || !this.#indicator.visible) return;
+    const { sprite } = npc;
+    const top = sprite.y - sprite.displayHeight * (sprite.originY ?? 0.5);
+    this.#indicator.setPosition(sprite.x + (sprite.displayWidth ?? 0) / 2, top + 4);
+    // A gentle pulse, so a glance tells who is talking.
+    this.#indicator.setAlpha(0.6 + 0.4 * Math.abs(Math.sin(this.#scene.time.now / 220)));
+  }
+
+  #load(): { muted?: boolean; volume?: number } | undefined {
+    if (this.#storageKey === false) return undefined;
+    try {
+      return JSON.parse(globalThis.localStorage?.getItem(this.#storageKey) ?? 'null') ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #save(): void {
+    if (this.#storageKey === false) return;
+    try {
+      globalThis.localStorage?.setItem(
+        this.#storageKey,
+        JSON.stringify({ muted: this.#muted, volume: this.#volume }),
+      );
+    } catch {
+      // Private mode or a full quota: the choice holds for this visit only.
+    }
+  }
+}
