@@ -18,6 +18,8 @@ const CSS = `
 #hud-status[data-tone="bad"] .dot { background: #ff6b5a; animation: hud-pulse 1s infinite alternate; }
 #hud-status[data-tone="bad"] { color: #ffb3a6; font-weight: bold; }
 #hud-help { font-size: 11.5px; color: #d9cbb5; margin-top: 4px; }
+#hud-voice { pointer-events: auto; margin-top: 6px; font: bold 12px "Trebuchet MS", "DejaVu Sans", sans-serif; color: #fff6e0; background: rgba(255,255,255,0.08); border: 1px solid #c9a66b; border-radius: 6px; padding: 3px 8px; cursor: pointer; }
+#hud-voice[aria-pressed="true"] { background: rgba(255, 217, 138, 0.3); }
 @keyframes hud-pulse { from { opacity: 1; } to { opacity: 0.3; } }
 #hud-purse { right: 12px; top: 12px; min-width: 200px; max-width: 30vw; font-size: 14px; }
 #hud-coins { font-size: 18px; font-weight: bold; color: #ffd98a; display: flex; align-items: center; gap: 8px; }
@@ -137,6 +139,7 @@ export class Hud {
         <h1>Eastwatch</h1>
         <div id="hud-status" role="status" data-tone="warn"><span class="dot"></span><span class="text">Sending word to the village…</span></div>
         <div id="hud-help">${help}</div>
+        <button type="button" id="hud-voice" data-action="voice" aria-pressed="false">🔈 Voice: off</button>
       </section>
       <section id="hud-purse" class="panel" aria-label="Purse">
         <div id="hud-coins"><span class="coin"></span><span class="amount">0</span> <span class="unit">coins</span></div>
@@ -169,9 +172,16 @@ export class Hud {
 
   #onAction: ((action: string) => void) | undefined;
 
-  /** Calls `handler` with the action of an on-screen button other than the quest log's (`console`). */
+  /** Calls `handler` with the action of an on-screen button other than the quest log's (`console`, `voice`). */
   onAction(handler: (action: string) => void): void {
     this.#onAction = handler;
+  }
+
+  /** Shows whether the villagers speak aloud on the voice toggle. */
+  setVoiceOn(on: boolean): void {
+    const button = this.root.querySelector('[data-action="voice"]');
+    button?.setAttribute('aria-pressed', String(on));
+    if (button) button.textContent = on ? '🔊 Voice: on' : '🔈 Voice: off';
   }
 
   /** Shows whether the console is open on its button. */

@@ -32,6 +32,9 @@ const NPC_LOOK: Record<NpcId, { tex: string; radius: number }> = {
   marta: { tex: Tex.Innkeeper, radius: 72 },
   odo: { tex: Tex.Scholar, radius: 72 },
 };
+// Each villager's voice (the offline proxy gives each its own eSpeak voice, pitch and pace): the gruff guard,
+// the bright trader, the innkeeper with a Scots lilt, the old scholar.
+const VILLAGER_VOICES: Record<NpcId, string> = { brom: 'onyx', tilda: 'nova', marta: 'sage', odo: 'fable' };
 const TEXT_STYLE = {
   fontFamily: '"Trebuchet MS", "DejaVu Sans", Verdana, sans-serif',
   color: '#fff6e0',
@@ -154,6 +157,11 @@ export class VillageScene extends Phaser.Scene {
       url: import.meta.env['VITE_PARLEY_URL'] ?? '',
       fetch: this.#fetch,
       console: 'backtick',
+      // Off by default under automation (browser tests), so only the voice specs hear anything;
+      // `?voice=on` or the HUD toggle turns it on, and the choice is remembered.
+      voice: {
+        enabled: params.get('voice') === 'on' || (params.get('voice') !== 'off' && !navigator.webdriver),
+      },
     });
     this.parley.setPlayer(this.#player);
     for (const member of CAST) this.#addNpc(member, !bench);
@@ -163,7 +171,13 @@ export class VillageScene extends Phaser.Scene {
     // On touch screens, buttons stand in for the keys (Q is the quest log's own button).
     this.#hud.onAction((action) => {
       if (action === 'console') this.parley.toggleConsole();
+      const voice = this.parley.voice;
+      if (action === 'voice' && voice) {
+        voice.muted = !voice.muted;
+        this.#hud.setVoiceOn(!voice.muted);
+      }
     });
+    this.#hud.setVoiceOn(this.parley.voice?.muted === false);
     this.#connection = new ConnectionMonitor(import.meta.env['VITE_PARLEY_URL'] ?? '').start();
     this.#cleanups.push(this.#connection.on((c) => this.#hud.renderConnection(c)));
     this.#cleanups.push(this.#state.on((change) => this.#changed(change)));
@@ -373,6 +387,7 @@ export class VillageScene extends Phaser.Scene {
       {
         radius: look.radius,
         conversationKey: this.#playerId,
+        voice: VILLAGER_VOICES[member.id],
         ...(ambient && { ambientBarks: { lines: member.barks, every: 12_000, radius: 300 } }),
       },
     );
