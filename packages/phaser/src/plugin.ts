@@ -343,8 +343,10 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
   }
 
   /**
-   * Interrupts the reply streaming in the open dialogue (`turn.interrupt()`); the box stays open.
-   * Returns false when nothing was streaming. Escape does this, and a second Escape closes.
+   * Stops the reply streaming or still typing in the open dialogue: the line stops where it is, the box
+   * stays open, and the proxy is told how much the player saw (`turn.interrupt({ shown })`), so the NPC
+   * remembers only that. Returns false when nothing was streaming or typing. Escape (or the ✕ button)
+   * does this, and a second Escape closes.
    */
   interrupt(): boolean {
     const npc = this.#active;
@@ -609,7 +611,7 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     if (npc && npc.talkKey === code) this.talkTo(npc);
   }
 
-  // Escape interrupts a reply that is streaming; with nothing streaming it closes the dialogue.
+  // Escape stops a reply that is streaming or typing; with nothing to stop it closes the dialogue.
   #escape(): void {
     if (!this.#active) return;
     if (!this.interrupt()) this.closeDialogue();

@@ -6,6 +6,8 @@ import { type Mirror, type PageLayout, TalkSession, type TalkSessionOptions } fr
 /** A turn fed by the test, with the same replay-and-end contract as @parley/dialogue's. */
 function fakeTurn() {
   const events: DialogueEvent[] = [];
+  /** What each interrupt() said the player saw. */
+  const interrupts: Array<number | undefined> = [];
   const waiting: Array<() => void> = [];
   let ended = false;
   const push = (event: DialogueEvent) => {
@@ -24,7 +26,10 @@ function fakeTurn() {
     text: new Promise(() => {}),
     runId: 'run_1',
     usage: Promise.resolve(null),
-    interrupt: () => push({ type: 'error', error: error('interrupted') }),
+    interrupt: (options) => {
+      interrupts.push(options?.shown);
+      push({ type: 'error', error: error('interrupted') });
+    },
     async *[Symbol.asyncIterator]() {
       for (let i = 0; ; i++) {
         while (i >= events.length) {
@@ -35,7 +40,7 @@ function fakeTurn() {
       }
     },
   };
-  return { turn, push, error };
+  return { turn, push, error, interrupts };
 }
 
 function mirror() {
@@ -282,8 +287,52 @@ describe('TalkSession', () => {
     expect(session.busy).toBe(false);
     expect(session.interrupt()).toBe(false);
     expect(session.view).toMatchObject({ text: 'Long a—', tone: 'normal' });
-    expect(lines[1]).toMatchObject({ state: 'interrupted', text: 'Long ago, in the ' });
+    expect(lines[1]).toMatchObject({ state: 'interrupted', text: 'Long a—' });
+    expect(turns[0]!.interrupts).toEqual([6]);
     expect(states.at(-1)).toBe('listening');
+  });
+
+  it('interrupt() after the reply arrived but while it types cuts the line and says how much was shown', async () => {
+    const { session, turns, lines, states } = setup();
+    session.open();
+    session.send('Tell me a long story');
+    const { push, interrupts } = turns[0]!;
+    const text = 'Long ago, in the north, a dragon slept.';
+    push({ type: 'text.delta', delta: text, text });
+    push({ type: 'turn.end', text, status: 'completed', runId: 'run_1', usage: null });
+    await tick();
+    expect(session.busy).toBe(false);
+    session.tick(500); // 6 characters typed
+    expect(session.interrupt()).toBe(true);
+    expect(interrupts).toEqual([6]);
+    expect(session.view).toMatchObject({ text: 'Long a—', tone: 'normal' });
+    expect(lines[1]).toMatchObject({ state: 'interrupted', text: 'Long a—' });
+    expect(states.at(-1)).toBe('listening');
+    // The line stays cut: time passes, nothing more is typed; a second interrupt has nothing to stop.
+    session.tick(10_000);
+    expect(session.view.text).toBe('Long a—');
+    expect(session.interrupt()).toBe(false);
+  });
+
+  it('a reply typed out in full is not interrupted; closing mid-typing tells the turn what was shown', async () => {
+    const { session, turns } = setup();
+    session.open();
+    session.send('Hi');
+    const text = 'Well met.';
+    turns[0]!.push({ type: 'text.delta', delta: text, text });
+    turns[0]!.push({ type: 'turn.end', text, status: 'completed', runId: 'run_1', usage: null });
+    await tick();
+    session.tick(10_000);
+    expect(session.interrupt()).toBe(false);
+    expect(turns[0]!.interrupts).toEqual([]);
+
+    session.send('Again?');
+    turns[1]!.push({ type: 'text.delta', delta: text, text });
+    turns[1]!.push({ type: 'turn.end', text, status: 'completed', runId: 'run_2', usage: null });
+    await tick();
+    session.tick(300); // 4 characters
+    session.close();
+    expect(turns[1]!.interrupts).toEqual([4]);
   });
 
   it('measures each delta from arrival to its first placed character', async () => {

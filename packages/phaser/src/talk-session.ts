@@ -102,6 +102,10 @@ export class TalkSession {
   readonly #now: () => number;
   #state: NpcState = NpcState.Idle;
   #turn: Turn | undefined;
+  // The turn whose reply is on screen (streaming or still typing), with its mirror line.
+  #last: { turn: Turn; mirrored: MirrorLine | undefined; generation: number } | undefined;
+  // The generation whose reply the player cut off while it typed: its later events leave the view alone.
+  #cutGeneration = -1;
   #following: Promise<void> | undefined;
   #generation = 0;
   #tone: SessionView['tone'] = 'dim';
@@ -165,7 +169,7 @@ export class TalkSession {
   send(text: string): Turn | undefined {
     const line = text.trim();
     if (!line || this.#state === NpcState.Idle) return undefined;
-    this.#turn?.interrupt();
+    this.#stopTyping();
     const generation = ++this.#generation;
     this.#typewriter.reset();
     this.#pager.reset();
@@ -175,6 +179,7 @@ export class TalkSession {
     const mirrored = this.#mirror?.add(this.name, '');
     const turn = this.#conversation.say(line);
     this.#turn = turn;
+    this.#last = { turn, mirrored, generation };
     this.#signal('sent');
     this.#showMessage('…', 'dim');
     this.#handlers.turn?.(line, turn);
@@ -199,13 +204,46 @@ export class TalkSession {
   }
 
   /**
-   * Stops the reply that is streaming (`turn.interrupt()`); the NPC trails off where the player cut in.
-   * Returns false when nothing was streaming.
+   * Stops the reply that is streaming or still typing out: the line stops where it is on screen, the NPC
+   * trails off there, and the turn is told how much the player saw (`turn.interrupt({ shown })`), so the
+   * proxy stores the line as seen, also when the run had already completed. Returns false when nothing
+   * was streaming or typing (a second Escape then leaves).
    */
   interrupt(): boolean {
-    if (!this.#turn) return false;
-    this.#turn.interrupt();
+    const last = this.#last;
+    if (!last || last.generation !== this.#generation || !this.#typingOrStreaming()) return false;
+    const said = this.#typewriter.visible.trimEnd();
+    // Nothing on screen yet: the turn's `interrupted` error says so in-world (see #follow).
+    if (!said) {
+      this.#turn?.interrupt({ shown: 0 });
+      return this.#turn !== undefined;
+    }
+    this.#stopTyping();
+    this.#cutGeneration = last.generation;
+    this.#turn = undefined;
+    this.glyphs.clear();
+    last.mirrored?.finish('interrupted', `${said}—`);
+    // The NPC stops where the player cut in.
+    this.#typewriter.set(`${said}—`);
+    this.#typewriter.end();
+    this.#typewriter.skip();
+    this.#pager.update(this.#typewriter.target);
+    this.#signal('failed');
+    this.#render();
     return true;
+  }
+
+  // Whether the reply on screen is still arriving or not yet all shown.
+  #typingOrStreaming(): boolean {
+    if (this.#turn) return true;
+    return this.#state === NpcState.Speaking && this.#typewriter.shown < this.#typewriter.target.length;
+  }
+
+  // Tells the turn on screen how much of it the player saw, if it is not all shown yet.
+  #stopTyping(): void {
+    const last = this.#last;
+    if (!last || last.generation !== this.#generation || this.#cutGeneration === last.generation) return;
+    if (this.#typingOrStreaming()) last.turn.interrupt({ shown: this.#typewriter.shown });
   }
 
   /** Advances the typewriter; call once per frame with the frame's delta in ms. */
@@ -230,8 +268,8 @@ export class TalkSession {
 
   /** The box closed: interrupts a streaming turn and returns to idle. */
   close(): void {
+    this.#stopTyping();
     this.#generation++;
-    this.#turn?.interrupt();
     this.#turn = undefined;
     this.#typewriter.reset();
     this.#pager.reset();
@@ -241,7 +279,11 @@ export class TalkSession {
   }
 
   async #follow(turn: Turn, generation: number, mirrored: MirrorLine | undefined): Promise<void> {
-    const current = () => generation === this.#generation;
+    // A reply cut while it typed keeps its cut line on screen and in the mirror; the game still hears
+    // how the turn ended.
+    const live = () => generation === this.#generation;
+    const current = () => live() && this.#cutGeneration !== generation;
+    const mirror = () => (this.#cutGeneration === generation ? undefined : mirrored);
     let offered: readonly string[] = [];
     for await (const event of turn) {
       switch (event.type) {
@@ -249,7 +291,7 @@ export class TalkSession {
           break;
         case 'text.delta': {
           const { body } = splitSuggestions(event.text);
-          mirrored?.update(body);
+          mirror()?.update(body);
           if (!current()) break;
           const before = this.#typewriter.target.length;
           this.#typewriter.set(body);
@@ -259,19 +301,23 @@ export class TalkSession {
           break;
         }
         case 'tool.call':
-          if (!current()) break;
+          if (!live()) break;
           for (const call of event.calls) {
             if (call.name === SUGGEST_REPLIES_TOOL) offered = parseSuggestReplies(call.arguments);
           }
           this.#handlers.toolCall?.(event.calls);
           break;
         case 'tool.result':
-          if (current()) this.#handlers.toolResult?.(event);
+          if (live()) this.#handlers.toolResult?.(event);
           break;
         case 'turn.end': {
           const { body, suggestions } = splitSuggestions(event.text);
-          mirrored?.finish('done', body);
-          if (!current()) break;
+          mirror()?.finish('done', body);
+          if (!live()) break;
+          if (!current()) {
+            this.#handlers.reply?.(event);
+            break;
+          }
           this.#turn = undefined;
           this.#typewriter.set(body);
           this.#typewriter.end();
@@ -289,8 +335,12 @@ export class TalkSession {
         case 'error': {
           const interrupted = event.error.code === 'interrupted';
           const message = inWorldErrorText(this.name, event.error);
-          mirrored?.finish(interrupted ? 'interrupted' : 'error', interrupted ? undefined : message);
-          if (!current()) break;
+          mirror()?.finish(interrupted ? 'interrupted' : 'error', interrupted ? undefined : message);
+          if (!live()) break;
+          if (!current()) {
+            this.#handlers.error?.(event.error, message);
+            break;
+          }
           this.#turn = undefined;
           this.#handlers.error?.(event.error, message);
           this.glyphs.clear();

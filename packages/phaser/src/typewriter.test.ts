@@ -56,11 +56,37 @@ describe('Typewriter', () => {
     expect(typewriter.visible).toBe('No. 3.5');
   });
 
-  it('speeds up when far behind the stream', () => {
+  it('speeds up in proportion to the backlog when far behind the stream', () => {
     const typewriter = new Typewriter({ charsPerSecond: 10, catchUpAfter: 20 });
     typewriter.write('x'.repeat(100));
     typewriter.tick(1000);
-    expect(typewriter.visible.length).toBe(21);
+    // 50 characters a second at first, slowing as the backlog shrinks: far more than the steady 10.
+    expect(typewriter.visible.length).toBeGreaterThan(35);
+    expect(typewriter.visible.length).toBeLessThan(50);
+  });
+
+  it("follows a fast model's arrival: a 300-character line that came at once types in under 2.5 s", () => {
+    const typewriter = new Typewriter();
+    typewriter.write('word '.repeat(60));
+    let ms = 0;
+    while (typewriter.typing && ms < 10_000) {
+      typewriter.tick(16);
+      ms += 16;
+    }
+    // At the steady 45 characters a second it would take 6.7 s.
+    expect(ms).toBeLessThan(2500);
+    expect(ms).toBeGreaterThan(1000);
+  });
+
+  it('keeps the steady pace for a short line', () => {
+    const steady = new Typewriter({ catchUpAfter: 1000 });
+    const typewriter = new Typewriter();
+    for (const t of [steady, typewriter]) {
+      t.write('Halt! Who goes there');
+      t.tick(300);
+    }
+    expect(typewriter.visible).toBe(steady.visible);
+    expect(typewriter.typing).toBe(true);
   });
 
   it('never splits a surrogate pair', () => {

@@ -8,13 +8,16 @@ export interface TypewriterOptions {
    */
   sentencePause?: number;
   /**
-   * When more than this many characters are waiting, the pace doubles so that a long reply does not
-   * lag far behind the model. Default 240.
+   * When more than this many characters are waiting, the pace grows in proportion to the backlog, so
+   * the reveal follows the text's arrival: a fast model's line is not held back for seconds, and the
+   * reveal never trails the stream by much more than `catchUpAfter / charsPerSecond` seconds (with the
+   * defaults, about two thirds of a second). Default 30.
    */
   catchUpAfter?: number;
 }
 
 const SENTENCE_END = /[.!?…]/;
+const SLICE_MS = 50;
 
 /**
  * Reveals text at a fixed characters-per-second pace, however unevenly it arrives. The stream feeds the
@@ -42,7 +45,7 @@ export class Typewriter {
   constructor(options: TypewriterOptions = {}) {
     this.charsPerSecond = Math.max(1, options.charsPerSecond ?? 45);
     this.#sentencePause = Math.max(0, options.sentencePause ?? 6);
-    this.#catchUpAfter = Math.max(1, options.catchUpAfter ?? 240);
+    this.#catchUpAfter = Math.max(1, options.catchUpAfter ?? 30);
   }
 
   /** The text revealed so far. */
@@ -122,10 +125,21 @@ export class Typewriter {
       this.#budget = 1;
       return false;
     }
-    const backlog = this.#target.length - this.#shown;
-    const pace = backlog > this.#catchUpAfter ? this.charsPerSecond * 2 : this.charsPerSecond;
-    this.#budget += (Math.max(0, dtMs) * pace) / 1000;
     const before = this.#shown;
+    this.#reveal(end);
+    // The pace depends on the backlog, which shrinks as the reveal goes: a long frame (a hidden tab
+    // coming back) is advanced in short slices so it does not overshoot.
+    for (let left = Math.max(0, dtMs); left > 0 && this.#shown < end; left -= SLICE_MS) {
+      // (What waits beyond the page on screen is not behind: the player turns the page.)
+      const backlog = end - this.#shown;
+      const pace = this.charsPerSecond * Math.max(1, backlog / this.#catchUpAfter);
+      this.#budget += (Math.min(left, SLICE_MS) * pace) / 1000;
+      this.#reveal(end);
+    }
+    return this.#shown !== before;
+  }
+
+  #reveal(end: number): void {
     while (this.#budget >= 1 && this.#shown < end) {
       const char = this.#target[this.#shown] ?? '';
       let step = 1;
@@ -135,7 +149,6 @@ export class Typewriter {
       this.#budget -= 1;
       if (SENTENCE_END.test(char) && this.#isSentenceBoundary()) this.#budget -= this.#sentencePause;
     }
-    return this.#shown !== before;
   }
 
   // A full stop only pauses when followed by a space or the end of the text, so "3.5" or "..." mid-word
