@@ -2,6 +2,7 @@ import { ParleyEvents, type ParleyNpc } from '@parley/phaser';
 import * as Phaser from 'phaser';
 import { CAST, type CastMember, type NpcId, type ToolWorld } from './cast.ts';
 import { ConnectionMonitor } from './connection.js';
+import { applyFacts, barksNow, npcFacts, worldFacts } from './facts.ts';
 import { Hud, showEnding, showMenu } from './hud.js';
 import { playerFetch, playerId, readBudget } from './player.js';
 import { type Change, coins, GameState, ITEMS, SAVE_KEY, withArticle } from './state.ts';
@@ -165,6 +166,7 @@ export class VillageScene extends Phaser.Scene {
     });
     this.parley.setPlayer(this.#player);
     for (const member of CAST) this.#addNpc(member, !bench);
+    this.#syncFacts();
 
     this.#hud = new Hud();
     this.#hud.setVisible(false);
@@ -388,7 +390,9 @@ export class VillageScene extends Phaser.Scene {
         radius: look.radius,
         conversationKey: this.#playerId,
         voice: VILLAGER_VOICES[member.id],
-        ...(ambient && { ambientBarks: { lines: member.barks, every: 12_000, radius: 300 } }),
+        ...(ambient && {
+          ambientBarks: { lines: this.#barker(member), every: 12_000, radius: 300 },
+        }),
       },
     );
     const world: ToolWorld = {
@@ -405,10 +409,31 @@ export class VillageScene extends Phaser.Scene {
       npc.npc.tool(name, {
         description: spec.description,
         parameters: spec.parameters,
-        run: (args: Record<string, unknown>) => spec.run(args, world),
+        run: (args: Record<string, unknown>) => {
+          // Some changes (Tilda's stock) are saved without an event: the facts follow every tool call.
+          const answer = spec.run(args, world);
+          this.#syncFacts();
+          return answer;
+        },
       });
     }
     this.#npcs.set(member.id, npc);
+  }
+
+  /** Tells the villagers what the game has done (Parley facts, sent with every turn). */
+  #syncFacts(): void {
+    applyFacts(this.parley.client.facts, worldFacts(this.#state));
+    for (const [id, npc] of this.#npcs) applyFacts(npc.npc.facts, npcFacts(id, this.#state));
+  }
+
+  /** A villager's ambient lines as things stand now, never the same line twice in a row. */
+  #barker(member: CastMember): () => string | undefined {
+    let last: string | undefined;
+    return () => {
+      const lines = barksNow(member.id, member.barks, this.#state).filter((line) => line !== last);
+      last = lines[Math.floor(Math.random() * lines.length)] ?? last;
+      return last;
+    };
   }
 
   #wireParleyEvents(): void {
@@ -578,6 +603,7 @@ export class VillageScene extends Phaser.Scene {
 
   #changed(change: Change): void {
     this.#hud.renderState(this.#state);
+    this.#syncFacts();
     switch (change.kind) {
       case 'coins':
         this.#hud.toast(`${change.delta > 0 ? '+' : '−'}${coins(Math.abs(change.delta))}`);
