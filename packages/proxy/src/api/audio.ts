@@ -5,6 +5,7 @@ import { Slots } from '../audio/slots.js';
 import { audioSeconds, CONTAINER_TYPES, sniffAudio } from '../audio/sniff.js';
 import { transcriptText, upstreamSpeech, upstreamTranscription } from '../audio/upstream.js';
 import { ProxyError } from '../errors.js';
+import { readCapped } from '../http/body.js';
 import { drained } from '../http/sse.js';
 import type { Reservation } from '../limits/limiter.js';
 import {
@@ -316,33 +317,11 @@ async function readMultipart(req: IncomingMessage, maxFileBytes: number): Promis
       { param: 'file' },
     );
   }
-  const limit = maxFileBytes + MULTIPART_OVERHEAD;
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    throw fileTooLarge(maxFileBytes);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) {
-        req.resume();
-        throw fileTooLarge(maxFileBytes);
-      }
-      chunks.push(chunk);
-    }
-  } catch (error) {
-    if (error instanceof ProxyError) throw error;
-    throw new ProxyError(ErrorCode.InvalidValue, 'The request body ended before it was complete.', {
-      cause: error,
-    });
-  }
+  const body = await readCapped(req, maxFileBytes + MULTIPART_OVERHEAD, () => fileTooLarge(maxFileBytes));
   const request = new Request('http://parley.invalid/', {
     method: 'POST',
     headers: { 'content-type': type },
-    body: Buffer.concat(chunks, size),
+    body,
   });
   try {
     return await request.formData();

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ErrorCode } from '@parley/protocol';
 import { ProxyError } from '../errors.js';
+import { readCapped } from '../http/body.js';
 
 /** Room for a multipart body's boundaries, part headers and small fields beside the file itself. */
 const FORM_OVERHEAD_BYTES = 64 * 1024;
@@ -39,25 +40,10 @@ export async function readForm(req: IncomingMessage, maxFileBytes: number): Prom
       "Files are uploaded as multipart/form-data with a 'file' part and a 'purpose' field.",
     );
   }
-  const maxBytes = maxFileBytes + FORM_OVERHEAD_BYTES;
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    req.resume();
-    throw tooLarge(maxFileBytes);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      req.resume();
-      throw tooLarge(maxFileBytes);
-    }
-    chunks.push(chunk);
-  }
+  const body = await readCapped(req, maxFileBytes + FORM_OVERHEAD_BYTES, () => tooLarge(maxFileBytes));
   let data: FormData;
   try {
-    data = await new Response(Buffer.concat(chunks, size), { headers: { 'content-type': type } }).formData();
+    data = await new Response(body, { headers: { 'content-type': type } }).formData();
   } catch {
     throw new ProxyError(ErrorCode.InvalidValue, 'The multipart/form-data body could not be parsed.');
   }
