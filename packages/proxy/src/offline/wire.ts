@@ -45,7 +45,14 @@ export function validateRequest(body: unknown): ChatCompletionCreateParams | Wir
   if (typeof body['model'] !== 'string' || body['model'] === '') {
     return wireError(400, "Missing required parameter: 'model'.", 'model', 'missing_required_parameter');
   }
-  const messages = body['messages'];
+  const problem = checkMessages(body['messages']) ?? checkTools(body) ?? checkLimits(body);
+  if (problem) return problem;
+  // Checked above for every field the model reads; the rest is passed through untouched.
+  return body as unknown as ChatCompletionCreateParams;
+}
+
+/** The messages: an array of known roles, each tool message answering a call made before it. */
+function checkMessages(messages: unknown): WireError | undefined {
   if (!Array.isArray(messages)) {
     return wireError(
       400,
@@ -86,6 +93,11 @@ export function validateRequest(body: unknown): ChatCompletionCreateParams | Wir
       );
     }
   }
+  return undefined;
+}
+
+/** The tools and `tool_choice`: named functions, and a forced choice only among them. */
+function checkTools(body: Record<string, unknown>): WireError | undefined {
   const tools = body['tools'];
   if (tools !== undefined && tools !== null && !Array.isArray(tools)) {
     return wireError(400, "Invalid type for 'tools': expected an array.", 'tools', 'invalid_type');
@@ -124,6 +136,11 @@ export function validateRequest(body: unknown): ChatCompletionCreateParams | Wir
       );
     }
   }
+  return undefined;
+}
+
+/** Token limits of at least 1, and `stream_options` only with `stream`. */
+function checkLimits(body: Record<string, unknown>): WireError | undefined {
   for (const key of ['max_completion_tokens', 'max_tokens']) {
     const limit = body[key];
     if (limit === undefined || limit === null) continue;
@@ -144,8 +161,7 @@ export function validateRequest(body: unknown): ChatCompletionCreateParams | Wir
       null,
     );
   }
-  // Checked above for every field the model reads; the rest is passed through untouched.
-  return body as unknown as ChatCompletionCreateParams;
+  return undefined;
 }
 
 /** Type guard for the result of `validateRequest`. */
