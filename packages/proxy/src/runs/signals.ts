@@ -22,29 +22,48 @@ export interface RunSignals {
 
 /** Signals within one process. */
 export class MemoryRunSignals implements RunSignals {
-  readonly #handlers = new Map<string, Set<(signal: RunSignal) => void>>();
+  readonly #handlers = new SignalHandlers();
 
   async send(runId: string, signal: RunSignal): Promise<void> {
-    for (const handler of [...(this.#handlers.get(runId) ?? [])]) {
+    for (const handler of this.#handlers.of(runId)) {
       // A handler runs after the sender's turn, as it would across processes.
       queueMicrotask(() => handler(signal));
     }
   }
 
   listen(runId: string, handler: (signal: RunSignal) => void): () => void {
-    let handlers = this.#handlers.get(runId);
-    if (!handlers) {
-      handlers = new Set();
-      this.#handlers.set(runId, handlers);
-    }
-    handlers.add(handler);
-    return () => {
-      handlers.delete(handler);
-      if (handlers.size === 0 && this.#handlers.get(runId) === handlers) this.#handlers.delete(runId);
-    };
+    return this.#handlers.add(runId, handler);
   }
 
   async close(): Promise<void> {
     this.#handlers.clear();
+  }
+}
+
+/** The handlers listening for each run's signals, in one instance (every implementation keeps these). */
+export class SignalHandlers {
+  readonly #byRun = new Map<string, Set<(signal: RunSignal) => void>>();
+
+  /** Adds a handler for `runId`; returns the function that removes it. */
+  add(runId: string, handler: (signal: RunSignal) => void): () => void {
+    let handlers = this.#byRun.get(runId);
+    if (!handlers) {
+      handlers = new Set();
+      this.#byRun.set(runId, handlers);
+    }
+    handlers.add(handler);
+    return () => {
+      handlers.delete(handler);
+      if (handlers.size === 0 && this.#byRun.get(runId) === handlers) this.#byRun.delete(runId);
+    };
+  }
+
+  /** The handlers of `runId` as they are now (a handler may stop listening while they are called). */
+  of(runId: string): Array<(signal: RunSignal) => void> {
+    return [...(this.#byRun.get(runId) ?? [])];
+  }
+
+  clear(): void {
+    this.#byRun.clear();
   }
 }

@@ -1,4 +1,4 @@
-import type { RunSignal, RunSignals } from '../signals.js';
+import { type RunSignal, type RunSignals, SignalHandlers } from '../signals.js';
 import { type PgRunConnection, SIGNALS_CHANNEL } from './connection.js';
 
 /**
@@ -8,7 +8,7 @@ import { type PgRunConnection, SIGNALS_CHANNEL } from './connection.js';
  */
 export class PgRunSignals implements RunSignals {
   readonly #connection: PgRunConnection;
-  readonly #handlers = new Map<string, Set<(signal: RunSignal) => void>>();
+  readonly #handlers = new SignalHandlers();
   readonly #unsubscribe: () => void;
   #closed: Promise<void> | undefined;
 
@@ -27,16 +27,7 @@ export class PgRunSignals implements RunSignals {
   }
 
   listen(runId: string, handler: (signal: RunSignal) => void): () => void {
-    let handlers = this.#handlers.get(runId);
-    if (!handlers) {
-      handlers = new Set();
-      this.#handlers.set(runId, handlers);
-    }
-    handlers.add(handler);
-    return () => {
-      handlers.delete(handler);
-      if (handlers.size === 0 && this.#handlers.get(runId) === handlers) this.#handlers.delete(runId);
-    };
+    return this.#handlers.add(runId, handler);
   }
 
   close(): Promise<void> {
@@ -54,7 +45,7 @@ export class PgRunSignals implements RunSignals {
       this.#connection.logger.warn('run signals: ignored a malformed notification', { payload });
       return;
     }
-    for (const handler of [...(this.#handlers.get(message.runId) ?? [])]) {
+    for (const handler of this.#handlers.of(message.runId)) {
       try {
         handler(message.signal);
       } catch (error) {
