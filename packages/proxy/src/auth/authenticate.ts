@@ -111,111 +111,143 @@ function digest(value: string): Buffer {
  */
 export function createAuthenticator(config: AuthConfig, options: AuthenticatorOptions = {}): Authenticator {
   assertUsable(config, options);
-  const now = options.now ?? Date.now;
-  const clientAddress = options.clientAddress ?? ((req: IncomingMessage) => req.socket.remoteAddress);
-  const { hook } = options;
-  const { session } = config;
-  const verifyJwt: JwtVerifier | undefined = config.jwt
-    ? createJwtVerifier(config.jwt, {
-        now,
-        ...(options.jwksTimeoutMs === undefined ? {} : { jwksTimeoutMs: options.jwksTimeoutMs }),
-      })
-    : undefined;
-  // Hash once so the comparison is over fixed-length digests and leaks neither content nor length.
-  const adminDigest = config.adminToken === undefined ? undefined : digest(config.adminToken);
-  const limiter = session
-    ? new FixedWindowLimiter({ limit: session.ratePerMinute, windowMs: 60_000 })
-    : undefined;
+  return new ProxyAuthenticator(config, options);
+}
 
-  const isAdminToken = (token: string) =>
-    adminDigest !== undefined && timingSafeEqual(digest(token), adminDigest);
+class ProxyAuthenticator implements Authenticator {
+  readonly #config: AuthConfig;
+  readonly #hook: AuthHook | undefined;
+  readonly #now: () => number;
+  readonly #clientAddress: (req: IncomingMessage) => string | undefined;
+  readonly #verifyJwt: JwtVerifier | undefined;
+  /** Hashed once so the comparison is over fixed-length digests and leaks neither content nor length. */
+  readonly #adminDigest: Buffer | undefined;
+  readonly #limiter: FixedWindowLimiter | undefined;
+  readonly #sessions: VerifiedSessions;
 
-  const sessionsOff = () =>
-    new ProxyError(ErrorCode.NotFound, 'Anonymous sessions are not enabled on this proxy.');
+  constructor(config: AuthConfig, options: AuthenticatorOptions) {
+    this.#config = config;
+    this.#hook = options.hook;
+    this.#now = options.now ?? Date.now;
+    this.#clientAddress = options.clientAddress ?? ((req) => req.socket.remoteAddress);
+    this.#verifyJwt = config.jwt
+      ? createJwtVerifier(config.jwt, {
+          now: this.#now,
+          ...(options.jwksTimeoutMs === undefined ? {} : { jwksTimeoutMs: options.jwksTimeoutMs }),
+        })
+      : undefined;
+    this.#adminDigest = config.adminToken === undefined ? undefined : digest(config.adminToken);
+    this.#limiter = config.session
+      ? new FixedWindowLimiter({ limit: config.session.ratePerMinute, windowMs: 60_000 })
+      : undefined;
+    this.#sessions = new VerifiedSessions(this.#now);
+  }
 
-  // A session token that verified stays valid until it expires (nothing server-side can revoke it; a new
-  // secret means a restart), so its check need not run again for every request: HMAC verification is
-  // most of what identity costs a request. Only verified tokens enter; the oldest leave past the bound.
-  const verifiedSessions = new Map<string, VerifiedSession>();
-  const checkSession = async (config: SessionConfig, token: string): Promise<VerifiedSession> => {
-    const known = verifiedSessions.get(token);
-    if (known && known.expiresAt * 1000 > now()) return known;
-    verifiedSessions.delete(token);
-    const verified = await verifySessionToken(config, token, { now: now() });
-    if (verifiedSessions.size >= VERIFIED_SESSIONS_KEPT) {
-      verifiedSessions.delete(verifiedSessions.keys().next().value as string);
+  async authenticate(req: IncomingMessage): Promise<Principal> {
+    const credentials = readCredentials(req);
+    const token = credentials.kind === 'bearer' ? credentials.token : undefined;
+    if (token !== undefined && this.#isAdminToken(token))
+      return { player: ADMIN_PLAYER, via: 'admin', admin: true };
+
+    if (this.#hook) {
+      const found = await this.#hook(req);
+      if (found) return { player: hookPlayer(found), via: 'hook', admin: false };
     }
-    verifiedSessions.set(token, verified);
+
+    const verified = token === undefined ? undefined : await this.#verifyToken(token);
+    if (verified) return verified;
+
+    // Dev mode also takes requests whose token no enabled mode claims: SDK clients always send some key.
+    if (this.#config.dev) return devPrincipal(req);
+
+    if (credentials.kind === 'none')
+      throw unauthorized("Missing credentials: send 'Authorization: Bearer <token>'.");
+    if (credentials.kind === 'unreadable')
+      throw unauthorized("The Authorization header must be 'Bearer <token>'.", { invalidToken: true });
+    throw unauthorized('This kind of token is not accepted by this proxy.', { invalidToken: true });
+  }
+
+  async issueSession(req: IncomingMessage): Promise<IssuedSession> {
+    const { session } = this.#config;
+    if (!session || !this.#limiter) throw sessionsOff();
+    const decision = this.#limiter.take(clientKey(this.#clientAddress(req)), this.#now());
+    if (!decision.allowed)
+      throw new ProxyError(
+        ErrorCode.RateLimited,
+        'Too many new sessions from this address; try again later.',
+        {
+          headers: { 'Retry-After': String(decision.retryAfterSeconds) },
+        },
+      );
+    return issueSessionToken(session, { now: this.#now() });
+  }
+
+  async refreshSession(req: IncomingMessage): Promise<IssuedSession> {
+    const { session } = this.#config;
+    if (!session) throw sessionsOff();
+    const credentials = readCredentials(req);
+    if (credentials.kind !== 'bearer' || !credentials.token.startsWith(SESSION_PREFIX))
+      throw unauthorized("Send the session token to refresh as 'Authorization: Bearer sess-…'.", {
+        invalidToken: credentials.kind !== 'none',
+      });
+    const { player } = await verifySessionToken(session, credentials.token, {
+      refresh: true,
+      now: this.#now(),
+    });
+    return issueSessionToken(session, { player, now: this.#now() });
+  }
+
+  isAdmin(req: IncomingMessage): boolean {
+    const header = req.headers.authorization;
+    if (this.#adminDigest === undefined || header === undefined || header.length > MAX_AUTHORIZATION_LENGTH)
+      return false;
+    const token = BEARER.exec(header)?.[1];
+    return token !== undefined && this.#isAdminToken(token);
+  }
+
+  #isAdminToken(token: string): boolean {
+    return this.#adminDigest !== undefined && timingSafeEqual(digest(token), this.#adminDigest);
+  }
+
+  /** A session token or a game JWT, when that mode is on; `undefined` when no enabled mode claims it. */
+  async #verifyToken(token: string): Promise<Principal | undefined> {
+    if (token.startsWith(SESSION_PREFIX)) {
+      const { session } = this.#config;
+      if (!session) return undefined;
+      const verified = await this.#sessions.check(session, token);
+      return { player: verified.player, via: 'session', admin: false, expiresAt: verified.expiresAt };
+    }
+    if (!this.#verifyJwt) return undefined;
+    const verified = await this.#verifyJwt(token);
+    return { player: verified.player, via: 'jwt', admin: false, expiresAt: verified.expiresAt };
+  }
+}
+
+/**
+ * Session tokens that verified. One stays valid until it expires (nothing server-side can revoke it; a new
+ * secret means a restart), so its check need not run again for every request: HMAC verification is most of
+ * what identity costs a request. Only verified tokens enter; the oldest leave past the bound.
+ */
+class VerifiedSessions {
+  readonly #verified = new Map<string, VerifiedSession>();
+
+  constructor(private readonly now: () => number) {}
+
+  async check(config: SessionConfig, token: string): Promise<VerifiedSession> {
+    const known = this.#verified.get(token);
+    if (known && known.expiresAt * 1000 > this.now()) return known;
+    this.#verified.delete(token);
+    const verified = await verifySessionToken(config, token, { now: this.now() });
+    if (this.#verified.size >= VERIFIED_SESSIONS_KEPT) {
+      this.#verified.delete(this.#verified.keys().next().value as string);
+    }
+    this.#verified.set(token, verified);
     return verified;
-  };
+  }
+}
 
-  return {
-    async authenticate(req) {
-      const credentials = readCredentials(req);
-      const token = credentials.kind === 'bearer' ? credentials.token : undefined;
-      if (token !== undefined && isAdminToken(token))
-        return { player: ADMIN_PLAYER, via: 'admin', admin: true };
-
-      if (hook) {
-        const found = await hook(req);
-        if (found) return { player: hookPlayer(found), via: 'hook', admin: false };
-      }
-
-      if (token !== undefined) {
-        if (token.startsWith(SESSION_PREFIX)) {
-          if (session) {
-            const verified = await checkSession(session, token);
-            return { player: verified.player, via: 'session', admin: false, expiresAt: verified.expiresAt };
-          }
-        } else if (verifyJwt) {
-          const verified = await verifyJwt(token);
-          return { player: verified.player, via: 'jwt', admin: false, expiresAt: verified.expiresAt };
-        }
-      }
-
-      // Dev mode also takes requests whose token no enabled mode claims: SDK clients always send some key.
-      if (config.dev) return devPrincipal(req);
-
-      if (credentials.kind === 'none')
-        throw unauthorized("Missing credentials: send 'Authorization: Bearer <token>'.");
-      if (credentials.kind === 'unreadable')
-        throw unauthorized("The Authorization header must be 'Bearer <token>'.", { invalidToken: true });
-      throw unauthorized('This kind of token is not accepted by this proxy.', { invalidToken: true });
-    },
-
-    async issueSession(req) {
-      if (!session || !limiter) throw sessionsOff();
-      const decision = limiter.take(clientKey(clientAddress(req)), now());
-      if (!decision.allowed)
-        throw new ProxyError(
-          ErrorCode.RateLimited,
-          'Too many new sessions from this address; try again later.',
-          {
-            headers: { 'Retry-After': String(decision.retryAfterSeconds) },
-          },
-        );
-      return issueSessionToken(session, { now: now() });
-    },
-
-    async refreshSession(req) {
-      if (!session) throw sessionsOff();
-      const credentials = readCredentials(req);
-      if (credentials.kind !== 'bearer' || !credentials.token.startsWith(SESSION_PREFIX))
-        throw unauthorized("Send the session token to refresh as 'Authorization: Bearer sess-…'.", {
-          invalidToken: credentials.kind !== 'none',
-        });
-      const { player } = await verifySessionToken(session, credentials.token, { refresh: true, now: now() });
-      return issueSessionToken(session, { player, now: now() });
-    },
-
-    isAdmin(req) {
-      const header = req.headers.authorization;
-      if (adminDigest === undefined || header === undefined || header.length > MAX_AUTHORIZATION_LENGTH)
-        return false;
-      const token = BEARER.exec(header)?.[1];
-      return token !== undefined && isAdminToken(token);
-    },
-  };
+function sessionsOff(): ProxyError {
+  return new ProxyError(ErrorCode.NotFound, 'Anonymous sessions are not enabled on this proxy.');
 }
 
 function assertUsable(config: AuthConfig, options: AuthenticatorOptions): void {
