@@ -59,9 +59,21 @@ export interface Thread {
   tool_resources: Record<string, unknown> | null;
 }
 
+/**
+ * A citation of a knowledge file in a reply: `text` is the marker the model wrote (`【0†chronicle.md】`),
+ * found at `value.slice(start_index, end_index)` of its text part. Added by the `file_search` tool.
+ */
+export interface FileCitationAnnotation {
+  type: 'file_citation';
+  text: string;
+  start_index: number;
+  end_index: number;
+  file_citation: { file_id: string };
+}
+
 export interface TextAnnotationList {
   value: string;
-  annotations: unknown[];
+  annotations: FileCitationAnnotation[];
 }
 
 /** A message content part. Parley stores text; other parts pass through untouched. */
@@ -174,9 +186,33 @@ export interface Run {
 
 export type RunStepStatus = 'in_progress' | 'cancelled' | 'failed' | 'completed' | 'expired';
 
+/** One passage a `file_search` call found; `content` only when the request asked for it with `include`. */
+export interface FileSearchResult {
+  file_id: string;
+  file_name: string;
+  /** 0..1, higher is better. */
+  score: number;
+  content?: Array<{ type: 'text'; text: string }>;
+}
+
+/** A `file_search` call the proxy ran itself (the client never answers it). */
+export interface FileSearchToolCall {
+  id: string;
+  type: 'file_search';
+  file_search: {
+    ranking_options?: { ranker: 'auto' | 'default_2024_08_21'; score_threshold: number };
+    results?: FileSearchResult[];
+    /** What the model searched for (a Parley extension: OpenAI's step did not say). */
+    query?: string;
+  };
+}
+
+/** A tool call recorded in a `tool_calls` step. */
+export type StepToolCall = FunctionToolCall | FileSearchToolCall;
+
 export type StepDetails =
   | { type: 'message_creation'; message_creation: { message_id: string } }
-  | { type: 'tool_calls'; tool_calls: FunctionToolCall[] };
+  | { type: 'tool_calls'; tool_calls: StepToolCall[] };
 
 export interface RunStep {
   id: string;
@@ -203,7 +239,11 @@ export interface MessageDeltaEvent {
   object: 'thread.message.delta';
   delta: {
     role?: 'assistant';
-    content?: Array<{ index: number; type: 'text'; text?: { value?: string; annotations?: unknown[] } }>;
+    content?: Array<{
+      index: number;
+      type: 'text';
+      text?: { value?: string; annotations?: Array<FileCitationAnnotation & { index: number }> };
+    }>;
   };
 }
 
@@ -214,12 +254,15 @@ export interface RunStepDeltaEvent {
   delta: {
     step_details: {
       type: 'tool_calls';
-      tool_calls: Array<{
-        index: number;
-        id?: string;
-        type: 'function';
-        function?: { name?: string; arguments?: string; output?: string | null };
-      }>;
+      tool_calls: Array<
+        | {
+            index: number;
+            id?: string;
+            type: 'function';
+            function?: { name?: string; arguments?: string; output?: string | null };
+          }
+        | { index: number; id?: string; type: 'file_search'; file_search: FileSearchToolCall['file_search'] }
+      >;
     };
   };
 }
