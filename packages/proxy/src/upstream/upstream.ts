@@ -60,37 +60,6 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
     options.fetch ?? (config.kind === 'offline' ? undefined : agentFetch(upstreamAgent())),
   );
   const secret = config.apiKey;
-  /** What a failure while reading a stream means: an abort, an error the upstream sent, or a stream cut short. */
-  const streamFailure = (signal: AbortSignal) => (error: unknown) => {
-    if (signal.aborted || error instanceof APIUserAbortError)
-      return new AbortedError('aborted', { cause: error });
-    if (error instanceof APIError || error instanceof ProxyError) return mapUpstreamError(error, secret);
-    return new ProxyError(
-      ErrorCode.Upstream,
-      'The model upstream ended the stream before the answer was finished.',
-      { cause: error },
-    );
-  };
-
-  async function withRetries<T>(attempt: () => Promise<T>, signal: AbortSignal): Promise<T> {
-    for (let tries = 0; ; tries++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (signal.aborted || error instanceof APIUserAbortError)
-          throw new AbortedError('aborted', { cause: error });
-        if (tries >= config.maxRetries || !isRetryable(error)) throw mapUpstreamError(error, secret);
-        // OpenAI's own schedule: 0.5 s doubling to 8 s with jitter, or what the server asked for (≤ 60 s).
-        const asked = retryAfterMs(error);
-        const wait =
-          asked !== undefined && asked <= 60_000
-            ? asked
-            : Math.min(500 * 2 ** tries, 8000) * (0.75 + Math.random() / 4);
-        await sleep(wait, signal);
-      }
-    }
-  }
-
   function resolveModel(requested: string | null | undefined): string {
     if (config.kind === 'offline') return OFFLINE_MODEL;
     if (!requested || requested === OFFLINE_MODEL) return config.defaultModel;
@@ -116,6 +85,8 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
     const response = await withRetries(
       () => client.chat.completions.create(params, { signal, maxRetries: 0 }).asResponse(),
       signal,
+      config.maxRetries,
+      secret,
     );
     const body = response.body;
     if (!body) throw new ProxyError(ErrorCode.Upstream, 'The model upstream sent no stream.');
@@ -128,7 +99,7 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
     resolveModel,
     async stream(request, signal) {
       const { body, headers } = await openStream(request, signal);
-      return readChunks(body, headers, streamFailure(signal));
+      return readChunks(body, headers, streamFailure(signal, secret));
     },
     moderationClient: config.kind === 'openai' ? client : undefined,
     client,
@@ -136,7 +107,7 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
     async relay(request, signal, options = {}) {
       // The relay drops the usage chunk unless the client asked for it.
       const { body } = await openStream(request, signal);
-      return relayEvents(body, secret, options, streamFailure(signal));
+      return relayEvents(body, secret, options, streamFailure(signal, secret));
     },
     async complete(request, signal) {
       const params: ChatCompletionCreateParamsNonStreaming = {
@@ -144,9 +115,53 @@ export function createUpstream(config: UpstreamConfig, options: { fetch?: typeof
         model: resolveModel(request.model),
         stream: false,
       };
-      return withRetries(() => client.chat.completions.create(params, { signal, maxRetries: 0 }), signal);
+      return withRetries(
+        () => client.chat.completions.create(params, { signal, maxRetries: 0 }),
+        signal,
+        config.maxRetries,
+        secret,
+      );
     },
   };
+}
+
+/** What a failure while reading a stream means: an abort, an error the upstream sent, or a stream cut short. */
+function streamFailure(signal: AbortSignal, secret: string | undefined) {
+  return (error: unknown): Error => {
+    if (signal.aborted || error instanceof APIUserAbortError)
+      return new AbortedError('aborted', { cause: error });
+    if (error instanceof APIError || error instanceof ProxyError) return mapUpstreamError(error, secret);
+    return new ProxyError(
+      ErrorCode.Upstream,
+      'The model upstream ended the stream before the answer was finished.',
+      { cause: error },
+    );
+  };
+}
+
+/** Tries until the first byte, `maxRetries` times more at most, on OpenAI's own schedule. */
+async function withRetries<T>(
+  attempt: () => Promise<T>,
+  signal: AbortSignal,
+  maxRetries: number,
+  secret: string | undefined,
+): Promise<T> {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (signal.aborted || error instanceof APIUserAbortError)
+        throw new AbortedError('aborted', { cause: error });
+      if (tries >= maxRetries || !isRetryable(error)) throw mapUpstreamError(error, secret);
+      // 0.5 s doubling to 8 s with jitter, or what the server asked for (≤ 60 s).
+      const asked = retryAfterMs(error);
+      const wait =
+        asked !== undefined && asked <= 60_000
+          ? asked
+          : Math.min(500 * 2 ** tries, 8000) * (0.75 + Math.random() / 4);
+      await sleep(wait, signal);
+    }
+  }
 }
 
 function createClient(config: UpstreamConfig, fetchImpl: typeof fetch | undefined): OpenAI {
