@@ -3,7 +3,12 @@ import { ErrorCode, OFFLINE_MODEL } from '@parley/protocol';
 import { type AudioStream, LocalVoice } from '../audio/local-voice.js';
 import { Slots } from '../audio/slots.js';
 import { audioSeconds, CONTAINER_TYPES, sniffAudio } from '../audio/sniff.js';
-import { transcriptText, upstreamSpeech, upstreamTranscription } from '../audio/upstream.js';
+import {
+  type TranscriptAnswer,
+  transcriptText,
+  upstreamSpeech,
+  upstreamTranscription,
+} from '../audio/upstream.js';
 import { ProxyError } from '../errors.js';
 import { readCapped } from '../http/body.js';
 import { drained } from '../http/sse.js';
@@ -197,6 +202,14 @@ async function settle(
   );
 }
 
+/** A checked upload: its fields, its bytes and container, and the seconds it is billed for. */
+interface Upload {
+  parsed: TranscriptionFields;
+  bytes: Uint8Array;
+  container: NonNullable<ReturnType<typeof sniffAudio>>;
+  billed: number;
+}
+
 /**
  * Speech to text: the upload read whole under a cap, its bytes checked to be audio and its length to be
  * within the policy, sent on, and the transcript moderated before the player (and so an NPC) sees it.
@@ -207,76 +220,23 @@ async function transcribe(
   uploads: Slots,
   kind: 'transcriptions' | 'translations',
 ): Promise<typeof STREAMED> {
-  const { guard, upstream } = services;
-  const { maxAudioBytes, maxAudioSeconds } = guard.policy;
   const release = await uploads.acquire();
   try {
-    const form = await readMultipart(ctx.req, maxAudioBytes);
-    const { fields, file } = formParts(form);
-    const parsed: TranscriptionFields =
-      kind === 'translations' ? parse(translationFields, fields) : parse(transcriptionFields, fields);
-    if (!file)
-      throw new ProxyError(ErrorCode.MissingParameter, "Missing required parameter: 'file'.", {
-        param: 'file',
-      });
-    if (file.size > maxAudioBytes) throw fileTooLarge(maxAudioBytes);
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    const container = sniffAudio(bytes);
-    if (!container) throw notAudio();
-    if (upstream.kind === 'offline' || parsed.model === OFFLINE_MODEL) {
-      throw new ProxyError(
-        ErrorCode.InvalidValue,
-        'No transcription model is configured on this server: the proxy runs offline, without a key. ' +
-          "Use the browser's own speech recognition, or start the proxy with OPENAI_API_KEY.",
-        { param: 'model' },
-      );
-    }
-    guard.transcriptionModel(parsed.model);
-    const seconds = await audioSeconds(bytes, container);
-    if (seconds === null) throw notAudio();
-    if (seconds !== undefined && seconds > maxAudioSeconds) {
-      throw new ProxyError(
-        ErrorCode.InvalidValue,
-        `The audio is ${seconds.toFixed(1)} s long; this server accepts at most ${maxAudioSeconds} s.`,
-        { param: 'file' },
-      );
-    }
-    // Unknown length (no ffprobe on this server): the size cap holds, and the budget counts the most allowed.
-    const billed = Math.max(1, Math.ceil(seconds ?? maxAudioSeconds));
+    const upload = await readUpload(ctx, services, kind);
     const guards = services.engine.guards;
     const admission = await guards.admit({
       player: ctx.owner,
-      model: parsed.model,
-      promptTokens: billed,
+      model: upload.parsed.model,
+      promptTokens: upload.billed,
       maxCompletionTokens: 0,
     });
     const reservation = admission.line === undefined ? admission.reservation : undefined;
-    const controller = new AbortController();
-    const onClose = () => {
-      if (!ctx.res.writableFinished) controller.abort();
-    };
-    ctx.res.on('close', onClose);
     let accepted = false;
     try {
-      const format = parsed.response_format ?? 'json';
-      const answer = await upstreamTranscription(
-        upstream,
-        {
-          kind,
-          file: { bytes, name: `audio.${container}`, type: CONTAINER_TYPES[container] },
-          model: parsed.model,
-          language: parsed.language,
-          prompt: parsed.prompt,
-          responseFormat: format,
-          temperature: parsed.temperature,
-          timestampGranularities: parsed['timestamp_granularities[]'],
-        },
-        controller.signal,
-      ).catch((error: unknown) => {
-        if (controller.signal.aborted) return undefined;
-        throw error;
-      });
+      const format = upload.parsed.response_format ?? 'json';
+      const answer = await sendUpload(ctx, services, kind, upload);
       if (!answer) return STREAMED;
+      // The upstream did the work: billed whatever moderation says next.
       accepted = true;
       if (await guards.refuses(transcriptText(format, answer.body))) {
         throw new ProxyError(
@@ -293,11 +253,91 @@ async function transcribe(
       ctx.res.end(answer.body);
       return STREAMED;
     } finally {
-      ctx.res.off('close', onClose);
-      await settle(services, reservation, accepted ? billed : 0);
+      await settle(services, reservation, accepted ? upload.billed : 0);
     }
   } finally {
     release();
+  }
+}
+
+/**
+ * Reads and checks an upload, in the order a client can fix things: the form, the file, that it is
+ * audio, that this server can transcribe at all, the model, and the clip's length.
+ */
+async function readUpload(
+  ctx: RequestContext,
+  services: Services,
+  kind: 'transcriptions' | 'translations',
+): Promise<Upload> {
+  const { guard, upstream } = services;
+  const { maxAudioBytes, maxAudioSeconds } = guard.policy;
+  const form = await readMultipart(ctx.req, maxAudioBytes);
+  const { fields, file } = formParts(form);
+  const parsed: TranscriptionFields =
+    kind === 'translations' ? parse(translationFields, fields) : parse(transcriptionFields, fields);
+  if (!file)
+    throw new ProxyError(ErrorCode.MissingParameter, "Missing required parameter: 'file'.", {
+      param: 'file',
+    });
+  if (file.size > maxAudioBytes) throw fileTooLarge(maxAudioBytes);
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const container = sniffAudio(bytes);
+  if (!container) throw notAudio();
+  if (upstream.kind === 'offline' || parsed.model === OFFLINE_MODEL) {
+    throw new ProxyError(
+      ErrorCode.InvalidValue,
+      'No transcription model is configured on this server: the proxy runs offline, without a key. ' +
+        "Use the browser's own speech recognition, or start the proxy with OPENAI_API_KEY.",
+      { param: 'model' },
+    );
+  }
+  guard.transcriptionModel(parsed.model);
+  const seconds = await audioSeconds(bytes, container);
+  if (seconds === null) throw notAudio();
+  if (seconds !== undefined && seconds > maxAudioSeconds) {
+    throw new ProxyError(
+      ErrorCode.InvalidValue,
+      `The audio is ${seconds.toFixed(1)} s long; this server accepts at most ${maxAudioSeconds} s.`,
+      { param: 'file' },
+    );
+  }
+  // Unknown length (no ffprobe on this server): the size cap holds, and the budget counts the most allowed.
+  const billed = Math.max(1, Math.ceil(seconds ?? maxAudioSeconds));
+  return { parsed, bytes, container, billed };
+}
+
+/** Sends the upload on; undefined when the player hung up before the answer. */
+async function sendUpload(
+  ctx: RequestContext,
+  services: Services,
+  kind: 'transcriptions' | 'translations',
+  { parsed, bytes, container }: Upload,
+): Promise<TranscriptAnswer | undefined> {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!ctx.res.writableFinished) controller.abort();
+  };
+  ctx.res.on('close', onClose);
+  try {
+    return await upstreamTranscription(
+      services.upstream,
+      {
+        kind,
+        file: { bytes, name: `audio.${container}`, type: CONTAINER_TYPES[container] },
+        model: parsed.model,
+        language: parsed.language,
+        prompt: parsed.prompt,
+        responseFormat: parsed.response_format ?? 'json',
+        temperature: parsed.temperature,
+        timestampGranularities: parsed['timestamp_granularities[]'],
+      },
+      controller.signal,
+    );
+  } catch (error) {
+    if (controller.signal.aborted) return undefined;
+    throw error;
+  } finally {
+    ctx.res.off('close', onClose);
   }
 }
 
