@@ -86,28 +86,10 @@ export function withMemoryCache(
     (owner, id) => store.getThread(owner, id),
     (owner, value) => store.putThread(owner, value),
   );
-  /**
-   * Every message of a thread in store order, for threads read recently: bounded by their size as well as
-   * their number, so many short conversations fit where a few long ones would.
-   */
-  const histories = new Lru<string, History>(limits.threads, limits.historyBytes);
-  const keep = (threadId: string, history: History) => histories.set(threadId, history, history.weight);
-
-  /** Keeps a cached history in step with a message just written. */
-  const remember = (owner: Owner, message: Message) => {
-    const history = histories.get(message.thread_id);
-    if (!history || history.owner !== owner) return;
-    const copy = cloneData(message);
-    const index = history.messages.findIndex((m) => m.id === message.id);
-    if (index >= 0) history.weight -= messageWeight(history.messages[index]!);
-    if (index >= 0) history.messages[index] = copy;
-    else history.messages.push(copy);
-    history.weight += messageWeight(copy);
-    keep(message.thread_id, history); // weighed again
-  };
+  const histories = new Histories(limits.threads, limits.historyBytes);
   const putMessage = async (owner: Owner, message: Message) => {
     await store.putMessage(owner, message);
-    remember(owner, message);
+    histories.remember(owner, message);
   };
 
   return {
@@ -124,40 +106,90 @@ export function withMemoryCache(
       await store.createThread(owner, thread, messages);
       threads.remember(owner, thread);
       // A thread just created holds exactly these messages: its first turn needs no read.
-      keep(thread.id, historyOf(owner, messages.map(cloneData)));
+      histories.keep(thread.id, owner, messages.map(cloneData));
     },
     async deleteThread(owner, id) {
       threads.forget(id);
-      histories.delete(id);
+      histories.drop(id);
       return store.deleteThread(owner, id);
     },
     putMessage,
     async putAll(owner, objects) {
       await store.putAll(owner, objects);
-      for (const object of objects) if (isMessage(object)) remember(owner, object);
+      for (const object of objects) if (isMessage(object)) histories.remember(owner, object);
     },
     async deleteMessage(owner, threadId, id) {
       const deleted = await store.deleteMessage(owner, threadId, id);
-      const history = histories.get(threadId);
-      const index = deleted && history ? history.messages.findIndex((m) => m.id === id) : -1;
-      if (history && index >= 0) {
-        history.weight -= messageWeight(history.messages[index]!);
-        history.messages.splice(index, 1);
-        keep(threadId, history);
-      }
+      if (deleted) histories.forget(threadId, id);
       return deleted;
     },
     async allMessages(owner, threadId) {
       // One copy a read, whether cached or not: the caller may change what it gets, the cache must not.
-      const hit = histories.get(threadId);
-      if (hit) return hit.owner === owner ? hit.messages.map(cloneData) : [];
+      const hit = histories.read(owner, threadId);
+      if (hit) return hit;
       const messages = await store.allMessages(owner, threadId);
       if (messages.length > 0 || (await store.getThread(owner, threadId))) {
-        keep(threadId, historyOf(owner, messages.map(cloneData)));
+        histories.keep(threadId, owner, messages.map(cloneData));
       }
       return messages;
     },
   };
+}
+
+/**
+ * Every message of a thread in store order, for threads read recently: bounded by their size as well as
+ * their number, so many short conversations fit where a few long ones would.
+ */
+class Histories {
+  readonly #lru: Lru<string, History>;
+
+  constructor(threads: number, bytes: number) {
+    this.#lru = new Lru<string, History>(threads, bytes);
+  }
+
+  /** Caches `messages` (which become the cache's own: pass copies) as the thread's whole history. */
+  keep(threadId: string, owner: Owner, messages: Message[]): void {
+    this.#set(threadId, historyOf(owner, messages));
+  }
+
+  /** A copy of a cached history; `[]` for another owner's thread; `undefined` when not cached. */
+  read(owner: Owner, threadId: string): Message[] | undefined {
+    // One copy a read: the caller may change what it gets, the cache must not.
+    const hit = this.#lru.get(threadId);
+    if (!hit) return undefined;
+    return hit.owner === owner ? hit.messages.map(cloneData) : [];
+  }
+
+  /** Keeps a cached history in step with a message just written. */
+  remember(owner: Owner, message: Message): void {
+    const history = this.#lru.get(message.thread_id);
+    if (!history || history.owner !== owner) return;
+    const copy = cloneData(message);
+    const index = history.messages.findIndex((m) => m.id === message.id);
+    if (index >= 0) history.weight -= messageWeight(history.messages[index]!);
+    if (index >= 0) history.messages[index] = copy;
+    else history.messages.push(copy);
+    history.weight += messageWeight(copy);
+    this.#set(message.thread_id, history); // weighed again
+  }
+
+  /** Keeps a cached history in step with a message just deleted. */
+  forget(threadId: string, messageId: string): void {
+    const history = this.#lru.get(threadId);
+    const index = history ? history.messages.findIndex((m) => m.id === messageId) : -1;
+    if (!history || index < 0) return;
+    history.weight -= messageWeight(history.messages[index]!);
+    history.messages.splice(index, 1);
+    this.#set(threadId, history);
+  }
+
+  drop(threadId: string): void {
+    this.#lru.delete(threadId);
+  }
+
+  #set(threadId: string, history: History): void {
+    this.#lru.set(threadId, history, history.weight);
+  }
 }
 
 const isMessage = (object: Message | RunStep | Run): object is Message => object.object === 'thread.message';
