@@ -20,7 +20,7 @@ import { Metrics, TTFT_BUCKETS } from './ops/metrics.js';
 import { createModerator } from './ops/moderation.js';
 import { GAME_OWNER, PolicyGuard } from './policy/policy.js';
 import { type EngineGuards, RunEngine } from './runs/engine.js';
-import { createSharedRunState } from './runs/shared-state.js';
+import { createSharedRunState, type SharedRunState } from './runs/shared-state.js';
 import { withMemoryCache } from './store/cache.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/types.js';
@@ -83,20 +83,10 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     (await store.getAssistant(owner, id)) ?? (await store.getAssistant(GAME_OWNER, id));
   // Where live runs are known: this process alone, or PostgreSQL (+ Redis) shared with other instances.
   const shared = await createSharedRunState(config, log);
-  const engine = new RunEngine(
-    store,
-    upstream,
-    { ...config, sweepMs: config.cluster.sweepMs },
-    {
-      assistant: assistantFor,
-      limiter,
-      moderator,
-      policy: guard,
-      cannedReplies: config.cannedReplies,
-      timeouts: config.timeouts,
-      onTurn: turnMetrics(metrics, config),
-    },
-    shared.state,
+  const engine = createEngine(
+    config,
+    { store, upstream, guard, limiter, moderator, metrics, assistantFor },
+    shared,
   );
   const recovered = await engine.recover();
   if (recovered > 0) log.info('recovered runs left unfinished by a previous process', { count: recovered });
@@ -122,14 +112,31 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   });
   server.headersTimeout = 30_000;
 
+  return served(
+    { config, server, store, engine, upstream, limiter, metrics },
+    async () => {
+      await knowledge.indexer.idle(); // a file mid-indexing would otherwise be indexed again at the next start
+    },
+    async () => {
+      await shared.close();
+      await limiter.close();
+      await store.close();
+    },
+  );
+}
+
+/**
+ * The proxy's listen and close around its parts. `settle` runs once the runs have stopped (background
+ * work finishing), `release` last (connections to shared state and the store).
+ */
+function served(
+  parts: Omit<Proxy, 'listen' | 'close'>,
+  settle: () => Promise<void>,
+  release: () => Promise<void>,
+): Proxy {
+  const { config, server, engine } = parts;
   return {
-    config,
-    server,
-    store,
-    engine,
-    upstream,
-    limiter,
-    metrics,
+    ...parts,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -151,16 +158,46 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
       server.closeIdleConnections();
       await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_DRAIN_MS).unref())]);
       await engine.close();
-      await knowledge.indexer.idle(); // a file mid-indexing would otherwise be indexed again at the next start
+      await settle();
       const force = setTimeout(() => server.closeAllConnections(), 2000);
       force.unref();
       await drained;
       clearTimeout(force);
-      await shared.close();
-      await limiter.close();
-      await store.close();
+      await release();
     },
   };
+}
+
+/** The run engine with the guards every turn passes (budget, moderation, policy, timeouts). */
+function createEngine(
+  config: ProxyConfig,
+  parts: {
+    store: Store;
+    upstream: Upstream;
+    guard: PolicyGuard;
+    limiter: Limiter;
+    moderator: EngineGuards['moderator'];
+    metrics: Metrics;
+    assistantFor: NonNullable<EngineGuards['assistant']>;
+  },
+  shared: SharedRunState,
+): RunEngine {
+  const { store, upstream, guard, limiter, moderator, metrics, assistantFor } = parts;
+  return new RunEngine(
+    store,
+    upstream,
+    { ...config, sweepMs: config.cluster.sweepMs },
+    {
+      assistant: assistantFor,
+      limiter,
+      moderator,
+      policy: guard,
+      cannedReplies: config.cannedReplies,
+      timeouts: config.timeouts,
+      onTurn: turnMetrics(metrics, config),
+    },
+    shared.state,
+  );
 }
 
 /** How long a stopping proxy waits for the requests in flight (replies streaming included) to finish. */
