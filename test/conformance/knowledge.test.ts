@@ -4,6 +4,7 @@ import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProxy, loadConfig } from '../../packages/proxy/src/index.ts';
 import { KnowledgeStore } from '../../packages/proxy/src/knowledge/storage.ts';
+import { makePdf } from '../support/pdf.js';
 import { expectErrorBody, expectNoLeak, proxyEnv, SECRET_KEY } from '../support/proxy.js';
 
 /**
@@ -17,6 +18,8 @@ const KNOWLEDGE_ENV = {
   PARLEY_MAX_FILE_BYTES: String(MAX_FILE_BYTES),
   PARLEY_MAX_FILES_PER_PLAYER: '12',
   PARLEY_MAX_FILE_STORAGE_BYTES: String(3 * MAX_FILE_BYTES),
+  PARLEY_PDF_MAX_INFLATED_BYTES: String(1 << 20),
+  PARLEY_PDF_MAX_PAGES: '3',
 };
 
 const CHRONICLE = `# The Chronicle of Varn
@@ -306,6 +309,61 @@ describe('knowledge through the official SDK (offline)', () => {
     await client.files.delete(blank.id);
   });
 
+  it('PDFs are read page by page; encrypted, broken, bomb and too-long PDFs fail alone with last_error', async () => {
+    const store = await client.vectorStores.create({ name: 'Scrolls' });
+    const pdf = async (name: string, bytes: Uint8Array) =>
+      client.vectorStores.files.uploadAndPoll(store.id, await toFile(Buffer.from(bytes), name), poll);
+    const good = await pdf(
+      'odo-notes.pdf',
+      makePdf([['Notes of Odo the scholar'], ['The sunken bell of Varn rings at the spring tide.']], {
+        compress: true,
+      }),
+    );
+    expect(good.status).toBe('completed');
+    const found = await client.vectorStores.search(store.id, { query: 'When does the sunken bell ring?' });
+    expect(found.data[0]).toMatchObject({ file_id: good.id, filename: 'odo-notes.pdf' });
+    expect(found.data[0]!.content[0]!.text).toContain('rings at the spring tide');
+    const content = await client.vectorStores.files.content(good.id, { vector_store_id: store.id });
+    const pages = [];
+    for await (const part of content) pages.push(part.text);
+    expect(pages.join('')).toBe(
+      'Notes of Odo the scholar\n\nThe sunken bell of Varn rings at the spring tide.',
+    );
+    // The download is the PDF's own bytes.
+    const raw = await client.files.content(good.id);
+    expect(raw.headers.get('content-type')).toBe('application/pdf');
+    expect(new Uint8Array(await raw.arrayBuffer()).slice(0, 5)).toEqual(new TextEncoder().encode('%PDF-'));
+
+    const bad: Array<[string, Uint8Array, string, RegExp]> = [
+      ['sealed.pdf', makePdf([['secret']], { encrypted: true }), 'unsupported_file', /encrypted/],
+      ['broken.pdf', makePdf([['Hello there']]).slice(0, 120), 'invalid_file', /could not be read/],
+      [
+        'bomb.pdf',
+        makePdf([['x']], { bombBytes: 4 << 20 }),
+        'unsupported_file',
+        /inflates to more than 1048576/,
+      ],
+      [
+        'tome.pdf',
+        makePdf([['a'], ['b'], ['c'], ['d']]),
+        'unsupported_file',
+        /4 pages; this server reads at most 3/,
+      ],
+    ];
+    for (const [name, bytes, code, message] of bad) {
+      const failed = await pdf(name, bytes);
+      expect(failed.status, name).toBe('failed');
+      expect(failed.last_error, name).toMatchObject({ code, message: expect.stringMatching(message) });
+    }
+    const after = await client.vectorStores.retrieve(store.id);
+    expect(after.status).toBe('completed');
+    expect(after.file_counts).toMatchObject({ completed: 1, failed: bad.length, total: bad.length + 1 });
+    // The proxy is fine: the good file is still found.
+    expect((await client.vectorStores.search(store.id, { query: 'sunken bell' })).data.length).toBe(1);
+    await client.vectorStores.delete(store.id);
+    for await (const file of client.files.list()) await client.files.delete(file.id);
+  });
+
   it('a batch cancelled before indexing leaves its files cancelled', async () => {
     const store = await client.vectorStores.create({ name: 'Cancelled' });
     const file = await client.files.create({
@@ -414,14 +472,14 @@ describe('knowledge through the official SDK (offline)', () => {
       expect(error.message.length).toBeGreaterThan(10);
     });
 
-    it('a real PDF is refused naming the missing parser', async () => {
+    it('a PDF that holds no PDF object is refused at upload', async () => {
       const error = await expectErrorBody(
-        await upload(fileParts('quest.pdf', '%PDF-1.4\n1 0 obj <<>> endobj\n%%EOF\n', 'application/pdf')),
+        await upload(fileParts('quest.pdf', '%PDF-1.4\nnothing here\n%%EOF\n', 'application/pdf')),
         400,
-        'unsupported_file',
+        'invalid_file',
         'file',
       );
-      expect(error.message).toContain('unpdf');
+      expect(error.message).toMatch(/no PDF objects/);
     });
 
     it('wrong or missing form fields', async () => {

@@ -1,4 +1,5 @@
 import type { UpstreamKind } from '../config.js';
+import { DEFAULT_PDF_LIMITS, type PdfLimits } from './pdf.js';
 
 /** Limits on uploaded files, and the embedding model (when the upstream has one). */
 export interface KnowledgeConfig {
@@ -14,6 +15,8 @@ export interface KnowledgeConfig {
    * unless named, never offline).
    */
   embeddingModel: string | undefined;
+  /** What reading one PDF may cost (pages, inflated bytes, time). */
+  pdf: PdfLimits;
 }
 
 type Env = Record<string, string | undefined>;
@@ -46,5 +49,10 @@ export function loadKnowledgeConfig(env: Env, kind: UpstreamKind): KnowledgeConf
     maxFilesPerPlayer: int(env, 'PARLEY_MAX_FILES_PER_PLAYER', 100, 0),
     maxBytesPerPlayer: int(env, 'PARLEY_MAX_FILE_STORAGE_BYTES', 100 * 1024 * 1024, 0),
     embeddingModel,
+    pdf: {
+      maxPages: int(env, 'PARLEY_PDF_MAX_PAGES', DEFAULT_PDF_LIMITS.maxPages, 1),
+      maxInflatedBytes: int(env, 'PARLEY_PDF_MAX_INFLATED_BYTES', DEFAULT_PDF_LIMITS.maxInflatedBytes, 1),
+      timeoutMs: int(env, 'PARLEY_PDF_TIMEOUT_MS', DEFAULT_PDF_LIMITS.timeoutMs, 1),
+    },
   };
 }

@@ -2,6 +2,7 @@ import { ProxyError } from '../errors.js';
 import { estimateTokens } from '../tokens.js';
 import { chunkText } from './chunk.js';
 import { extractText } from './parse.js';
+import { DEFAULT_PDF_LIMITS, type PdfLimits } from './pdf.js';
 import { kindOfMime } from './sniff.js';
 import type { KnowledgeStore } from './storage.js';
 import type { FileError } from './types.js';
@@ -23,12 +24,18 @@ interface Job {
 export class Indexer {
   readonly #store: KnowledgeStore;
   readonly #onError: (error: unknown) => void;
+  readonly #pdfLimits: PdfLimits;
   readonly #queue: Job[] = [];
   #draining: Promise<void> | undefined;
 
-  constructor(store: KnowledgeStore, onError: (error: unknown) => void = () => {}) {
+  constructor(
+    store: KnowledgeStore,
+    onError: (error: unknown) => void = () => {},
+    pdfLimits: PdfLimits = DEFAULT_PDF_LIMITS,
+  ) {
     this.#store = store;
     this.#onError = onError;
+    this.#pdfLimits = pdfLimits;
   }
 
   /** Queues a file for indexing; returns at once. */
@@ -69,7 +76,7 @@ export class Indexer {
       this.#store.fail(vectorStoreId, fileId, { code: 'invalid_file', message });
     const kind = kindOfMime(source.mime);
     if (!kind) return fail('The file is of a kind this server no longer reads.');
-    const text = extractText(kind, source.content);
+    const text = await extractText(kind, source.content, this.#pdfLimits);
     if (estimateTokens(text) > MAX_FILE_TOKENS)
       return fail(`The file holds more than ${MAX_FILE_TOKENS.toLocaleString('en')} tokens of text.`);
     const { max_chunk_size_tokens, chunk_overlap_tokens } = source.chunking.static;

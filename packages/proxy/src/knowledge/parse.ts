@@ -1,38 +1,24 @@
-import { ErrorCode } from '@parley/protocol';
-import { ProxyError } from '../errors.js';
+import { DEFAULT_PDF_LIMITS, type PdfLimits, pdfText } from './pdf.js';
 import type { FileKind } from './sniff.js';
-
-/**
- * The PDF parser Parley would read PDFs with. It is not a dependency yet, so PDFs are refused at upload
- * with a message naming it, rather than accepted and failed later.
- */
-export const PDF_PARSER = 'unpdf';
-
-/** Refuses, at upload, a kind of file this server cannot turn into text. */
-export function assertReadable(kind: FileKind): void {
-  if (kind === 'pdf') {
-    throw new ProxyError(
-      ErrorCode.UnsupportedFile,
-      `PDF files cannot be read on this server: its PDF parser (${PDF_PARSER}) is not installed. Upload the text as .md or .txt instead.`,
-      { param: 'file' },
-    );
-  }
-}
 
 const utf8 = new TextDecoder('utf-8');
 
 /**
  * The text of a file, as the index reads it: Markdown and plain text as written, JSON pretty-printed (so
- * keys and values are words), HTML without scripts, styles, comments or tags and with entities decoded.
- * Line endings become `\n`.
+ * keys and values are words), HTML without scripts, styles, comments or tags and with entities decoded,
+ * PDF page by page within `pdfLimits` (see {@link pdfText}). Line endings become `\n`.
  *
  * @example
  * ```ts
- * extractText('html', new TextEncoder().encode('<p>Odo &amp; the <b>library</b></p>')); // 'Odo & the library'
+ * await extractText('html', new TextEncoder().encode('<p>Odo &amp; the <b>library</b></p>')); // 'Odo & the library'
  * ```
  */
-export function extractText(kind: FileKind, bytes: Uint8Array): string {
-  assertReadable(kind);
+export async function extractText(
+  kind: FileKind,
+  bytes: Uint8Array,
+  pdfLimits: PdfLimits = DEFAULT_PDF_LIMITS,
+): Promise<string> {
+  if (kind === 'pdf') return pdfText(bytes, pdfLimits);
   const text = utf8.decode(bytes).replace(/\r\n?/g, '\n');
   switch (kind) {
     case 'json':

@@ -9,7 +9,8 @@ import type { Owner, Store } from '../store/types.js';
 import { AUTO_CHUNKING } from './chunk.js';
 import type { KnowledgeConfig } from './config.js';
 import { Indexer } from './indexer.js';
-import { assertReadable, extractText } from './parse.js';
+import { extractText } from './parse.js';
+import { checkPdfBytes } from './pdf.js';
 import { checkFilename, kindOfMime, sniff } from './sniff.js';
 import { KnowledgeStore, type StoredFile, type VectorStoreFields } from './storage.js';
 import type { Attributes, FileBatch, StaticChunking, VectorStore, VectorStoreFile } from './types.js';
@@ -37,7 +38,7 @@ export class Knowledge {
     onError: (error: unknown) => void = () => {},
   ) {
     this.store = new KnowledgeStore(db);
-    this.indexer = new Indexer(this.store, onError);
+    this.indexer = new Indexer(this.store, onError, config.pdf);
   }
 
   // ── files ────────────────────────────────────────────────────────────────────────────────────────────
@@ -54,7 +55,7 @@ export class Knowledge {
   ): Promise<StoredFile> {
     checkFilename(upload.filename);
     const { kind, mime } = sniff(upload.bytes, upload.filename, upload.declaredType);
-    assertReadable(kind);
+    if (kind === 'pdf') checkPdfBytes(upload.bytes);
     await this.store.dropExpired(owner);
     const used = await this.store.usage(owner);
     const { maxFilesPerPlayer, maxBytesPerPlayer } = this.config;
@@ -167,7 +168,7 @@ export class Knowledge {
     const source = await this.store.fileSource(fileId);
     const kind = source && kindOfMime(source.mime);
     if (!source || !kind) throw notFound('file', fileId);
-    return extractText(kind, source.content);
+    return extractText(kind, source.content, this.config.pdf);
   }
 
   /** Attaches several files as one batch; every file id is checked before anything is attached. */
