@@ -15,7 +15,7 @@ interface Heard {
 }
 
 /** A real server with the proxy's audio routes: speech answers after `delayMs` with the input as bytes. */
-async function startAudioServer(delayMs = 0) {
+async function startAudioServer(delayMs = 0, { transcribes = false } = {}) {
   const heard: Heard[] = [];
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -44,6 +44,24 @@ async function startAudioServer(delayMs = 0) {
       }
       res.writeHead(200, { 'Content-Type': 'audio/wav' });
       res.end(`RIFF:${input}`);
+    } else if (transcribes) {
+      // As a proxy with a transcription model answers.
+      const hasFile = entry.body.toString('latin1').includes('name="file"');
+      res.writeHead(hasFile ? 200 : 400, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify(
+          hasFile
+            ? { text: 'Where is the mill?' }
+            : {
+                error: {
+                  message: "Missing required parameter: 'file'.",
+                  type: 'invalid_request_error',
+                  param: 'file',
+                  code: 'missing_required_parameter',
+                },
+              },
+        ),
+      );
     } else {
       // As the offline proxy answers.
       res.writeHead(400, { 'Content-Type': 'application/json' });
@@ -141,6 +159,12 @@ describe('voice', () => {
     for await (const clip of voice.speakTurn(turn, { voice: 'ash' })) clips.push(clip);
     expect(firstSpokenMidStream).toBe(true);
     expect(clips.map((clip) => clip.text)).toEqual(['Halt!', 'Who goes there?', 'State your name.']);
+    // Where each sentence is in the reply: what subtitles pace themselves by.
+    expect(clips.map(({ start, end }) => [start, end])).toEqual([
+      [0, 5],
+      [6, 21],
+      [22, 38],
+    ]);
     expect(await Promise.all(clips.map(async (clip) => text(await clip.audio)))).toEqual([
       'RIFF:Halt!',
       'RIFF:Who goes there?',
@@ -203,5 +227,28 @@ describe('voice', () => {
     expect(body).toContain('filename="speech.webm"');
     expect(body).toMatch(/name="model"\r\n\r\ngpt-4o-mini-transcribe/);
     expect(body).toMatch(/name="language"\r\n\r\nen/);
+  });
+
+  it('transcribes() tells a proxy that can transcribe from one that cannot, without sending audio', async () => {
+    expect(await createVoice({ url: audio.url }).transcribes()).toBe(false);
+    expect(audio.heard.at(-1)?.body.toString('latin1')).not.toContain('name="file"');
+    const online = await startAudioServer(0, { transcribes: true });
+    try {
+      const voice = createVoice({ url: online.url });
+      expect(await voice.transcribes()).toBe(true);
+      const clip = new Blob([new Uint8Array([1, 2, 3])], { type: 'audio/ogg' });
+      expect(await voice.listen(clip)).toBe('Where is the mill?');
+    } finally {
+      await online.close();
+    }
+    // Another 400 on `model` (a name the server refuses) is no "use the browser" answer.
+    expect(
+      isNoTranscription(
+        Object.assign(new Error("Invalid 'model'"), {
+          status: 400,
+          cause: { code: 'invalid_value', param: 'model' },
+        }),
+      ),
+    ).toBe(false);
   });
 });

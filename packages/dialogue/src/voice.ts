@@ -1,7 +1,7 @@
 // `@parley/dialogue/voice`: speech and transcription through the proxy's OpenAI audio routes. A subpath of
 // its own, so a game without voice bundles none of it: the core only ever streams text.
 import type { ErrorBody } from '@parley/protocol';
-import { fromErrorObject, interrupted, toDialogueError } from './errors.js';
+import { fromErrorObject, interrupted, isDialogueError, toDialogueError } from './errors.js';
 import type { HttpOptions } from './http.js';
 import type { Turn } from './turn.js';
 
@@ -50,6 +50,12 @@ export interface SpokenClip {
   index: number;
   /** What is said. */
   text: string;
+  /**
+   * Where the sentence is in the reply's text (UTF-16 offsets, `end` exclusive), so a game can pace its
+   * subtitles to the audio.
+   */
+  start: number;
+  end: number;
   /** When the request went out (`performance.now()`), to measure the time to first audio. */
   requestedAt: number;
   /** The audio; rejects with a DialogueError (`interrupted` once the turn or `signal` stopped). */
@@ -102,6 +108,17 @@ export interface Voice {
    * ```
    */
   listen(clip: Blob, options?: ListenOptions): Promise<string>;
+  /**
+   * Whether the proxy can transcribe, asked with an empty form (no audio, nothing billed): false offline
+   * or where the proxy has no audio route, so a game knows before the player speaks whether to record
+   * for {@link Voice.listen} or to use the browser's `SpeechRecognition`.
+   *
+   * @example
+   * ```ts
+   * const useProxy = await voice.transcribes();
+   * ```
+   */
+  transcribes(options?: { signal?: AbortSignal | undefined }): Promise<boolean>;
 }
 
 /**
@@ -168,23 +185,29 @@ export function createVoice(options: VoiceOptions): Voice {
         if (signal?.aborted) stop();
         const splitter = sentenceSplitter();
         let index = 0;
-        const clips = function* (sentences: string[]) {
+        let cursor = 0;
+        const clips = function* (reply: string, sentences: string[]) {
           for (const sentence of sentences) {
+            // The splitter hands out trimmed slices of the reply, in order.
+            const found = reply.indexOf(sentence, cursor);
+            const start = found < 0 ? cursor : found;
+            const end = found < 0 ? cursor : found + sentence.length;
+            cursor = end;
             const text = prepare(sentence).trim();
             // Punctuation alone ("…") has nothing to say.
             if (!/[\p{L}\p{N}]/u.test(text)) continue;
             const audio = speak(text, { ...speakOptions, signal: controller.signal });
             // The consumer may stop before awaiting every clip: its rejection is no unhandled one.
             audio.catch(() => {});
-            yield { index: index++, text, requestedAt: performance.now(), audio };
+            yield { index: index++, text, start, end, requestedAt: performance.now(), audio };
           }
         };
         let finished = false;
         try {
           for await (const event of turn) {
             if (controller.signal.aborted) return;
-            if (event.type === 'text.delta') yield* clips(splitter.push(event.text));
-            else if (event.type === 'turn.end') yield* clips(splitter.end(event.text));
+            if (event.type === 'text.delta') yield* clips(event.text, splitter.push(event.text));
+            else if (event.type === 'turn.end') yield* clips(event.text, splitter.end(event.text));
             else if (event.type === 'error') {
               // The turn was cut: what it said is on screen, but its voice stops with it.
               stop();
@@ -213,6 +236,19 @@ export function createVoice(options: VoiceOptions): Voice {
       if (typeof body.text !== 'string') throw fromErrorObject({ message: 'No text in the transcription' });
       return body.text;
     },
+    transcribes: async ({ signal } = {}) => {
+      const form = new FormData();
+      form.append('model', options.transcriptionModel ?? 'gpt-4o-mini-transcribe');
+      try {
+        // A proxy that can transcribe refuses the form for its missing file; one that cannot says so first.
+        await (await post('/transcriptions', form, signal)).body?.cancel();
+        return true;
+      } catch (error) {
+        if (isNoTranscription(error)) return false;
+        if (isDialogueError(error) && error.status === 400) return true;
+        throw error;
+      }
+    },
   };
 }
 
@@ -226,9 +262,18 @@ export function createVoice(options: VoiceOptions): Voice {
  * ```
  */
 export function isNoTranscription(error: unknown): boolean {
-  const { status, message } = (error ?? {}) as { status?: number; message?: string };
+  const { status, message, cause } = (error ?? {}) as { status?: number; message?: string; cause?: unknown };
   // 404: a proxy (or server) without the route at all.
-  return status === 404 || (status === 400 && /transcription model/i.test(message ?? ''));
+  if (status === 404) return true;
+  // The proxy's answer: `invalid_value` on `model`, saying there is no transcription model. (The code
+  // alone would also match a malformed model name.)
+  const { code, param } = (cause ?? {}) as { code?: unknown; param?: unknown };
+  return (
+    status === 400 &&
+    code === 'invalid_value' &&
+    param === 'model' &&
+    /no transcription model/i.test(message ?? '')
+  );
 }
 
 /** `audio/webm;codecs=opus` → `webm`: the server reads the container from the file name. */

@@ -158,6 +158,11 @@ describe('audio, offline (no key)', () => {
       model: 'whisper-1',
     });
     expect(translation.status).toBe(400);
+    // Asked with no file at all, it says the same before reading anything: the kit's `transcribes()`.
+    const form = new FormData();
+    form.set('model', 'whisper-1');
+    const probe = await fetch(`${url}/v1/audio/transcriptions`, { method: 'POST', body: form });
+    expect(await errorOf(probe)).toMatchObject({ status: 400, code: 'invalid_value', param: 'model' });
   });
 
   it('answers bad speech requests with OpenAI errors, never a 500', async () => {

@@ -261,8 +261,8 @@ async function transcribe(
 }
 
 /**
- * Reads and checks an upload, in the order a client can fix things: the form, the file, that it is
- * audio, that this server can transcribe at all, the model, and the clip's length.
+ * Reads and checks an upload: that this server can transcribe at all, then in the order a client can fix
+ * things: the form, the file, that it is audio, the model, and the clip's length.
  */
 async function readUpload(
   ctx: RequestContext,
@@ -271,6 +271,12 @@ async function readUpload(
 ): Promise<Upload> {
   const { guard, upstream } = services;
   const { maxAudioBytes, maxAudioSeconds } = guard.policy;
+  // First, before the body is read: a game can ask with an empty form whether to use the browser's own
+  // speech recognition instead (see `transcribes()` in @parley/dialogue/voice).
+  if (upstream.kind === 'offline') {
+    ctx.req.resume();
+    throw noTranscriptionModel();
+  }
   const form = await readMultipart(ctx.req, maxAudioBytes);
   const { fields, file } = formParts(form);
   const parsed: TranscriptionFields =
@@ -283,14 +289,7 @@ async function readUpload(
   const bytes = new Uint8Array(await file.arrayBuffer());
   const container = sniffAudio(bytes);
   if (!container) throw notAudio();
-  if (upstream.kind === 'offline' || parsed.model === OFFLINE_MODEL) {
-    throw new ProxyError(
-      ErrorCode.InvalidValue,
-      'No transcription model is configured on this server: the proxy runs offline, without a key. ' +
-        "Use the browser's own speech recognition, or start the proxy with OPENAI_API_KEY.",
-      { param: 'model' },
-    );
-  }
+  if (parsed.model === OFFLINE_MODEL) throw noTranscriptionModel();
   guard.transcriptionModel(parsed.model);
   const seconds = await audioSeconds(bytes, container);
   if (seconds === null) throw notAudio();
@@ -416,6 +415,15 @@ function fileTooLarge(maxBytes: number): ProxyError {
     ErrorCode.BodyTooLarge,
     `The audio file is larger than this server's limit of ${maxBytes} bytes.`,
     { param: 'file', headers: { Connection: 'close' } },
+  );
+}
+
+function noTranscriptionModel(): ProxyError {
+  return new ProxyError(
+    ErrorCode.InvalidValue,
+    'No transcription model is configured on this server: the proxy runs offline, without a key. ' +
+      "Use the browser's own speech recognition, or start the proxy with OPENAI_API_KEY.",
+    { param: 'model' },
   );
 }
 
