@@ -203,3 +203,8 @@ export function asSentence(text: string): string {
   if (!trimmed) return trimmed;
   return /[.!?…]["'”’)]?$/.test(trimmed) ? capitalize(trimmed) : `${capitalize(trimmed)}.`;
 }
+
+/** The values without repeats, in first-seen order. */
+export function unique<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}
