@@ -52,21 +52,12 @@ export async function* parseRunStream(
       }
       const { event, data, id } = message;
       if (data === DONE_DATA || event === 'done') {
-        // Nothing follows `[DONE]` but the end of the body: wait for it (bounded, in case a server keeps
-        // the connection open), so the request completes rather than being cancelled.
-        let stop = () => {};
-        const timeout = new Promise<undefined>((resolve) => {
-          const timer = setTimeout(resolve, 2000);
-          stop = () => clearTimeout(timer);
-        });
-        for (;;) {
-          const next = await Promise.race([reader.read(), timeout]);
-          if (!next || next.done) {
-            ended = next !== undefined;
-            break;
-          }
-        }
-        stop();
+        // Nothing follows `[DONE]` but the end of the body: wait for it, so the request completes rather
+        // than being cancelled; a server that keeps the connection open is cancelled after 2 s.
+        const timer = setTimeout(onAbort, 2000);
+        while (!(await reader.read()).done);
+        clearTimeout(timer);
+        ended = true;
         signal?.throwIfAborted();
         yield { event: 'done', data: DONE_DATA, id };
         return;
