@@ -1,4 +1,6 @@
 export type { AssistantStreamEvent, RunStatus, Usage } from '@parley/protocol';
+export type { Citation } from './citations.js';
+export { stripCitations } from './citations.js';
 export type {
   Conversation,
   ConversationOptions,

@@ -49,6 +49,12 @@ export interface NpcDefinition {
   temperature?: number;
   /** Tools declared without a handler: calls to them are answered with an error. See {@link Npc.tool}. */
   tools?: ToolDefinition[];
+  /**
+   * Vector stores the NPC searches (OpenAI's `file_search` tool, run by the proxy) before it answers what
+   * they may know, e.g. a read-only lore store from the proxy's policy file (`vs_lore_<name>`). Its
+   * replies then cite them: see `turn.end`'s `citations`.
+   */
+  vectorStoreIds?: string[];
   metadata?: Record<string, string>;
 }
 
@@ -108,10 +114,11 @@ type AssistantBody = {
   metadata: Record<string, string>;
   model?: string;
   temperature?: number;
+  tool_resources?: { file_search: { vector_store_ids: string[] } };
 };
 
 export function createNpc(ctx: Context, definition: NpcDefinition): Npc {
-  const { id, name, instructions, model, temperature, tools = [], metadata } = definition;
+  const { id, name, instructions, model, temperature, tools = [], vectorStoreIds, metadata } = definition;
   const games = ctx.tools.get(id) ?? new Map<string, GameTool>();
   ctx.tools.set(id, games);
   const facts = ctx.facts.npcs.get(id) ?? createFacts();
@@ -134,6 +141,10 @@ export function createNpc(ctx: Context, definition: NpcDefinition): Npc {
       };
       if (model !== undefined) body.model = model;
       if (temperature !== undefined) body.temperature = temperature;
+      if (vectorStoreIds) {
+        body.tools.push({ type: 'file_search' });
+        body.tool_resources = { file_search: { vector_store_ids: vectorStoreIds } };
+      }
       return share(ctx, `a:${id}`, JSON.stringify(body), () => ensureAssistant(ctx, id, body));
     },
     tool(name, tool) {
@@ -191,6 +202,7 @@ function differs(a: Assistant, b: AssistantBody): boolean {
           : t.type,
       ),
       Object.keys(b.metadata).map((key) => x.metadata?.[key]),
+      b.tool_resources && (x.tool_resources?.['file_search'] as object),
     ]);
   return view(a) !== view(b);
 }

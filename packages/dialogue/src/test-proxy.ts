@@ -448,7 +448,7 @@ function applyAssistant(a: Assistant, body: Record<string, unknown>): Assistant 
       t.type === 'function' ? { ...t, function: { strict: false, ...t.function } } : t,
     ),
     top_p: 1,
-    tool_resources: null,
+    tool_resources: body['tool_resources'] ?? a.tool_resources ?? null,
     response_format: 'auto',
   });
 }

@@ -5,6 +5,7 @@ import {
   SHOWN_CHARACTERS_PARAM,
   type Usage,
 } from '@parley/protocol';
+import { type Citation, readCitations } from './citations.js';
 import type { Context } from './context.js';
 import type { Conversation } from './conversation.js';
 import { DialogueError, fromErrorObject, interrupted, messageOf, toDialogueError } from './errors.js';
@@ -27,7 +28,10 @@ export interface ToolCall {
  */
 export type DialogueEvent =
   | { type: 'turn.start'; runId: string; threadId: string }
-  /** `text` is everything said so far in this turn, `delta` the newest piece of it. */
+  /**
+   * `text` is everything said so far in this turn, `delta` the newest piece of it. It keeps the model's
+   * citation markers (`【0†chronicle.md】`, as the proxy stores them): show it through `stripCitations`.
+   */
   | { type: 'text.delta'; delta: string; text: string }
   /** The NPC called the game's tools (in parallel when several); their handlers run now. */
   | { type: 'tool.call'; calls: ToolCall[] }
@@ -36,7 +40,15 @@ export type DialogueEvent =
    * arguments, no such tool, the handler threw or timed out); the model was then told `{"error": …}`.
    */
   | { type: 'tool.result'; id: string; name: string; output: string; error?: string }
-  | { type: 'turn.end'; text: string; status: RunStatus; runId: string; usage: Usage | null }
+  | {
+      type: 'turn.end';
+      text: string;
+      status: RunStatus;
+      runId: string;
+      usage: Usage | null;
+      /** What the reply cited from the knowledge files (`file_search`), when it cited any. */
+      citations?: Citation[];
+    }
   | { type: 'error'; error: DialogueError };
 
 /** Options of {@link Turn.interrupt}. */
@@ -128,6 +140,7 @@ export function startTurn(
   // What the run was charged, when its ending said so (`thread.run.cancelled` carries it too).
   let charged: Usage | null = null;
   let charges: Promise<Usage | null> | undefined;
+  const citations: Citation[] = [];
 
   const push = (event: DialogueEvent) => {
     events.push(event);
@@ -234,8 +247,10 @@ export function startTurn(
               }
               message = data.id;
               said += delta;
-              push({ type: 'text.delta', delta, text: said });
             }
+            // A marker's annotation comes with the delta that completes it (indexes count in its message).
+            citations.push(...readCitations(said, data.delta.content, lastStart));
+            if (delta) push({ type: 'text.delta', delta, text: said });
           }
           if (event === 'thread.run.requires_action')
             calls = data.required_action?.submit_tool_outputs.tool_calls;
@@ -303,7 +318,8 @@ export function startTurn(
     }
     ended = true;
     charged = usage;
-    push({ type: 'turn.end', text: said, status, runId, usage });
+    // Only set when there are any, so replies without sources read as before.
+    push({ type: 'turn.end', text: said, status, runId, usage, ...(citations[0] && { citations }) });
     return said;
   };
 
