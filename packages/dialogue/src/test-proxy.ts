@@ -8,6 +8,7 @@ import {
   type Message,
   type Run,
   type RunStatus,
+  type RunStep,
   SHOWN_CHARACTERS_PARAM,
 } from '@parley/protocol';
 import { type DialogueError, isDialogueError } from './errors.js';
@@ -67,6 +68,8 @@ export interface TestProxy {
   requests: LoggedRequest[];
   assistants: Assistant[];
   threads: Map<string, Message[]>;
+  /** The steps `GET …/runs/{run}/steps` lists, by run id (the test puts them there). */
+  steps: Map<string, RunStep[]>;
   /** Largest page the list endpoints return, to force paging. */
   pageSize: number;
   /** When set, every request needs `Authorization: Bearer <token>`. */
@@ -240,6 +243,10 @@ export async function startTestProxy(): Promise<TestProxy> {
         channel.submitted.shift()?.(body['tool_outputs'] as ToolOutput[]);
         return;
       }
+      case 'GET threads/:id/runs/:run/steps': {
+        const steps = proxy.steps.get(runId!);
+        return steps ? json(200, page(steps, url)) : notFound();
+      }
       case 'GET threads/:id/runs/:run/events': {
         const channel = runs.get(runId!);
         if (!channel) return notFound();
@@ -338,6 +345,7 @@ export async function startTestProxy(): Promise<TestProxy> {
     requests: [],
     assistants: [],
     threads: new Map(),
+    steps: new Map(),
     pageSize: 100,
     token: undefined,
     failures: [],
