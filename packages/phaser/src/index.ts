@@ -44,6 +44,8 @@ export {
   parleyPluginConfig,
   removeParleyPlugin,
 } from './plugin.js';
+export type { PushToTalkOptions, PushToTalkState } from './push-to-talk.js';
+export { PushToTalk } from './push-to-talk.js';
 export type { Point } from './range.js';
 export { isWithin, RangeTracker } from './range.js';
 export type { SplitReply } from './suggestions.js';

@@ -15,6 +15,7 @@ import { FastForward, type FastForwardOptions } from './fast-forward.js';
 import type { GlyphTiming } from './glyph-meter.js';
 import { LiveRegion } from './live-region.js';
 import { type NpcHost, type NpcOptions, type NpcSprite, ParleyNpc } from './npc.js';
+import { dialoguePushToTalk, type PushToTalk } from './push-to-talk.js';
 import { distanceSquared, type Point } from './range.js';
 import { SUGGEST_REPLIES_TOOL, suggestRepliesTool } from './suggestions.js';
 import { TalkSession } from './talk-session.js';
@@ -129,6 +130,7 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
   #consoleModel: ConsoleModel | undefined;
   #console: DebugConsole | undefined;
   #voice: NpcVoice | undefined;
+  #pushToTalk: PushToTalk | undefined;
   #keys = new Map<number, Phaser.Input.Keyboard.Key>();
   #source: RunRecord['source'] = 'player';
   #holdSource: 'key' | 'pointer' = 'key';
@@ -203,6 +205,11 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
   /** The NPCs' voice (mute, volume, transcription), when `connect({ voice })` turned it on. */
   get voice(): NpcVoice | undefined {
     return this.#voice;
+  }
+
+  /** Push-to-talk (hold `V`, or the 🎤 button on touch), on with the voice unless `pushToTalk: false`. */
+  get pushToTalk(): PushToTalk | undefined {
+    return this.#pushToTalk;
   }
 
   /** The `@parley/dialogue` client; throws before {@link ParleyPlugin.connect}. */
@@ -363,6 +370,7 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     if (!npc) return;
     this.#active = undefined;
     this.#voice?.stop();
+    this.#pushToTalk?.cancel();
     npc.existingSession?.close();
     this.#box?.close();
     this.#fastForward.release();
@@ -447,6 +455,8 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     this.closeDialogue();
     this.#voice?.destroy();
     this.#voice = undefined;
+    this.#pushToTalk?.destroy();
+    this.#pushToTalk = undefined;
     for (const npc of [...this.#npcs]) npc.destroy();
     this.#npcs = [];
     const scene = this.scene;
@@ -502,9 +512,26 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
   #setUpVoice(): void {
     this.#voice?.destroy();
     this.#voice = undefined;
+    this.#pushToTalk?.destroy();
+    this.#pushToTalk = undefined;
     const { voice, url, fetch, auth } = this.#options ?? {};
     if (!voice || !this.scene) return;
-    this.#voice = new NpcVoice(this.scene, { url: url ?? '', fetch, auth }, voice === true ? {} : voice);
+    const { pushToTalk = true, ...options } = voice === true ? {} : voice;
+    this.#voice = new NpcVoice(this.scene, { url: url ?? '', fetch, auth }, options);
+    if (pushToTalk === false) return;
+    // Held near an NPC, the key opens the dialogue with it, so the words land in its input.
+    const begin = () => {
+      const npc = this.#active ?? this.nearestNpc();
+      if (npc && !this.#active) this.talkTo(npc);
+      return this.#active !== undefined;
+    };
+    this.#pushToTalk = dialoguePushToTalk(
+      this.scene.game.canvas.ownerDocument,
+      this.#voice.client,
+      () => this.#box,
+      begin,
+      pushToTalk === true ? {} : pushToTalk,
+    );
   }
 
   #tearDownConsole(): void {
@@ -587,6 +614,7 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
       else if (this.#closeOnLeave && active.player) this.closeDialogue();
     }
     this.#box?.update(time);
+    this.#pushToTalk?.update();
   }
 
   // The first frame drawn after the typewriter placed a token's first character: report its latency.
@@ -678,6 +706,8 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
       conversation: npc.npc.conversation({ key: npc.conversationKey }),
       mirror: live && { add: (speaker, text, state) => live.add(speaker, text, state) },
       typewriter: { charsPerSecond: this.#options?.charsPerSecond ?? 45 },
+      // With voice on, the typing follows the audio.
+      spoken: (turn) => this.#voice?.spokenUpTo(turn),
       // Through the plugin: connect() may replace the control after the session exists.
       fastForward: {
         speed: (now) => this.#fastForward.speed(now),

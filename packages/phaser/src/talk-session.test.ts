@@ -358,4 +358,39 @@ describe('TalkSession', () => {
     const second = session.glyphs.drawn(716);
     expect(second).toMatchObject([{ arrivedAt: 12, latency: 704, caughtUp: false, offset: 5 }]);
   });
+
+  it('types no further than the voice has said, and an interrupt cuts both where the voice was', async () => {
+    let spoken: number | undefined = 0;
+    const { session, turns } = setup({ spoken: () => spoken });
+    session.open();
+    session.send('Hello?');
+    const { push, interrupts } = turns[0]!;
+    const text = 'Halt! Who goes there?';
+    push({ type: 'turn.start', runId: 'run_1', threadId: 'thread_1' });
+    push({ type: 'turn.end', text, status: 'completed', runId: 'run_1', usage: null });
+    await session.settled();
+    // Nothing said yet: nothing typed, however long the frame.
+    session.tick(10_000);
+    expect(session.view.text).toBe('');
+    // Halfway through the first sentence's clip.
+    spoken = 3;
+    session.tick(10_000);
+    expect(session.view.text).toBe('Hal');
+    spoken = 5;
+    session.tick(10_000);
+    expect(session.view.text).toBe('Halt!');
+    expect(session.state).toBe('speaking');
+    // The player cuts in: the line stops where the voice was.
+    expect(session.interrupt()).toBe(true);
+    expect(interrupts).toEqual([5]);
+    expect(session.view.text).toBe('Halt!—');
+    // A voice with nothing more to hold back (muted, done, failed): the rest types at its own pace.
+    session.send('Again?');
+    const second = turns[1]!;
+    second.push({ type: 'turn.end', text, status: 'completed', runId: 'run_2', usage: null });
+    await session.settled();
+    spoken = undefined;
+    session.tick(10_000);
+    expect(session.view.text).toBe(text);
+  });
 });

@@ -1,4 +1,12 @@
-import type { Conversation, DialogueError, DialogueEvent, ToolCall, Turn } from '@parley/dialogue';
+import {
+  type Conversation,
+  type DialogueError,
+  type DialogueEvent,
+  stripCitations,
+  type ToolCall,
+  type Turn,
+} from '@parley/dialogue';
+import { sourceLine, storedOffset } from './citations.js';
 import { inWorldErrorText } from './error-text.js';
 import { type AdvanceAction, advanceAction, FastForward } from './fast-forward.js';
 import { GlyphMeter } from './glyph-meter.js';
@@ -15,7 +23,8 @@ export interface MirrorLine {
 
 /** Where a session mirrors its lines (the ARIA live region). */
 export interface Mirror {
-  add(speaker: string, text: string, state?: 'streaming' | 'done'): MirrorLine;
+  /** `kind: 'source'` is the line naming the files a reply cited, after the reply. */
+  add(speaker: string, text: string, state?: 'streaming' | 'done', kind?: 'source'): MirrorLine;
 }
 
 /** What the dialogue box should show for this NPC right now. */
@@ -30,6 +39,11 @@ export interface SessionView {
   pages: number;
   /** Replies to offer as chips (only once the reply is typed out). */
   suggestions: readonly string[];
+  /**
+   * The files the reply cited (`— from chronicle.md`), to show under it once it is typed out; empty or
+   * absent otherwise.
+   */
+  source?: string;
 }
 
 /** How the dialogue box lays out text: the measure of its font, the line width and lines per page. */
@@ -67,6 +81,11 @@ export interface TalkSessionOptions {
   handlers?: SessionHandlers;
   /** Monotonic clock in ms. Default `performance.now()`. */
   now?: () => number;
+  /**
+   * How much of a turn's reply has been said aloud (see `NpcVoice.spokenUpTo`): the typing goes no
+   * further, so it follows the voice. Undefined: no limit.
+   */
+  spoken?: ((turn: Turn) => number | undefined) | undefined;
 }
 
 const ONE_PAGE: PageLayout = {
@@ -100,16 +119,18 @@ export class TalkSession {
   readonly #pager: Pager;
   readonly #fast: Pick<FastForward, 'speed' | 'shouldTurn'>;
   readonly #now: () => number;
+  readonly #spoken: TalkSessionOptions['spoken'];
   #state: NpcState = NpcState.Idle;
   #turn: Turn | undefined;
   // The turn whose reply is on screen (streaming or still typing), with its mirror line.
-  #last: { turn: Turn; mirrored: MirrorLine | undefined; generation: number } | undefined;
+  #last: { turn: Turn; mirrored: MirrorLine | undefined; generation: number; stored?: string } | undefined;
   // The generation whose reply the player cut off while it typed: its later events leave the view alone.
   #cutGeneration = -1;
   #following: Promise<void> | undefined;
   #generation = 0;
   #tone: SessionView['tone'] = 'dim';
   #suggestions: readonly string[] = [];
+  #source = '';
   #fullSince: number | undefined;
   #view: SessionView = { text: '', tone: 'dim', more: false, page: 0, pages: 1, suggestions: [] };
 
@@ -123,6 +144,7 @@ export class TalkSession {
     this.#pager = new Pager(layout.measure, layout.width, layout.lines);
     this.#fast = options.fastForward ?? new FastForward();
     this.#now = options.now ?? (() => performance.now());
+    this.#spoken = options.spoken;
   }
 
   get state(): NpcState {
@@ -175,6 +197,7 @@ export class TalkSession {
     this.#pager.reset();
     this.glyphs.clear();
     this.#suggestions = [];
+    this.#source = '';
     this.#mirror?.add('player', line, 'done');
     const mirrored = this.#mirror?.add(this.name, '');
     const turn = this.#conversation.say(line);
@@ -243,14 +266,20 @@ export class TalkSession {
   #stopTyping(): void {
     const last = this.#last;
     if (!last || last.generation !== this.#generation || this.#cutGeneration === last.generation) return;
-    if (this.#typingOrStreaming()) last.turn.interrupt({ shown: this.#typewriter.shown });
+    // The box shows the reply without its citation markers; the proxy counts them.
+    const shown = storedOffset(last.stored ?? '', this.#typewriter.shown);
+    if (this.#typingOrStreaming()) last.turn.interrupt({ shown });
   }
 
   /** Advances the typewriter; call once per frame with the frame's delta in ms. */
   tick(dtMs: number): void {
     if (this.#state !== NpcState.Speaking) return;
     const now = this.#now();
-    if (this.#typewriter.tick(dtMs * this.#fast.speed(now), this.#pager.limit)) {
+    const last = this.#last;
+    const spoken = last && last.generation !== this.#cutGeneration ? this.#spoken?.(last.turn) : undefined;
+    if (
+      this.#typewriter.tick(dtMs * this.#fast.speed(now), Math.min(this.#pager.limit, spoken ?? Infinity))
+    ) {
       this.glyphs.placed(this.#typewriter.shown, now);
     }
     const full = this.#pager.full(this.#typewriter.shown);
@@ -290,7 +319,8 @@ export class TalkSession {
         case 'turn.start':
           break;
         case 'text.delta': {
-          const { body } = splitSuggestions(event.text);
+          if (this.#last?.turn === turn) this.#last.stored = event.text;
+          const { body } = splitSuggestions(stripCitations(event.text));
           mirror()?.update(body);
           if (!current()) break;
           const before = this.#typewriter.target.length;
@@ -311,8 +341,11 @@ export class TalkSession {
           if (live()) this.#handlers.toolResult?.(event);
           break;
         case 'turn.end': {
-          const { body, suggestions } = splitSuggestions(event.text);
+          if (this.#last?.turn === turn) this.#last.stored = event.text;
+          const { body, suggestions } = splitSuggestions(stripCitations(event.text));
           mirror()?.finish('done', body);
+          const source = sourceLine(event.citations);
+          if (source && mirror()) this.#mirror?.add(this.name, source, 'done', 'source');
           if (!live()) break;
           if (!current()) {
             this.#handlers.reply?.(event);
@@ -323,6 +356,7 @@ export class TalkSession {
           this.#typewriter.end();
           this.#pager.update(body);
           this.#suggestions = suggestions.length > 0 ? suggestions : offered;
+          this.#source = source;
           if (this.#suggestions.length > 0) this.#handlers.suggestions?.(this.#suggestions);
           this.#handlers.reply?.(event);
           // A turn that ends without words (e.g. only tool calls) has nothing to type.
@@ -395,6 +429,8 @@ export class TalkSession {
       page: this.#pager.index,
       pages: this.#pager.pages.length,
       suggestions: this.#offered(),
+      // Under the reply once it is typed out, like the chips.
+      source: this.#state === NpcState.Listening ? this.#source : '',
     });
   }
 
@@ -410,7 +446,8 @@ export class TalkSession {
       view.more === old.more &&
       view.page === old.page &&
       view.pages === old.pages &&
-      view.suggestions === old.suggestions
+      view.suggestions === old.suggestions &&
+      view.source === old.source
     )
       return;
     this.#view = view;

@@ -1,6 +1,7 @@
 import type { Turn } from '@parley/dialogue';
-import { createVoice, type Voice, type VoiceOptions } from '@parley/dialogue/voice';
+import { createVoice, type SpokenClip, type Voice, type VoiceOptions } from '@parley/dialogue/voice';
 import * as Phaser from 'phaser';
+import type { PushToTalkOptions } from './push-to-talk.js';
 
 /** Options of the plugin's voice (`connect({ voice })`). */
 export interface NpcVoiceOptions extends Omit<VoiceOptions, 'url' | 'fetch' | 'auth'> {
@@ -10,6 +11,28 @@ export interface NpcVoiceOptions extends Omit<VoiceOptions, 'url' | 'fetch' | 'a
   defaultVoice?: string;
   /** Where mute and volume are remembered (`localStorage`). Default `'parley.voice'`; `false` for nowhere. */
   storageKey?: string | false;
+  /** Push-to-talk (hold `V`; on touch, the 🎤 button): `false` turns it off. Default on. */
+  pushToTalk?: boolean | PushToTalkOptions;
+}
+
+/**
+ * How long the voice may keep the text waiting for a clip (a slow or stuck speech request) before the
+ * dialogue box types on without it.
+ */
+export const STALL_MS = 4000;
+
+/** The reply being followed: how much of it is said, and the clip playing now. */
+interface Pace {
+  turn: Turn;
+  /** The end of the last sentence said. */
+  said: number;
+  playing?: { start: number; end: number; began: number; seconds: number } | undefined;
+  /** Whether the reply is still streaming (more clips may come). */
+  streaming: boolean;
+  /** A clip failed: the text no longer waits for the voice. */
+  failed: boolean;
+  /** Since when the voice has a clip to play but none playing, for {@link STALL_MS}. */
+  since: number;
 }
 
 /** What the voice needs of an NPC: its sprite (for the speaking indicator) and its voice name. */
@@ -40,6 +63,8 @@ export class NpcVoice {
   #speaker: VoicedNpc | undefined;
   #queue: Promise<void> = Promise.resolve();
   #pending = 0;
+  // How far the reply being followed is said, for subtitles that follow the audio (see spokenUpTo).
+  #pace: Pace | undefined;
   readonly #unlock = (): void => void this.#context?.resume().catch(() => {});
 
   /** @internal Use `connect({ voice })`. */
@@ -108,6 +133,8 @@ export class NpcVoice {
   follow(npc: VoicedNpc, turn: Turn): void {
     if (this.#muted) return;
     const controller = this.#restart(npc);
+    const pace: Pace = { turn, said: 0, streaming: true, failed: false, since: performance.now() };
+    this.#pace = pace;
     const clips = this.#client.speakTurn(turn, {
       voice: npc.voice ?? this.#defaultVoice,
       signal: controller.signal,
@@ -115,14 +142,44 @@ export class NpcVoice {
       prepare: (sentence) => (/^\s*>/.test(sentence) ? '' : sentence),
     });
     void (async () => {
-      for await (const clip of clips) this.#enqueue(clip.audio, controller.signal);
-    })().catch(() => {});
+      for await (const clip of clips) this.#enqueue(clip.audio, controller.signal, { pace, clip });
+    })()
+      .catch(() => {
+        pace.failed = true;
+      })
+      .finally(() => {
+        pace.streaming = false;
+      });
+  }
+
+  /**
+   * How much of `turn`'s reply has been said aloud (UTF-16 offset into its text), growing through each
+   * sentence as its clip plays: the dialogue box types no further, so the subtitles follow the voice.
+   * Undefined when the voice does not hold the text back: not following this turn, muted, everything
+   * said, a clip that failed, audio the browser has not unlocked, or no audio for {@link STALL_MS}.
+   */
+  spokenUpTo(turn: Turn): number | undefined {
+    const pace = this.#pace;
+    if (!pace || pace.turn !== turn || pace.failed || this.#muted) return undefined;
+    if (this.#context && this.#context.state !== 'running') return undefined;
+    const playing = pace.playing;
+    if (playing && this.#context) {
+      const elapsed = this.#context.currentTime - playing.began;
+      const part = playing.seconds > 0 ? Math.min(1, Math.max(0, elapsed / playing.seconds)) : 1;
+      return Math.round(playing.start + (playing.end - playing.start) * part);
+    }
+    if (!pace.streaming && this.#pending === 0) return undefined;
+    // A voice that went quiet (a slow or stuck speech request) stops holding the text back. (With no
+    // clip requested, the sentence is still arriving: the text waits for it to be said.)
+    if (this.#pending > 0 && performance.now() - pace.since > STALL_MS) return undefined;
+    return pace.said;
   }
 
   /** Speaks one line (a bark, a scripted line), replacing whatever was being said. */
   say(npc: VoicedNpc, text: string): void {
     if (this.#muted || !text.trim()) return;
     const controller = this.#restart(npc);
+    this.#pace = undefined;
     const audio = this.#client.speak(text, {
       voice: npc.voice ?? this.#defaultVoice,
       signal: controller.signal,
@@ -144,6 +201,7 @@ export class NpcVoice {
       source.stop();
     }
     this.#speaker = undefined;
+    this.#pace = undefined;
     this.#indicator.setVisible(false);
     return was;
   }
@@ -169,8 +227,13 @@ export class NpcVoice {
   }
 
   // Clips decode as soon as they arrive and play one after another.
-  #enqueue(audio: Promise<ArrayBuffer>, signal: AbortSignal): void {
+  #enqueue(
+    audio: Promise<ArrayBuffer>,
+    signal: AbortSignal,
+    paced?: { pace: Pace; clip: Pick<SpokenClip, 'start' | 'end'> },
+  ): void {
     const context = this.#audio();
+    if (paced && this.#pending === 0 && !paced.pace.playing) paced.pace.since = performance.now();
     this.#pending++;
     const decoded = audio.then((bytes) => context.decodeAudioData(bytes));
     decoded.catch(() => {});
@@ -179,7 +242,22 @@ export class NpcVoice {
         const buffer = await decoded.catch(() => undefined);
         if (signal.aborted) return;
         this.#pending--;
+        if (paced && !buffer) paced.pace.failed = true;
+        if (buffer && paced) {
+          const { pace, clip } = paced;
+          pace.playing = {
+            start: clip.start,
+            end: clip.end,
+            began: context.currentTime,
+            seconds: buffer.duration,
+          };
+        }
         if (buffer) await this.#play(context, buffer, signal);
+        if (paced && !signal.aborted) {
+          paced.pace.said = Math.max(paced.pace.said, paced.clip.end);
+          paced.pace.playing = undefined;
+          paced.pace.since = performance.now();
+        }
         if (!signal.aborted && !this.speaking) this.#indicator.setVisible(false);
       })
       .catch(() => {});
