@@ -132,8 +132,8 @@ export class Hud {
     this.root.id = 'hud';
     this.root.dataset['touch'] = String(touch);
     const help = touch
-      ? 'Tap the ground to walk · tap a villager to talk'
-      : 'Arrows/WASD or click: walk · E or click: talk · Esc: leave · Q: quest log · `: debug console';
+      ? 'Tap the ground to walk · tap a villager to talk · hold 🎤 to speak'
+      : 'Arrows/WASD or click: walk · E or click: talk · hold V: speak · Esc: leave · Q: quest log · `: debug console';
     this.root.innerHTML = `
       <section id="hud-top" class="panel" aria-label="Village">
         <h1>Eastwatch</h1>

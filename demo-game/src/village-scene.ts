@@ -162,6 +162,14 @@ export class VillageScene extends Phaser.Scene {
       // `?voice=on` or the HUD toggle turns it on, and the choice is remembered.
       voice: {
         enabled: params.get('voice') === 'on' || (params.get('voice') !== 'off' && !navigator.webdriver),
+        // Hold V beside a villager (or the 🎤 button on a phone) and speak: the words land in the input.
+        pushToTalk: {
+          language: 'en',
+          prompt: 'Brom, Tilda, Marta, Odo, Eastwatch, lantern, the north gate',
+          onChange: (_state, problem) => {
+            if (problem) this.#hud.toast(problem);
+          },
+        },
       },
     });
     this.parley.setPlayer(this.#player);
