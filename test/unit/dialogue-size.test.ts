@@ -19,11 +19,12 @@ describe('@parley/dialogue core', () => {
     expect(core.gzip, `${core.gzip} B min+gzip`).toBeLessThanOrEqual(LIMIT);
   });
 
-  it('carries nothing the core never calls: the price list, the Standard Schema and voice helpers', () => {
+  it('carries nothing the core never calls: the price list, the /schema, /voice and /steps helpers', () => {
     // LIST_PRICES once stayed in every bundle because of one computed key (147 B gzipped).
     expect(core.code).not.toContain('gpt-4o-mini');
     expect(core.code).not.toContain('~standard');
     expect(core.code).not.toContain('/audio/');
+    expect(core.code).not.toContain('file_search.results');
     // What it does carry, so the checks above cannot pass on an empty bundle.
     expect(core.code).toContain('assistants=v2');
   });

@@ -1,5 +1,5 @@
 // Prints the shipped size of @parley/dialogue: each entry point (the core, `dist/index.js`, and the
-// Standard Schema helper, `dist/schema.js`) bundled with its dependencies (eventsource-parser, and the
+// subpaths `/schema`, `/voice` and `/steps`) bundled with its dependencies (eventsource-parser, and the
 // runtime part of @parley/protocol), minified and tree-shaken, then gzipped. Run after `build`. Shipped with
 // the package (`npm run size` in node_modules/@parley/dialogue works too, given an esbuild to bundle with).
 // test/unit/dialogue-size.test.ts measures the core's source with `measure()` and fails above LIMIT.
@@ -12,7 +12,7 @@ const here = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(`${here}package.json`);
 
 /** What the core may weigh, min+gzip, before the size test fails: what it weighs now, plus a little. */
-export const LIMIT = 7650;
+export const LIMIT = 7600;
 /** The goal of issue 22 (not met: see docs/benchmarks.md for where the bytes are). */
 export const TARGET = 6000;
 
@@ -44,6 +44,8 @@ export async function measure(entry, alias = {}) {
     target: 'es2022',
     write: false,
     alias,
+    // (tsup's shared chunk is imported bare by the subpaths; the warning about it is no news.)
+    logLevel: 'error',
   });
   const code = result.outputFiles[0].contents;
   return { min: code.length, gzip: gzipSync(code, { level: 9 }).length, code: result.outputFiles[0].text };
@@ -54,6 +56,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     ['@parley/dialogue', 'dist/index.js', `limit ${LIMIT} B, target ${TARGET} B`],
     ['@parley/dialogue/schema', 'dist/schema.js', 'on top of the core, only for Standard Schema tools'],
     ['@parley/dialogue/voice', 'dist/voice.js', 'on top of the core, only for speech and transcription'],
+    ['@parley/dialogue/steps', 'dist/steps.js', "on top of the core, only to list a run's file searches"],
   ];
   for (const [name, file, note] of entries) {
     const entry = `${here}${file}`;
