@@ -1,3 +1,4 @@
+import { addCitedAnswer, type Passage } from './file-search.js';
 import { addClosing, addSmallTalk, readLineIntents } from './small-talk.js';
 import { type AddPart, keepBest, type Part, type Speaker } from './speaker.js';
 import { findTopic } from './topic.js';
@@ -5,11 +6,11 @@ import { addToolShortfall, addTopicAnswer, addUnanswered } from './topic-answers
 import { words } from './words.js';
 
 /**
- * The NPC's answer to the player's latest line when no tool result is waiting: small talk first, then
- * what the tools could not do, else an answer about the line's topic, then a closing; cut to as many
- * sentences as the NPC's manner allows.
+ * The NPC's answer to the player's latest line when no game tool result is waiting: small talk first, then
+ * what the tools could not do, else an answer about the line's topic (from `passages` when the model looked
+ * the line up with `file_search`), then a closing; cut to as many sentences as the NPC's manner allows.
  */
-export function converse(userText: string, s: Speaker): string {
+export function converse(userText: string, s: Speaker, passages?: readonly Passage[]): string {
   const intents = readLineIntents(userText, s.persona);
   const found = findTopic(words(userText), s.properNouns);
   // The NPC's own name is who the player talks to, not what about.
@@ -22,7 +23,10 @@ export function converse(userText: string, s: Speaker): string {
 
   addSmallTalk(userText, intents, opening, s, add);
   let answered = addToolShortfall(s, add);
-  if (!answered && s.act !== 'hostile' && !intents.farewell)
+  if (!answered && passages) {
+    addCitedAnswer(userText, passages, topic, s, add);
+    answered = true;
+  } else if (!answered && s.act !== 'hostile' && !intents.farewell)
     answered = addTopicAnswer(userText, intents, topic, s, add);
   if (!answered) addUnanswered(intents, topic, s, add);
   addClosing(intents, opening, parts, s, add);

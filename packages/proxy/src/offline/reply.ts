@@ -1,11 +1,23 @@
-import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions';
+import type {
+  ChatCompletionCreateParams,
+  ChatCompletionMessageParam,
+  ChatCompletionToolMessageParam,
+} from 'openai/resources/chat/completions';
 import { readAct } from './acts.js';
 import { converse } from './converse.js';
 import { readFacts } from './facts.js';
+import {
+  asksToLookUp,
+  FILE_SEARCH,
+  isSearchResult,
+  offersFileSearch,
+  readPassages,
+  searchCall,
+} from './file-search.js';
 import { findLastIndex, functionCalls, messageText, trailingToolResults } from './messages.js';
 import { parsePersona } from './persona.js';
 import { hash32, mulberry32 } from './random.js';
-import { createSpeaker } from './speaker.js';
+import { createSpeaker, type Speaker } from './speaker.js';
 import { type PlannedCall, planTools, type ToolPlan } from './tool-decisions.js';
 import { reportToolResults } from './tool-results.js';
 
@@ -56,20 +68,26 @@ export function generateReply(request: ChatCompletionCreateParams, seed: number)
     .reverse();
   const act = readAct(userText);
 
+  const tools = Array.isArray(request.tools) ? request.tools : undefined;
+  const canSearch = offersFileSearch(tools, choice) && !calledThisTurn.has(FILE_SEARCH);
   let plan: ToolPlan = { calls: [] };
   if (results.length === 0 || forced) {
     plan = planTools({
-      tools: Array.isArray(request.tools) ? request.tools : undefined,
+      tools,
       toolChoice: choice,
       parallel: request.parallel_tool_calls,
       userText,
-      exclude: calledThisTurn,
+      // file_search is the proxy's lookup, not a game action: words never pick it like a game tool.
+      exclude: new Set([...calledThisTurn, FILE_SEARCH]),
       act,
       instructions,
       context: earlier,
       facts,
     });
     if (plan.calls.length > 0) return { kind: 'tool_calls', calls: plan.calls };
+    const wanted =
+      !plan.missing && !plan.blocked && (forced || asksToLookUp(userText, { persona }, facts, act));
+    if (canSearch && wanted) return { kind: 'tool_calls', calls: [searchCall(userText)] };
   }
 
   const temperature = typeof request.temperature === 'number' ? request.temperature : 1;
@@ -77,7 +95,26 @@ export function generateReply(request: ChatCompletionCreateParams, seed: number)
     hash32(seed, temperature, JSON.stringify(messages), JSON.stringify(request.tools ?? [])),
   );
   const speaker = createSpeaker({ messages, instructions, facts, persona, plan, act, rng, temperature });
-  const text =
-    results.length > 0 ? reportToolResults(results, messages, speaker) : converse(userText, speaker);
+  const text = answer(userText, results, messages, speaker);
   return { kind: 'text', text };
+}
+
+/**
+ * What the NPC says once no more calls are wanted: an answer from the passages when a `file_search` result
+ * is waiting, a report when game tool results are, else its answer to the player's line.
+ */
+function answer(
+  userText: string,
+  results: readonly ChatCompletionToolMessageParam[],
+  messages: readonly ChatCompletionMessageParam[],
+  speaker: Speaker,
+): string {
+  if (results.length === 0) return converse(userText, speaker);
+  const callNames = new Map(messages.flatMap((m) => functionCalls(m).map((c) => [c.id, c.name] as const)));
+  const searches = results.filter((r) => isSearchResult(r, callNames.get(r.tool_call_id)));
+  if (searches.length === 0) return reportToolResults(results, messages, speaker);
+  const passages = searches.flatMap((r) => readPassages(messageText(r)));
+  const others = results.filter((r) => !searches.includes(r));
+  const cited = converse(userText, speaker, passages);
+  return others.length > 0 ? `${cited} ${reportToolResults(others, messages, speaker)}` : cited;
 }

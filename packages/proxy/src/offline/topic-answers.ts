@@ -85,7 +85,7 @@ function lowerFirst(text: string): string {
 }
 
 /** The text, or (already said) a short "as I said" of it. */
-function sayOnce(s: Speaker, text: string): string {
+export function sayOnce(s: Speaker, text: string): string {
   return s.isFresh(text) ? text : again(s, text, new Set());
 }
 
@@ -126,7 +126,7 @@ function again(s: Speaker, text: string, keys: ReadonlySet<string>, userText = '
 }
 
 /** "What should I do next?": the player asks where the story stands. */
-function asksAdvice(userText: string): boolean {
+export function asksAdvice(userText: string): boolean {
   return /\bwhat (?:should|do|can|must) i do\b|\bwhat now\b|\bwhat next\b|\bsupposed to\b|\bwhere (?:should|do) i go\b/i.test(
     userText,
   );
