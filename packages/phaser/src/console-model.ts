@@ -1,4 +1,5 @@
 import type { DialogueEvent, Npc, NpcDefinition, RunStatus, Usage } from '@parley/dialogue';
+import type { FileSearchCall } from '@parley/dialogue/steps';
 import { LIST_PRICES, type ModelPrice } from '@parley/protocol';
 
 /** The assistant object `npc.ensure()` resolves to. */
@@ -106,6 +107,10 @@ export interface RunRecord {
   events: ConsoleEvent[];
   tools: ToolRecord[];
   error?: { code: string; message: string; retryable: boolean };
+  /** The run's `file_search` calls (query, passages, scores), read from its steps once it ended. */
+  searches?: FileSearchCall[];
+  /** Why reading them failed. */
+  searchesError?: string;
 }
 
 /** What the console knows about an NPC. */
@@ -313,6 +318,13 @@ export class ConsoleModel {
     if (model !== undefined) run.model = model;
     const cost = estimateCost(model, usage, this.prices);
     if (cost !== undefined) run.cost = cost;
+    this.#changed();
+  }
+
+  /** Sets a run's `file_search` calls, read from its steps (see `loadFileSearches`). */
+  setSearches(run: RunRecord, searches: FileSearchCall[], error?: string): void {
+    run.searches = searches;
+    if (error !== undefined) run.searchesError = error;
     this.#changed();
   }
 

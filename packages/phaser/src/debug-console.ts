@@ -1,4 +1,5 @@
 import { type ConsoleModel, type NpcRecord, type RunRecord, runToJSON } from './console-model.js';
+import { fileSearchSection } from './console-searches.js';
 
 /** What the console asks of the plugin. */
 export interface ConsoleHost {
@@ -291,6 +292,7 @@ export class DebugConsole {
           `${tool.name}(${tool.arguments})\n→ ${tool.error === undefined ? (tool.output ?? '(running…)') : `error: ${tool.error}`}`,
         ),
       ),
+      ...fileSearchSection(this.#doc, run),
       this.#h('h3', {}, `Events (${run.events.length})`),
       this.#h(
         'ol',

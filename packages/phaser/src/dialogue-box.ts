@@ -102,6 +102,8 @@ export class DialogueBox {
   readonly #body: Phaser.GameObjects.Text;
   readonly #arrow: Phaser.GameObjects.Text;
   readonly #pageCount: Phaser.GameObjects.Text;
+  // The files the reply cited (`— from chronicle.md`), under the reply.
+  readonly #source: Phaser.GameObjects.Text;
   readonly #measure: Measure;
   // The "You:" line's font (italic, smaller), for fitting it without re-rendering the text per try.
   readonly #measureYou: Measure;
@@ -156,6 +158,7 @@ export class DialogueBox {
       .setText('▼')
       .setOrigin(1, 1);
     this.#pageCount = text(Math.round(t.fontSize * 0.65), t.dimColor).setOrigin(1, 1);
+    this.#source = text(Math.round(t.fontSize * 0.7), t.nameColor, { fontStyle: 'italic' }).setAlpha(0.85);
     this.#hint.setOrigin(1, 0);
     this.#container = scene.add
       .container(0, 0, [
@@ -166,6 +169,7 @@ export class DialogueBox {
         this.#body,
         this.#pageCount,
         this.#arrow,
+        this.#source,
       ])
       .setScrollFactor(0)
       .setDepth(t.depth)
@@ -298,7 +302,23 @@ export class DialogueBox {
     if (this.#body.text !== text) this.#body.setText(text);
     this.#arrow.setVisible(view.more);
     this.#pageCount.setText(view.pages > 1 ? `${view.page + 1}/${view.pages}` : '');
+    this.#showSource(view.source ?? '');
     this.#setChips(view.suggestions);
+  }
+
+  /** The source line as shown (empty when the reply cited nothing). */
+  get sourceShown(): string {
+    return this.#source.text;
+  }
+
+  // Right under the reply's last line; when the page is full, in the gap above the input.
+  #showSource(source: string): void {
+    if (this.#source.text !== source) this.#source.setText(source);
+    if (!source) return;
+    const lines = this.#body.text ? this.#body.text.split('\n').length : 0;
+    const below = this.#body.y + lines * this.#lineHeight();
+    const bottom = this.#inputRect.y - 3 - this.#source.height;
+    this.#source.setPosition(this.#body.x, Math.min(below, bottom));
   }
 
   /** Shows the player's last line above the reply (on one line, shortened with … when it is long). */
@@ -369,6 +389,7 @@ export class DialogueBox {
     this.#inputRect = { x: x + PAD, y: inputY, width: inner, height: INPUT_HEIGHT };
     this.#lastPlacement = '';
     this.#fitPlayerLine();
+    this.#showSource(this.#source.text);
   }
 
   /** The panel in camera coordinates (game pixels), as last laid out. */

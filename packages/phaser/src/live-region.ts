@@ -63,9 +63,10 @@ export class LiveRegion {
 
   /**
    * Appends a line spoken by `speaker` (an NPC name, or `player`). `kind` marks lines that are not part
-   * of a conversation (`data-kind="bark"`).
+   * of a conversation (`data-kind="bark"`), or that name the files a reply cited (`data-kind="source"`,
+   * right after the reply).
    */
-  add(speaker: string, text: string, state: LiveLineState = 'streaming', kind?: 'bark'): LiveLine {
+  add(speaker: string, text: string, state: LiveLineState = 'streaming', kind?: 'bark' | 'source'): LiveLine {
     const element = this.element.ownerDocument.createElement('p');
     element.dataset['speaker'] = speaker;
     if (kind) element.dataset['kind'] = kind;
