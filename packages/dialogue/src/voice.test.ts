@@ -165,6 +165,8 @@ describe('voice', () => {
       [6, 21],
       [22, 38],
     ]);
+    // The time to first audio of each clip is measurable: its answer came after its request.
+    for (const clip of clips) expect(await clip.firstAudioAt).toBeGreaterThanOrEqual(clip.requestedAt);
     expect(await Promise.all(clips.map(async (clip) => text(await clip.audio)))).toEqual([
       'RIFF:Halt!',
       'RIFF:Who goes there?',

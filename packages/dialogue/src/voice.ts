@@ -56,8 +56,13 @@ export interface SpokenClip {
    */
   start: number;
   end: number;
-  /** When the request went out (`performance.now()`), to measure the time to first audio. */
+  /** When the request went out (`performance.now()`): as soon as the sentence was complete. */
   requestedAt: number;
+  /**
+   * When the first audio byte arrived (`performance.now()`): `firstAudioAt - requestedAt` is the clip's
+   * time to first audio. Rejects as `audio` does.
+   */
+  firstAudioAt: Promise<number>;
   /** The audio; rejects with a DialogueError (`interrupted` once the turn or `signal` stopped). */
   audio: Promise<ArrayBuffer>;
 }
@@ -157,8 +162,9 @@ export function createVoice(options: VoiceOptions): Voice {
     return response;
   };
 
-  const speak = async (text: string, { voice, speed, instructions, signal, ...rest }: SpeakOptions = {}) => {
-    const response = await post(
+  // The response arrives with the first audio: the proxy holds its status line until the first chunk.
+  const request = (text: string, { voice, speed, instructions, signal, ...rest }: SpeakOptions = {}) =>
+    post(
       '/speech',
       JSON.stringify({
         model: options.speechModel ?? 'gpt-4o-mini-tts',
@@ -170,10 +176,12 @@ export function createVoice(options: VoiceOptions): Voice {
       }),
       signal,
     );
-    return response.arrayBuffer().catch((error: unknown) => {
+  const read = (response: Response, signal: AbortSignal | undefined) =>
+    response.arrayBuffer().catch((error: unknown) => {
       throw toDialogueError(error, signal);
     });
-  };
+  const speak = async (text: string, speakOptions: SpeakOptions = {}) =>
+    read(await request(text, speakOptions), speakOptions.signal);
 
   return {
     speak,
@@ -196,10 +204,14 @@ export function createVoice(options: VoiceOptions): Voice {
             const text = prepare(sentence).trim();
             // Punctuation alone ("…") has nothing to say.
             if (!/[\p{L}\p{N}]/u.test(text)) continue;
-            const audio = speak(text, { ...speakOptions, signal: controller.signal });
+            const requestedAt = performance.now();
+            const response = request(text, { ...speakOptions, signal: controller.signal });
+            const firstAudioAt = response.then(() => performance.now());
+            const audio = response.then((answer) => read(answer, controller.signal));
             // The consumer may stop before awaiting every clip: its rejection is no unhandled one.
             audio.catch(() => {});
-            yield { index: index++, text, start, end, requestedAt: performance.now(), audio };
+            firstAudioAt.catch(() => {});
+            yield { index: index++, text, start, end, requestedAt, firstAudioAt, audio };
           }
         };
         let finished = false;
