@@ -39,6 +39,8 @@ const proxy = spawn(process.execPath, [bin], {
     PORT: String(port),
     HOST: host,
     PARLEY_DATA_DIR: process.env.PARLEY_DATA_DIR ?? join(repoDir, '.parley-data'),
+    // The demo's policy: Odo's library (lore/library) becomes the read-only vector store vs_lore_library.
+    PARLEY_CONFIG: process.env.PARLEY_CONFIG ?? join(demoDir, 'parley.config.json'),
   },
   stdio: /** @type {const} */ (['ignore', 'pipe', 'pipe']),
 });

@@ -1,5 +1,8 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProxy, loadConfig } from '../../packages/proxy/src/index.ts';
@@ -731,6 +734,115 @@ async function startEmbeddingUpstream(): Promise<{
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, seen, server };
 }
+
+describe('lore folders from the policy file (read-only vector stores)', () => {
+  let proxy: Proxy;
+  let url: string;
+  let client: OpenAI;
+  let other: OpenAI;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'parley-lore-conformance-'));
+    await mkdir(join(dir, 'lore', 'library'), { recursive: true });
+    await writeFile(join(dir, 'lore', 'library', 'chronicle.md'), CHRONICLE);
+    await writeFile(
+      join(dir, 'lore', 'library', 'scroll.pdf'),
+      makePdf([['The Ledger of Tides lists every flood since 412.']], { compress: true }),
+    );
+    await writeFile(
+      join(dir, 'parley.config.json'),
+      JSON.stringify({
+        lore: { library: 'lore/library' },
+        assistants: [
+          {
+            id: 'asst_odo',
+            name: 'Odo',
+            instructions: 'You are Odo the scholar.',
+            tools: [{ type: 'file_search' }],
+            tool_resources: { file_search: { vector_store_ids: ['vs_lore_library'] } },
+          },
+        ],
+      }),
+    );
+    ({ proxy, url } = await startProxy(
+      proxyEnv('offline', undefined, { ...KNOWLEDGE_ENV, PARLEY_CONFIG: join(dir, 'parley.config.json') }),
+    ));
+    client = clientFor(url, 'reader');
+    other = clientFor(url, 'another-reader');
+    // Indexed in the background from start-up: ready once the store says so.
+    for (let i = 0; i < 200; i++) {
+      if ((await client.vectorStores.retrieve('vs_lore_library')).status === 'completed') break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('every player retrieves, lists, reads and searches vs_lore_library', async () => {
+    for (const player of [client, other]) {
+      const store = await player.vectorStores.retrieve('vs_lore_library');
+      expect(store).toMatchObject({
+        id: 'vs_lore_library',
+        object: 'vector_store',
+        name: 'library',
+        status: 'completed',
+        file_counts: { completed: 2, total: 2 },
+        metadata: { parley_lore: 'library' },
+      });
+      const files = await player.vectorStores.files.list('vs_lore_library');
+      expect(files.data).toHaveLength(2);
+      const found = await player.vectorStores.search('vs_lore_library', { query: 'Who founded Varn?' });
+      expect(found.data[0]).toMatchObject({ filename: 'chronicle.md' });
+      const pdf = await player.vectorStores.search('vs_lore_library', { query: 'Ledger of Tides floods' });
+      expect(pdf.data.map((result) => result.filename)).toContain('scroll.pdf');
+      const chronicleId = found.data[0]!.file_id;
+      expect(await player.files.retrieve(chronicleId)).toMatchObject({ filename: 'chronicle.md' });
+      expect(await (await player.files.content(chronicleId)).text()).toBe(CHRONICLE);
+    }
+    // Not one of the player's own: their lists stay theirs.
+    expect((await client.vectorStores.list()).data).toEqual([]);
+    expect((await client.files.list()).data).toEqual([]);
+    // The game's assistant names it.
+    expect((await client.beta.assistants.retrieve('asst_odo')).tool_resources).toEqual({
+      file_search: { vector_store_ids: ['vs_lore_library'] },
+    });
+  });
+
+  it('no player can change it: 403 permission_denied, and it stays as it was', async () => {
+    const { file_id: fileId } = (await client.vectorStores.search('vs_lore_library', { query: 'Varn' }))
+      .data[0]!;
+    const own = await client.files.create({
+      file: await toFile(Buffer.from(BESTIARY), 'mine.md'),
+      purpose: 'assistants',
+    });
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`${url}/v1${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', 'x-parley-player': 'reader' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const attempts: Array<[string, string, unknown?]> = [
+      ['POST', '/vector_stores/vs_lore_library', { name: 'mine now' }],
+      ['DELETE', '/vector_stores/vs_lore_library'],
+      ['POST', '/vector_stores/vs_lore_library/files', { file_id: own.id }],
+      ['POST', '/vector_stores/vs_lore_library/file_batches', { file_ids: [own.id] }],
+      ['POST', `/vector_stores/vs_lore_library/files/${fileId}`, { attributes: { x: 1 } }],
+      ['DELETE', `/vector_stores/vs_lore_library/files/${fileId}`],
+      ['DELETE', `/files/${fileId}`],
+    ];
+    for (const [method, path, body] of attempts) {
+      const error = await expectErrorBody(await call(method, path, body), 403, 'permission_denied');
+      expect(error.message, `${method} ${path}`).toMatch(/read-only/);
+    }
+    const after = await client.vectorStores.retrieve('vs_lore_library');
+    expect(after).toMatchObject({ name: 'library', file_counts: { total: 2 } });
+    expect((await client.files.retrieve(fileId)).filename).toBe('chronicle.md');
+    await client.files.delete(own.id);
+  });
+});
 
 describe('embeddings pass-through (fake upstream)', () => {
   let proxy: Proxy;

@@ -64,6 +64,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<Running & 
     HOST: '127.0.0.1',
     PARLEY_DATA_DIR: dataDir,
     PARLEY_OFFLINE_DELAY_MS: String(options.delayMs ?? 10),
+    PARLEY_CONFIG: join(demoDir, 'parley.config.json'), // the demo's policy: its lore library
     ...UNLIMITED,
     ...options.env,
   };

@@ -10,6 +10,7 @@ import { ProxyError, toErrorBody, toProxyError } from './errors.js';
 import { readJson } from './http/body.js';
 import { createCors } from './http/cors.js';
 import type { Router } from './http/router.js';
+import { indexLore } from './knowledge/lore.js';
 import { createKnowledge } from './knowledge/service.js';
 import { createLimiter } from './limits/index.js';
 import type { Limiter } from './limits/limiter.js';
@@ -92,6 +93,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   if (recovered > 0) log.info('recovered runs left unfinished by a previous process', { count: recovered });
   // Files and vector stores, indexed in the background on the store's own database.
   const knowledge = createKnowledge({ store, config, metrics });
+  await indexLore(knowledge, config.policy.lore, log);
   const router = createRoutes({
     knowledge,
     store,

@@ -46,16 +46,16 @@ export function fileRoutes(router: Routes, _services: Services, knowledge: Knowl
       return list({ data: page.data.map(publicFile), has_more: page.has_more });
     })
     .add('GET', '/v1/files/:file_id', 'files.retrieve', async (ctx) =>
-      publicFile(await knowledge.file(ctx.owner, ctx.params['file_id']!)),
+      publicFile(await knowledge.readableFile(ctx.owner, ctx.params['file_id']!)),
     )
     .add('DELETE', '/v1/files/:file_id', 'files.delete', async (ctx) => {
       const id = ctx.params['file_id']!;
       // Its attachments and their chunks go with it (the vector stores stop finding it).
-      if (!(await knowledge.store.deleteFile(ctx.owner, id))) throw notFound('file', id);
+      await knowledge.deleteFile(ctx.owner, id);
       return { id, object: 'file', deleted: true };
     })
     .add('GET', '/v1/files/:file_id/content', 'files.content', async (ctx) => {
-      const file = await knowledge.file(ctx.owner, ctx.params['file_id']!);
+      const file = await knowledge.readableFile(ctx.owner, ctx.params['file_id']!);
       const content = (await knowledge.store.fileSource(file.id))?.content;
       if (!content) throw notFound('file', file.id);
       ctx.res.writeHead(200, {

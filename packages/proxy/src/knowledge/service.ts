@@ -98,6 +98,26 @@ export class Knowledge {
     return found;
   }
 
+  /** A file the caller may read: theirs, or one of the game's lore files; or 404. */
+  async readableFile(owner: Owner, id: string): Promise<StoredFile> {
+    const found = await this.store.getFile([owner, GAME_OWNER], id);
+    if (!found) throw notFound('file', id);
+    return found;
+  }
+
+  /** Deletes a file of the caller's; the game's lore files are read-only (403), anything else 404. */
+  async deleteFile(owner: Owner, id: string): Promise<void> {
+    if (await this.store.deleteFile(owner, id)) return;
+    if (await this.store.getFile([GAME_OWNER], id)) {
+      throw new ProxyError(
+        ErrorCode.PermissionDenied,
+        "This file is part of the game's lore and is read-only.",
+        { param: 'file_id' },
+      );
+    }
+    throw notFound('file', id);
+  }
+
   // ── vector stores ────────────────────────────────────────────────────────────────────────────────────
 
   async createVectorStore(

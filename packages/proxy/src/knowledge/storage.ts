@@ -227,6 +227,15 @@ export class KnowledgeStore {
     return { ...store!, owner: row.owner };
   }
 
+  /** The ids of the stores `owner` keeps whose id starts with `prefix` (the game's lore stores). */
+  async vectorStoreIdsStartingWith(owner: Owner, prefix: string): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      'SELECT id FROM parley_vector_stores WHERE owner = $1 AND starts_with(id, $2) ORDER BY id',
+      [owner, prefix],
+    );
+    return rows.map((row) => row.id);
+  }
+
   /** The fields a client set on a store (for a modify). */
   async vectorStoreFields(owner: Owner, id: string): Promise<VectorStoreFields | undefined> {
     const { rows } = await this.db.query<{ data: string }>(

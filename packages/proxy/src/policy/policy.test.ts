@@ -1,6 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultPolicy, loadPolicy } from './policy.js';
 
@@ -58,6 +58,12 @@ describe('loadPolicy', () => {
       { assistants: [{ id: 'brom', name: 'B', instructions: '' }] },
       /'assistants\[0\]\.id'/,
     ],
+    ['a lore name that cannot be an id', { lore: { 'The Library': '.' } }, /'lore\.The Library'/],
+    [
+      'a lore folder that is not there',
+      { lore: { library: 'nowhere' } },
+      /lore\.library: .*nowhere is not a folder/,
+    ],
     [
       'a missing assistant name',
       { assistants: [{ id: 'asst_b', instructions: '' }] },
@@ -65,5 +71,27 @@ describe('loadPolicy', () => {
     ],
   ])('stops at start-up on %s, naming the field', (_name, content, message) => {
     expect(() => loadPolicy(policyFile(content))).toThrow(message);
+  });
+
+  it('resolves lore folders from the policy file, and takes tool_resources on game assistants', () => {
+    const path = policyFile({
+      lore: { library: 'lore/library' },
+      assistants: [
+        {
+          id: 'asst_odo',
+          name: 'Odo',
+          instructions: 'A scholar.',
+          tools: [{ type: 'file_search' }],
+          tool_resources: { file_search: { vector_store_ids: ['vs_lore_library'] } },
+        },
+      ],
+    });
+    mkdirSync(join(dirname(path), 'lore', 'library'), { recursive: true });
+    const policy = loadPolicy(path);
+    expect(policy.lore).toEqual([{ name: 'library', path: join(dirname(path), 'lore', 'library') }]);
+    expect(policy.assistants[0]?.tool_resources).toEqual({
+      file_search: { vector_store_ids: ['vs_lore_library'] },
+    });
+    expect(defaultPolicy().lore).toEqual([]);
   });
 });

@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ErrorCode, OFFLINE_MODEL } from '@parley/protocol';
 import { z } from 'zod';
 import { ProxyError } from '../errors.js';
 import { tools } from '../schemas/assistants.js';
-import { integer, metadata, temperature, text } from '../schemas/fields.js';
+import { integer, jsonObject, metadata, temperature, text } from '../schemas/fields.js';
 import { parse } from '../schemas/issues.js';
 
 /**
@@ -77,9 +78,21 @@ const gameAssistant = z.strictObject({
   model: text({ min: 1, max: 256 }).optional(),
   description: text({ max: 512 }).nullish(),
   tools: tools.optional(),
+  /** E.g. `{ "file_search": { "vector_store_ids": ["vs_lore_library"] } }`. */
+  tool_resources: jsonObject.nullish(),
   temperature: temperature.nullish(),
   metadata: metadata.nullish(),
 });
+
+/** A lore folder's name: it becomes the id of its vector store, `vs_lore_<name>`. */
+const LORE_NAME = /^[a-z0-9][a-z0-9_-]{0,47}$/;
+
+/** A folder of the game's lore files, indexed at start-up into the read-only vector store `vs_lore_<name>`. */
+export interface LoreFolder {
+  name: string;
+  /** Absolute path of the folder. */
+  path: string;
+}
 
 /** An assistant the game defines in its config file: every player can use it, none can change it. */
 export type GameAssistant = z.output<typeof gameAssistant>;
@@ -109,6 +122,8 @@ export interface Policy {
   maxAudioBytes: number;
   /** The longest audio a transcription may upload, in seconds. */
   maxAudioSeconds: number;
+  /** Folders of lore files, each indexed into a read-only vector store every player may search. */
+  lore: LoreFolder[];
 }
 
 /** OpenAI's built-in voices: the ones the offline voice speaks in too. */
@@ -145,6 +160,7 @@ export function defaultPolicy(): Policy {
     // A push-to-talk line is seconds long: 10 MB is minutes of compressed audio, 120 s is generous.
     maxAudioBytes: 10 * 1024 * 1024,
     maxAudioSeconds: 120,
+    lore: [],
   };
 }
 
@@ -169,6 +185,13 @@ const policyFile = z.strictObject({
   transcriptionModels: z.array(text({ min: 1, max: 256 })).optional(),
   maxAudioBytes: integer({ min: 1 }).optional(),
   maxAudioSeconds: integer({ min: 1 }).optional(),
+  /** Lore folders by name, each a path (relative to the policy file's folder). */
+  lore: z
+    .record(
+      z.string().regex(LORE_NAME, 'a lore name is 1–48 lower-case letters, digits, - or _'),
+      text({ min: 1, max: 4096 }),
+    )
+    .optional(),
 });
 
 /**
@@ -208,8 +231,24 @@ export function loadPolicy(path: string | undefined, extraModels?: string): Poli
     ...(file.transcriptionModels ? { transcriptionModels: new Set(file.transcriptionModels) } : {}),
     maxAudioBytes: file.maxAudioBytes ?? policy.maxAudioBytes,
     maxAudioSeconds: file.maxAudioSeconds ?? policy.maxAudioSeconds,
+    lore: loreFolders(path, file.lore ?? {}),
     ...(file.models ? { models: new Set([...file.models, ...policy.models]) } : {}),
   };
+}
+
+/** The lore folders, resolved from the policy file's folder; a folder that is not there stops the start. */
+function loreFolders(configPath: string, lore: Record<string, string>): LoreFolder[] {
+  return Object.entries(lore).map(([name, folder]) => {
+    const path = resolve(dirname(configPath), folder);
+    let isFolder = false;
+    try {
+      isFolder = statSync(path).isDirectory();
+    } catch {
+      // reported below
+    }
+    if (!isFolder) throw new Error(`PARLEY_CONFIG: ${configPath}: lore.${name}: ${path} is not a folder`);
+    return { name, path };
+  });
 }
 
 /** `PARLEY_MODELS`: a comma-separated list added to the allowlist. */
