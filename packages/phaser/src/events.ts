@@ -1,4 +1,4 @@
-import type { DialogueError, RunStatus, ToolCall, Turn, Usage } from '@parley/dialogue';
+import type { Citation, DialogueError, RunStatus, ToolCall, Turn, Usage } from '@parley/dialogue';
 import type { GlyphTiming } from './glyph-meter.js';
 import type { ParleyNpc } from './npc.js';
 import type { NpcState } from './npc-state.js';
@@ -49,7 +49,18 @@ export interface ParleyEvents {
   'npc.talk.end': { npc: ParleyNpc };
   'npc.state': { npc: ParleyNpc; state: NpcState; previous: NpcState };
   'npc.say': { npc: ParleyNpc; text: string; turn: Turn };
-  'npc.reply': { npc: ParleyNpc; text: string; status: RunStatus; runId: string; usage: Usage | null };
+  /**
+   * `text` as stored, with any citation markers (`【0†chronicle.md】`; `stripCitations` takes them out),
+   * `citations` what it drew from the NPC's knowledge files.
+   */
+  'npc.reply': {
+    npc: ParleyNpc;
+    text: string;
+    status: RunStatus;
+    runId: string;
+    usage: Usage | null;
+    citations: Citation[];
+  };
   'npc.error': { npc: ParleyNpc; error: DialogueError; message: string };
   'npc.interrupt': { npc: ParleyNpc };
   'npc.tool.call': { npc: ParleyNpc; calls: ToolCall[] };

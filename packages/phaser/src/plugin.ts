@@ -8,6 +8,7 @@ import {
 } from '@parley/dialogue';
 import * as Phaser from 'phaser';
 import { ConsoleModel, type PriceTable, type RunRecord } from './console-model.js';
+import { loadFileSearches } from './console-searches.js';
 import { DebugConsole } from './debug-console.js';
 import { DEFAULT_MAX_LINE, DialogueBox, type DialogueBoxTheme } from './dialogue-box.js';
 import { type ParleyEventName, ParleyEvents } from './events.js';
@@ -591,6 +592,8 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     if (!model.npc(npc.id)?.assistant) this.#loadAssistant(npc);
     void (async () => {
       for await (const event of turn) model.record(run, event);
+      // What an NPC with knowledge files looked up: the console reads it from the run's steps.
+      if (npc.definition.vectorStoreIds && this.#options) void loadFileSearches(model, run, this.#options);
       // An interrupted run was charged for what the model said before the cancel reached it: the
       // proxy reports that once the run has ended.
       if (run.status === 'cancelled' && !run.usage) {
@@ -704,7 +707,7 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     return new TalkSession({
       name: npc.name,
       conversation: npc.npc.conversation({ key: npc.conversationKey }),
-      mirror: live && { add: (speaker, text, state) => live.add(speaker, text, state) },
+      mirror: live && { add: (speaker, text, state, kind) => live.add(speaker, text, state, kind) },
       typewriter: { charsPerSecond: this.#options?.charsPerSecond ?? 45 },
       // With voice on, the typing follows the audio.
       spoken: (turn) => this.#voice?.spokenUpTo(turn),
@@ -719,8 +722,8 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
           if (this.#active === npc) this.#box?.show(suggest ? view : { ...view, suggestions: [] });
         },
         turn: (line, turn) => this.#turnStarted(npc, line, turn),
-        reply: ({ text, status, runId, usage }) =>
-          this.#emit(ParleyEvents.Reply, { npc, text, status, runId, usage }),
+        reply: ({ text, status, runId, usage, citations = [] }) =>
+          this.#emit(ParleyEvents.Reply, { npc, text, status, runId, usage, citations }),
         error: (error, message) => this.#emit(ParleyEvents.Error, { npc, error, message }),
         toolCall: (calls) => this.#emit(ParleyEvents.ToolCall, { npc, calls }),
         toolResult: ({ id, name, output, error }) =>

@@ -1,4 +1,4 @@
-import type { Turn } from '@parley/dialogue';
+import { stripCitations, type Turn } from '@parley/dialogue';
 import { createVoice, type SpokenClip, type Voice, type VoiceOptions } from '@parley/dialogue/voice';
 import * as Phaser from 'phaser';
 import type { PushToTalkOptions } from './push-to-talk.js';
@@ -33,6 +33,70 @@ interface Pace {
   failed: boolean;
   /** Since when the voice has a clip to play but none playing, for {@link STALL_MS}. */
   since: number;
+  /** Told of each clip's progress (the debug console); see {@link NpcVoice.report}. */
+  listener?: ((clip: ClipReport) => void) | undefined;
+}
+
+/** A clip of a reply as it goes: requested, first audio, playing, played (or stopped, failed). */
+export interface ClipReport {
+  /** 0-based position in the reply. */
+  readonly index: number;
+  readonly text: string;
+  status: 'requested' | 'playing' | 'played' | 'stopped' | 'failed';
+  /** From the sentence's end (its request) to its first audio byte, in ms. */
+  firstAudioMs?: number;
+  /** From the sentence's end to the clip starting to play, in ms (it may wait for the clip before it). */
+  playsAfterMs?: number;
+  /** The clip's length, in seconds. */
+  seconds?: number;
+}
+
+/** A clip on its way to the speaker, with the reply it paces and its report. */
+interface Paced {
+  pace: Pace;
+  clip: SpokenClip;
+  report: ClipReport;
+}
+
+function pacedClip(pace: Pace, clip: SpokenClip): Paced {
+  const paced: Paced = { pace, clip, report: { index: clip.index, text: clip.text, status: 'requested' } };
+  pace.listener?.(paced.report);
+  clip.firstAudioAt.then(
+    (at) => updateClip(paced, { firstAudioMs: at - clip.requestedAt }),
+    () => {},
+  );
+  return paced;
+}
+
+function updateClip(paced: Paced, change: Partial<ClipReport>): void {
+  // A stopped or failed clip stays so.
+  if (paced.report.status === 'stopped' || paced.report.status === 'failed') return;
+  Object.assign(paced.report, change);
+  paced.pace.listener?.(paced.report);
+}
+
+function clipStarts(paced: Paced, buffer: AudioBuffer | undefined, now: number): void {
+  const { pace, clip } = paced;
+  if (!buffer) {
+    pace.failed = true;
+    updateClip(paced, { status: 'failed' });
+    return;
+  }
+  pace.playing = { start: clip.start, end: clip.end, began: now, seconds: buffer.duration };
+  updateClip(paced, {
+    status: 'playing',
+    seconds: buffer.duration,
+    playsAfterMs: performance.now() - clip.requestedAt,
+  });
+}
+
+function clipEnds(paced: Paced, stopped: boolean): void {
+  const { pace, clip } = paced;
+  if (paced.report.status === 'playing') updateClip(paced, { status: stopped ? 'stopped' : 'played' });
+  if (stopped) return;
+  pace.said = Math.max(pace.said, clip.end);
+  pace.playing = undefined;
+  pace.since = performance.now();
 }
 
 /** What the voice needs of an NPC: its sprite (for the speaking indicator) and its voice name. */
@@ -139,10 +203,10 @@ export class NpcVoice {
       voice: npc.voice ?? this.#defaultVoice,
       signal: controller.signal,
       // The `> reply` lines are the chips' (see suggestions.ts), not speech.
-      prepare: (sentence) => (/^\s*>/.test(sentence) ? '' : sentence),
+      prepare: (sentence) => (/^\s*>/.test(sentence) ? '' : stripCitations(sentence)),
     });
     void (async () => {
-      for await (const clip of clips) this.#enqueue(clip.audio, controller.signal, { pace, clip });
+      for await (const clip of clips) this.#enqueue(clip.audio, controller.signal, pacedClip(pace, clip));
     })()
       .catch(() => {
         pace.failed = true;
@@ -173,6 +237,14 @@ export class NpcVoice {
     // clip requested, the sentence is still arriving: the text waits for it to be said.)
     if (this.#pending > 0 && performance.now() - pace.since > STALL_MS) return undefined;
     return pace.said;
+  }
+
+  /**
+   * Tells `listener` how each clip of `turn`'s reply goes (requested, its time to first audio, its length,
+   * played or stopped), while the voice follows that turn. The debug console shows it.
+   */
+  report(turn: Turn, listener: (clip: ClipReport) => void): void {
+    if (this.#pace?.turn === turn) this.#pace.listener = listener;
   }
 
   /** Speaks one line (a bark, a scripted line), replacing whatever was being said. */
@@ -227,11 +299,7 @@ export class NpcVoice {
   }
 
   // Clips decode as soon as they arrive and play one after another.
-  #enqueue(
-    audio: Promise<ArrayBuffer>,
-    signal: AbortSignal,
-    paced?: { pace: Pace; clip: Pick<SpokenClip, 'start' | 'end'> },
-  ): void {
+  #enqueue(audio: Promise<ArrayBuffer>, signal: AbortSignal, paced?: Paced): void {
     const context = this.#audio();
     if (paced && this.#pending === 0 && !paced.pace.playing) paced.pace.since = performance.now();
     this.#pending++;
@@ -240,24 +308,14 @@ export class NpcVoice {
     this.#queue = this.#queue
       .then(async () => {
         const buffer = await decoded.catch(() => undefined);
-        if (signal.aborted) return;
+        if (signal.aborted) {
+          if (paced) updateClip(paced, { status: 'stopped' });
+          return;
+        }
         this.#pending--;
-        if (paced && !buffer) paced.pace.failed = true;
-        if (buffer && paced) {
-          const { pace, clip } = paced;
-          pace.playing = {
-            start: clip.start,
-            end: clip.end,
-            began: context.currentTime,
-            seconds: buffer.duration,
-          };
-        }
+        if (paced) clipStarts(paced, buffer, context.currentTime);
         if (buffer) await this.#play(context, buffer, signal);
-        if (paced && !signal.aborted) {
-          paced.pace.said = Math.max(paced.pace.said, paced.clip.end);
-          paced.pace.playing = undefined;
-          paced.pace.since = performance.now();
-        }
+        if (paced) clipEnds(paced, signal.aborted);
         if (!signal.aborted && !this.speaking) this.#indicator.setVisible(false);
       })
       .catch(() => {});
