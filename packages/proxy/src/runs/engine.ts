@@ -23,6 +23,7 @@ import type { Owner, Store } from '../store/types.js';
 import { estimateTokens } from '../tokens.js';
 import { TurnGuards } from '../turns/guards.js';
 import { historyTokens, runFields, unscreened } from '../turns/prompt.js';
+import { threadMemory } from '../turns/summary.js';
 import { AbortedError, type Upstream } from '../upstream/upstream.js';
 import { DONE_EVENT, MemoryEventLog, type RunEventLog } from './event-log.js';
 import { emit, type LiveRun } from './live-run.js';
@@ -74,6 +75,7 @@ export class RunEngine {
       guards: this.#guards,
       log: this.#log,
       contextTokens: config.contextTokens,
+      memory: threadMemory(store, upstream, this.#guards),
       onTurn: undefined,
     };
   }
@@ -328,6 +330,7 @@ export class RunEngine {
       live.controller?.abort(new AbortedError('shutdown'));
     }
     await Promise.allSettled([...this.#tasks]);
+    await this.#host.memory?.close();
     this.#log.close();
     await this.#signals.close();
     await this.#registry.close();

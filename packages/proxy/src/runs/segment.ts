@@ -20,7 +20,9 @@ import { makeStep } from '../objects.js';
 import type { Store } from '../store/types.js';
 import { estimateMessageTokens, estimateTokens } from '../tokens.js';
 import type { TurnGuards, Watchdog } from '../turns/guards.js';
+import { MEMORY_METADATA_KEY } from '../turns/memory.js';
 import { buildChatRequest, historyMessages, replaySteps } from '../turns/prompt.js';
+import type { ThreadMemory } from '../turns/summary.js';
 import {
   AbortedError,
   type ChatRequest,
@@ -48,6 +50,8 @@ export interface SegmentHost {
   guards: TurnGuards;
   log: RunEventLog;
   contextTokens: number;
+  /** Summaries of the lines that fall out of a prompt, by the upstream (none offline: the extractive note). */
+  memory?: ThreadMemory | undefined;
   onTurn?:
     | ((event: { model: string; ttftMs: number | null; usage: Usage | null; status: string }) => void)
     | undefined;
@@ -75,6 +79,9 @@ export async function executeSegment(
     return await segment.complete(await opening);
   } catch (error) {
     return segment.fail(error);
+  } finally {
+    // The turn is over: only now may the memory ask the upstream for a summary (never delaying an answer).
+    void opening.finally(() => host.memory?.afterTurn(live.run.id)).catch(() => {});
   }
 }
 
@@ -221,17 +228,12 @@ async function segmentRequest(host: SegmentHost, live: LiveRun): Promise<ChatReq
     );
     tail = replaySteps(steps.data, replies);
   }
-  const { request, memory } = buildChatRequest(run, {
-    history: historyMessages(history, run.id),
-    tail,
-    contextTokens: host.contextTokens,
-  });
+  const parts = { history: historyMessages(history, run.id), tail, contextTokens: host.contextTokens };
+  const recall = await host.memory?.recall(owner, run, parts);
+  const { request, memory } = buildChatRequest(run, { ...parts, recall });
   if (memory) void keepMemory(host.store, owner, run.thread_id, memory).catch(() => {});
   return request;
 }
-
-/** Thread metadata key that shows a conversation's memory note (the debug console reads it). */
-export const MEMORY_METADATA_KEY = 'parley_memory';
 
 /**
  * Shows the memory note on the thread, read fresh just before so nothing the game set meanwhile is lost.

@@ -111,7 +111,13 @@ export function replaySteps(
  */
 export function buildChatRequest(
   run: Run,
-  parts: { history: ChatCompletionMessageParam[]; tail: ChatCompletionMessageParam[]; contextTokens: number },
+  parts: {
+    history: ChatCompletionMessageParam[];
+    tail: ChatCompletionMessageParam[];
+    contextTokens: number;
+    /** Makes the note of the lines that fell out (default: the extractive `memoryNote`; see `summary.ts`). */
+    recall?: ((dropped: ChatCompletionMessageParam[]) => string | undefined) | undefined;
+  },
 ): { request: ChatRequest; memory: string | undefined } {
   const limits = (system: ChatCompletionMessageParam[]) => ({
     budget:
@@ -126,12 +132,13 @@ export function buildChatRequest(
     const content = [run.instructions, memory && memorySection(memory)].filter(Boolean).join('\n\n');
     return content ? [{ role: 'system', content }] : [];
   };
+  const recall = parts.recall ?? memoryNote;
   let kept = trimHistory(parts.history, limits(systemFor(undefined)));
   // Lines that fall out of the prompt leave what mattered in them as a note (long memory).
-  let memory = memoryNote(parts.history.slice(0, parts.history.length - kept.length));
+  let memory = recall(parts.history.slice(0, parts.history.length - kept.length));
   if (memory) {
     kept = trimHistory(parts.history, limits(systemFor(memory)));
-    memory = memoryNote(parts.history.slice(0, parts.history.length - kept.length));
+    memory = recall(parts.history.slice(0, parts.history.length - kept.length));
   }
   const system = systemFor(memory);
   const tools: ChatCompletionTool[] = run.tools.flatMap((tool) =>
