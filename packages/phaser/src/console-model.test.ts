@@ -1,6 +1,13 @@
 import type { DialogueError, DialogueEvent } from '@parley/dialogue';
 import { describe, expect, it } from 'vitest';
-import { type AssistantInfo, ConsoleModel, estimateCost, priceFor, runToJSON } from './console-model.js';
+import {
+  type AssistantInfo,
+  ConsoleModel,
+  estimateCost,
+  memoryNoteOf,
+  priceFor,
+  runToJSON,
+} from './console-model.js';
 
 const brom = { id: 'brom', name: 'Brom', instructions: 'A gruff gate guard.' };
 const usage = { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 };
@@ -143,5 +150,29 @@ describe('ConsoleModel', () => {
       startedAt: '2026-01-01T00:00:00.000Z',
       npc: { id: 'brom', name: 'Brom', assistant: null, threadId: null },
     });
+  });
+});
+
+describe('memory note', () => {
+  it('reads the note from thread metadata, null when the thread has none', () => {
+    expect(memoryNoteOf({ parley_memory: "- The player's name is Ada.", quest: 'gate' })).toBe(
+      "- The player's name is Ada.",
+    );
+    expect(memoryNoteOf({ quest: 'gate' })).toBeNull();
+    expect(memoryNoteOf({ parley_memory: '  ' })).toBeNull();
+    expect(memoryNoteOf(null)).toBeNull();
+  });
+
+  it('keeps the note on the NPC and tells listeners only when it changed', () => {
+    const { model, changes } = setup();
+    const before = changes.length;
+    model.setMemory('brom', { parley_memory: "- The player's name is Ada." });
+    expect(model.npc('brom')?.memory).toBe("- The player's name is Ada.");
+    model.setMemory('brom', { parley_memory: "- The player's name is Ada." });
+    expect(changes.length).toBe(before + 1);
+    model.setMemory('brom', {});
+    expect(model.npc('brom')?.memory).toBeNull();
+    model.setMemory('nobody', { parley_memory: 'x' });
+    expect(changes.length).toBe(before + 2);
   });
 });

@@ -1,6 +1,7 @@
 import type { DialogueEvent, Npc, NpcDefinition, RunStatus, Usage } from '@parley/dialogue';
 import type { FileSearchCall } from '@parley/dialogue/steps';
 import { LIST_PRICES, type ModelPrice } from '@parley/protocol';
+import type { ClipReport } from './voice.js';
 
 /** The assistant object `npc.ensure()` resolves to. */
 export type AssistantInfo = Awaited<ReturnType<Npc['ensure']>>;
@@ -111,6 +112,8 @@ export interface RunRecord {
   searches?: FileSearchCall[];
   /** Why reading them failed. */
   searchesError?: string;
+  /** The reply's spoken clips (time to first audio, length), as the voice reports them. */
+  clips?: ClipReport[];
 }
 
 /** What the console knows about an NPC. */
@@ -122,6 +125,26 @@ export interface NpcRecord {
   /** Why loading the assistant failed. */
   assistantError?: string;
   threadId?: string;
+  /** The thread's memory note (see {@link memoryNoteOf}), once loaded; `null` when it has none. */
+  memory?: string | null;
+}
+
+/** The thread metadata key where the proxy shows a conversation's long-memory note. */
+export const MEMORY_METADATA_KEY = 'parley_memory';
+
+/**
+ * The memory note in a thread's metadata: what the proxy still tells the NPC about lines that no longer fit
+ * its context (the player's name, promises, items), or null while the conversation still fits.
+ *
+ * @example
+ * ```ts
+ * memoryNoteOf({ parley_memory: "- The player's name is Ada." }); // "- The player's name is Ada."
+ * memoryNoteOf({}); // null
+ * ```
+ */
+export function memoryNoteOf(metadata: Readonly<Record<string, unknown>> | null | undefined): string | null {
+  const note = metadata?.[MEMORY_METADATA_KEY];
+  return typeof note === 'string' && note.trim() !== '' ? note : null;
 }
 
 /** Options of {@link ConsoleModel}. */
@@ -226,6 +249,15 @@ export class ConsoleModel {
     this.#changed();
   }
 
+  /** Sets the NPC's memory note from its thread's metadata (the host reads the thread). */
+  setMemory(id: string, metadata: Readonly<Record<string, unknown>> | null | undefined): void {
+    const npc = this.#npcs.get(id);
+    const note = memoryNoteOf(metadata);
+    if (!npc || npc.memory === note) return;
+    npc.memory = note;
+    this.#changed();
+  }
+
   /** A line was sent to `npcId`: starts its run record (the clock for TTFT starts now). */
   startRun(npcId: string, line: string, source: RunRecord['source'] = 'player'): RunRecord {
     const run: RunRecord = {
@@ -322,6 +354,13 @@ export class ConsoleModel {
   }
 
   /** Sets a run's `file_search` calls, read from its steps (see `loadFileSearches`). */
+  /** Records a spoken clip of the run's reply: a new one, or one already listed that changed. */
+  setClip(run: RunRecord, clip: ClipReport): void {
+    run.clips ??= [];
+    if (!run.clips.includes(clip)) run.clips.push(clip);
+    this.#changed();
+  }
+
   setSearches(run: RunRecord, searches: FileSearchCall[], error?: string): void {
     run.searches = searches;
     if (error !== undefined) run.searchesError = error;

@@ -1,5 +1,6 @@
 import { type ConsoleModel, type NpcRecord, type RunRecord, runToJSON } from './console-model.js';
 import { fileSearchSection } from './console-searches.js';
+import { voiceSection } from './console-voice.js';
 
 /** What the console asks of the plugin. */
 export interface ConsoleHost {
@@ -7,6 +8,8 @@ export interface ConsoleHost {
   send(npcId: string, text: string): string | undefined;
   /** Loads the NPC's assistant (`npc.ensure()`) into the model. */
   loadAssistant(npcId: string): void;
+  /** Reads the NPC's thread and gives its metadata to `model.setMemory` (for the memory note). */
+  loadMemory?(npcId: string): void;
   /** The console opened or closed. */
   toggled(open: boolean): void;
   /** Longest raw line, in characters (the dialogue box's limit). Default 400. */
@@ -151,6 +154,7 @@ export class DebugConsole {
       for (const npc of this.#model.npcs)
         if (!npc.assistant && !npc.assistantError) this.#host.loadAssistant(npc.id);
       this.render();
+      if (this.#selectedNpc !== undefined) this.#host.loadMemory?.(this.#selectedNpc);
     }
     this.#host.toggled(open);
   }
@@ -159,6 +163,7 @@ export class DebugConsole {
   select(npcId: string): void {
     this.#selectedNpc = npcId;
     this.#selectedRun = undefined;
+    if (this.#open) this.#host.loadMemory?.(npcId);
     this.#schedule();
   }
 
@@ -231,6 +236,20 @@ export class DebugConsole {
       ' · thread ',
       this.#h('code', { 'data-field': 'thread' }, npc.threadId ?? '(none yet)'),
       selected && this.#h('pre', { 'data-field': 'assistant' }, JSON.stringify(settings, null, 2)),
+      selected && this.#memory(npc),
+    );
+  }
+
+  // Long memory: what the proxy still tells the NPC about lines that no longer fit its context.
+  #memory(npc: NpcRecord): HTMLElement | undefined {
+    if (npc.memory === undefined) return undefined;
+    return this.#h(
+      'div',
+      { 'data-field': 'memory' },
+      this.#h('small', {}, 'memory note (thread metadata parley_memory)'),
+      npc.memory === null
+        ? this.#h('pre', {}, '(none: the conversation still fits the context)')
+        : this.#h('pre', {}, npc.memory),
     );
   }
 
@@ -293,6 +312,7 @@ export class DebugConsole {
         ),
       ),
       ...fileSearchSection(this.#doc, run),
+      ...voiceSection(this.#doc, run),
       this.#h('h3', {}, `Events (${run.events.length})`),
       this.#h(
         'ol',
