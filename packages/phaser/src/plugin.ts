@@ -589,6 +589,7 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     const model = this.#consoleModel;
     if (!model) return;
     const run = model.startRun(npc.id, line, this.#source);
+    this.#voice?.report(turn, (clip) => model.setClip(run, clip));
     if (!model.npc(npc.id)?.assistant) this.#loadAssistant(npc);
     void (async () => {
       for await (const event of turn) model.record(run, event);
