@@ -367,6 +367,165 @@ describe('knowledge through the official SDK (offline)', () => {
     for await (const file of client.files.list()) await client.files.delete(file.id);
   });
 
+  it("message attachments for file_search put the file in the thread's vector store, made when it has none", async () => {
+    const chronicle = await client.files.create({
+      file: await toFile(Buffer.from(CHRONICLE), 'chronicle.md'),
+      purpose: 'assistants',
+    });
+    const bestiary = await client.files.create({
+      file: await toFile(Buffer.from(BESTIARY), 'bestiary.md'),
+      purpose: 'assistants',
+    });
+    const thread = await client.beta.threads.create();
+    expect(thread.tool_resources).toEqual({});
+    const message = await client.beta.threads.messages.create(thread.id, {
+      role: 'user',
+      content: 'Here is the chronicle.',
+      attachments: [{ file_id: chronicle.id, tools: [{ type: 'file_search' }] }],
+    });
+    expect(message.attachments).toEqual([{ file_id: chronicle.id, tools: [{ type: 'file_search' }] }]);
+    const ids = (await client.beta.threads.retrieve(thread.id)).tool_resources?.file_search?.vector_store_ids;
+    expect(ids).toHaveLength(1);
+    const storeId = ids![0]!;
+    expect(await client.vectorStores.files.poll(storeId, chronicle.id, poll)).toMatchObject({
+      status: 'completed',
+    });
+    expect(await client.vectorStores.retrieve(storeId)).toMatchObject({
+      expires_after: { anchor: 'last_active_at', days: 7 },
+      file_counts: { completed: 1, total: 1 },
+    });
+    // A second attachment joins the same store; one for code_interpreter only is kept on the message alone.
+    await client.beta.threads.messages.create(thread.id, {
+      role: 'user',
+      content: 'And the bestiary.',
+      attachments: [
+        { file_id: bestiary.id, tools: [{ type: 'file_search' }, { type: 'code_interpreter' }] },
+        { file_id: chronicle.id, tools: [{ type: 'code_interpreter' }] },
+      ],
+    });
+    expect(
+      (await client.beta.threads.retrieve(thread.id)).tool_resources?.file_search?.vector_store_ids,
+    ).toEqual([storeId]);
+    await client.vectorStores.files.poll(storeId, bestiary.id, poll);
+    const found = await client.vectorStores.search(storeId, { query: 'marsh wyrm' });
+    expect(found.data[0]?.file_id).toBe(bestiary.id);
+
+    // On thread create: the thread is made with its store; a store the thread already names is used.
+    const own = await client.vectorStores.create({ name: 'Mine' });
+    const named = await client.beta.threads.create({
+      tool_resources: { file_search: { vector_store_ids: [own.id] } },
+      messages: [
+        {
+          role: 'user',
+          content: 'Read this.',
+          attachments: [{ file_id: bestiary.id, tools: [{ type: 'file_search' }] }],
+        },
+      ],
+    });
+    expect(named.tool_resources?.file_search?.vector_store_ids).toEqual([own.id]);
+    expect((await client.vectorStores.files.poll(own.id, bestiary.id, poll)).status).toBe('completed');
+    const fresh = await client.beta.threads.create({
+      messages: [
+        {
+          role: 'user',
+          content: 'Read this.',
+          attachments: [{ file_id: chronicle.id, tools: [{ type: 'file_search' }] }],
+        },
+      ],
+    });
+    const freshIds = fresh.tool_resources?.file_search?.vector_store_ids ?? [];
+    expect(freshIds).toHaveLength(1);
+    expect(freshIds[0]).not.toBe(storeId);
+    expect((await client.vectorStores.files.poll(freshIds[0]!, chronicle.id, poll)).status).toBe('completed');
+
+    // additional_messages of a run attach the same way, before the run reads the thread.
+    const assistant = await client.beta.assistants.create({
+      model: 'gpt-4o-mini',
+      tools: [{ type: 'file_search' }],
+    });
+    const later = await client.beta.threads.create();
+    await client.beta.threads.runs.createAndPoll(
+      later.id,
+      {
+        assistant_id: assistant.id,
+        additional_messages: [
+          {
+            role: 'user',
+            content: 'What is in the chronicle?',
+            attachments: [{ file_id: chronicle.id, tools: [{ type: 'file_search' }] }],
+          },
+        ],
+      },
+      poll,
+    );
+    const laterIds = (await client.beta.threads.retrieve(later.id)).tool_resources?.file_search
+      ?.vector_store_ids;
+    expect(laterIds).toHaveLength(1);
+    expect((await client.vectorStores.files.list(laterIds![0]!)).data.map((file) => file.id)).toEqual([
+      chronicle.id,
+    ]);
+    for (const id of [storeId, own.id, freshIds[0]!, laterIds![0]!]) await client.vectorStores.delete(id);
+    await client.files.delete(chronicle.id);
+    await client.files.delete(bestiary.id);
+  });
+
+  it('bad attachments are refused before anything is stored', async () => {
+    const mine = await client.files.create({
+      file: await toFile(Buffer.from(BESTIARY), 'mine.md'),
+      purpose: 'assistants',
+    });
+    const thread = await client.beta.threads.create();
+    const post = (player: string, path: string, body: unknown) =>
+      fetch(`${url}/v1${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-parley-player': player },
+        body: JSON.stringify(body),
+      });
+    const message = (attachments: unknown) => ({ role: 'user', content: 'x', attachments });
+    await expectErrorBody(
+      await post(
+        'scholar',
+        `/threads/${thread.id}/messages`,
+        message([{ file_id: 'file-nope', tools: [{ type: 'file_search' }] }]),
+      ),
+      404,
+      'not_found',
+      'attachments[0].file_id',
+    );
+    await expectErrorBody(
+      await post(
+        'scholar',
+        `/threads/${thread.id}/messages`,
+        message([{ file_id: mine.id, tools: [{ type: 'web_search' }] }]),
+      ),
+      400,
+      'invalid_value',
+      'attachments[0].tools[0].type',
+    );
+    await expectErrorBody(
+      await post(
+        'scholar',
+        `/threads/${thread.id}/messages`,
+        message([{ tools: [{ type: 'file_search' }] }]),
+      ),
+      400,
+      'missing_required_parameter',
+      'attachments[0].file_id',
+    );
+    // Another player's file is not there for them.
+    await expectErrorBody(
+      await post('stranger', '/threads', {
+        messages: [message([{ file_id: mine.id, tools: [{ type: 'file_search' }] }])],
+      }),
+      404,
+      'not_found',
+      'messages[0].attachments[0].file_id',
+    );
+    expect((await client.beta.threads.messages.list(thread.id)).data).toEqual([]);
+    expect((await client.beta.threads.retrieve(thread.id)).tool_resources).toEqual({});
+    await client.files.delete(mine.id);
+  });
+
   it('a batch cancelled before indexing leaves its files cancelled', async () => {
     const store = await client.vectorStores.create({ name: 'Cancelled' });
     const file = await client.files.create({

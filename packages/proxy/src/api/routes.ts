@@ -21,6 +21,10 @@ import { vectorStoreRoutes } from './vector-stores.js';
  */
 export function createRoutes(services: Services): Router<Handler, RouteMeta> {
   const router = new Router<Handler, RouteMeta>();
+  // Files, vector stores and their index, sharing the store's database (the run engine searches it too;
+  // messages attach files to their thread's store).
+  const knowledge = services.knowledge ?? createKnowledge(services);
+  const withKnowledge = { ...services, knowledge };
   for (const add of [
     healthRoutes,
     sessionRoutes,
@@ -33,10 +37,8 @@ export function createRoutes(services: Services): Router<Handler, RouteMeta> {
     chatRoutes,
     audioRoutes,
   ]) {
-    add(router, services);
+    add(router, withKnowledge);
   }
-  // Files, vector stores and their index, sharing the store's database (the run engine searches it too).
-  const knowledge = services.knowledge ?? createKnowledge(services);
   fileRoutes(router, services, knowledge);
   vectorStoreRoutes(router, services, knowledge);
   embeddingRoutes(router, services);

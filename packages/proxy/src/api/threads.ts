@@ -5,6 +5,7 @@ import { createThreadAndRun } from '../schemas/runs.js';
 import { createThread, modifyThread } from '../schemas/threads.js';
 import { graceOf, type Routes, type Services, streamRun } from './context.js';
 import { checkAssistantFields, checkMessages, findAssistant, findThread } from './lookups.js';
+import { checkAttachments } from './messages.js';
 
 /**
  * Threads, and creating a thread with its first run. `POST /v1/threads/runs` is added first so that
@@ -23,6 +24,12 @@ export function threadRoutes(router: Routes, services: Services): void {
       await findAssistant(services, ctx.owner, runFields.assistant_id, 'assistant_id');
       checkAssistantFields(services, runFields);
       await checkMessages(services, ctx.owner, undefined, threadFields.messages ?? []);
+      const attach = await checkAttachments(
+        services,
+        ctx.owner,
+        threadFields.messages ?? [],
+        atMessage('thread.messages'),
+      );
       const created = makeThread({
         metadata: threadFields.metadata ?? null,
         tool_resources: threadFields.tool_resources ?? tool_resources ?? null,
@@ -32,6 +39,7 @@ export function threadRoutes(router: Routes, services: Services): void {
         created,
         (threadFields.messages ?? []).map((input) => makeMessage(created.id, input)),
       );
+      await attach(created);
       const started = await engine.createRun(
         ctx.owner,
         created,
@@ -46,6 +54,12 @@ export function threadRoutes(router: Routes, services: Services): void {
     .add('POST', '/v1/threads', 'threads.create', async (ctx) => {
       const fields = parse(createThread, await ctx.body());
       await checkMessages(services, ctx.owner, undefined, fields.messages ?? []);
+      const attach = await checkAttachments(
+        services,
+        ctx.owner,
+        fields.messages ?? [],
+        atMessage('messages'),
+      );
       const created = makeThread({
         metadata: fields.metadata ?? null,
         tool_resources: fields.tool_resources ?? null,
@@ -55,6 +69,7 @@ export function threadRoutes(router: Routes, services: Services): void {
         created,
         (fields.messages ?? []).map((input) => makeMessage(created.id, input)),
       );
+      await attach(created);
       return created;
     })
     .add('GET', '/v1/threads/:thread_id', 'threads.retrieve', async (ctx) =>
@@ -77,3 +92,6 @@ export function threadRoutes(router: Routes, services: Services): void {
       return { id, object: 'thread.deleted', deleted: true };
     });
 }
+
+/** The `param` of a message's attachments in a list of messages, e.g. `messages[0].attachments`. */
+const atMessage = (list: string) => (index: number) => `${list}[${index}].attachments`;
