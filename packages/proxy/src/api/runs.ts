@@ -20,6 +20,7 @@ import {
   streamRun,
 } from './context.js';
 import { checkAssistantFields, checkMessages, findRun, findThread } from './lookups.js';
+import { checkAttachments } from './messages.js';
 
 /** The SDK's *AndPoll helpers wait 5 s between polls unless told otherwise; a game cannot. */
 const POLL_AFTER_MS = '200';
@@ -35,6 +36,13 @@ export function runRoutes(router: Routes, services: Services): void {
       guard.instructions(params.additional_instructions, 'additional_instructions');
       // Lengths here; the thread's message cap is checked by the engine with the turn's one history read.
       await checkMessages(services, ctx.owner, undefined, params.additional_messages ?? []);
+      const attach = await checkAttachments(
+        services,
+        ctx.owner,
+        params.additional_messages ?? [],
+        (i) => `additional_messages[${i}].attachments`,
+      );
+      await attach(target);
       const started = await engine.createRun(ctx.owner, target, params, undefined, graceOf(ctx));
       return params.stream ? streamRun(ctx, metrics, started.channel, started.after) : started.run;
     })
