@@ -1,4 +1,5 @@
 import { addCitedAnswer, type Passage } from './file-search.js';
+import { addPlayerRecall, asksAboutPlayer } from './memory-note.js';
 import { addClosing, addSmallTalk, readLineIntents } from './small-talk.js';
 import { type AddPart, keepBest, type Part, type Speaker } from './speaker.js';
 import { findTopic } from './topic.js';
@@ -23,7 +24,10 @@ export function converse(userText: string, s: Speaker, passages?: readonly Passa
 
   addSmallTalk(userText, intents, opening, s, add);
   let answered = addToolShortfall(s, add);
-  if (!answered && passages) {
+  if (!answered && !passages && asksAboutPlayer(userText)) {
+    addPlayerRecall(s, add);
+    answered = true;
+  } else if (!answered && passages) {
     addCitedAnswer(userText, passages, topic, s, add);
     answered = true;
   } else if (!answered && s.act !== 'hostile' && !intents.farewell)

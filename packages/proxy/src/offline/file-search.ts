@@ -10,6 +10,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import { type Act, readAct } from './acts.js';
 import { type Fact, mentions } from './facts.js';
+import { asksAboutPlayer } from './memory-note.js';
 import { splitSentences } from './persona.js';
 import { readLineIntents } from './small-talk.js';
 import type { AddPart, Speaker } from './speaker.js';
@@ -71,7 +72,8 @@ export function asksToLookUp(
   const intents = readLineIntents(userText, s.persona);
   if (!intents.question && !ASKS_TO_BE_TOLD.test(userText)) return false;
   if (intents.identity || intents.role || intents.mood || act === 'hostile') return false;
-  if (asksAdvice(userText) || facts.some((f) => mentions(f, userText))) return false;
+  if (asksAdvice(userText) || asksAboutPlayer(userText) || facts.some((f) => mentions(f, userText)))
+    return false;
   const keys = contentKeys(userText);
   for (const own of contentKeys(s.persona.name ?? '')) keys.delete(own);
   return keys.size > 0;

@@ -14,6 +14,7 @@ import {
   readPassages,
   searchCall,
 } from './file-search.js';
+import { splitMemoryNote } from './memory-note.js';
 import { findLastIndex, functionCalls, messageText, trailingToolResults } from './messages.js';
 import { parsePersona } from './persona.js';
 import { hash32, mulberry32 } from './random.js';
@@ -48,8 +49,10 @@ export function generateReply(request: ChatCompletionCreateParams, seed: number)
     .filter((m) => m.role === 'system' || m.role === 'developer')
     .map(messageText)
     .join('\n');
+  // What the NPC remembers of lines no longer shown is not who it is: the note never becomes lore.
+  const { text: sheet, note } = splitMemoryNote(system);
   // The game's facts overrule the instructions, and are never read as the NPC's own lore.
-  const { instructions, facts } = readFacts(system);
+  const { instructions, facts } = readFacts(sheet);
   const persona = parsePersona(instructions);
   const lastUser = findLastIndex(messages, (m) => m.role === 'user');
   const userMessage = messages[lastUser];
@@ -94,7 +97,17 @@ export function generateReply(request: ChatCompletionCreateParams, seed: number)
   const rng = mulberry32(
     hash32(seed, temperature, JSON.stringify(messages), JSON.stringify(request.tools ?? [])),
   );
-  const speaker = createSpeaker({ messages, instructions, facts, persona, plan, act, rng, temperature });
+  const speaker = createSpeaker({
+    messages,
+    instructions,
+    facts,
+    persona,
+    plan,
+    act,
+    rng,
+    temperature,
+    rememberedName: note.playerName,
+  });
   const text = answer(userText, results, messages, speaker);
   return { kind: 'text', text };
 }

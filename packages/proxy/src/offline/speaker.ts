@@ -24,6 +24,7 @@ export interface Speaker {
   ) => string;
   /** Whether none of the text's sentences was said yet in this conversation. */
   readonly isFresh: (text: string) => boolean;
+  /** The name the player gave, in the visible lines or the memory note. */
   readonly playerName: string | undefined;
   /** Capitalised words of the instructions: names the player may mention. */
   readonly properNouns: ReadonlySet<string>;
@@ -50,6 +51,8 @@ export interface SpeakerInput {
   /** Picks the phrasings; seeded from the request, so the same request says the same thing. */
   readonly rng: Rng;
   readonly temperature: number;
+  /** The player's name as the memory note gives it, for when no visible line does. */
+  readonly rememberedName?: string | undefined;
 }
 
 /** The NPC as this request describes it, with what it already said and how it picks its words. */
@@ -74,7 +77,8 @@ export function createSpeaker(input: SpeakerInput): Speaker {
       return pick(rng, pool, temperature);
     },
     isFresh,
-    playerName: playerName(messages),
+    // A name told in the visible lines is newer than one the memory note kept.
+    playerName: playerName(messages) ?? input.rememberedName,
     properNouns: new Set(instructions.match(/\b\p{Lu}\p{L}+/gu) ?? []),
     midNouns: new Set(
       [...instructions.matchAll(/[\p{L},;’'] (\p{Lu}\p{L}+)/gu)].map((m) => m[1] ?? '').filter(Boolean),
