@@ -28,6 +28,14 @@ const pollSoon = (ctx: RequestContext, status: string) => {
  * store is a 404; the game's stores can be read and searched, not changed.
  */
 export function vectorStoreRoutes(router: Routes, _services: Services, knowledge: Knowledge): void {
+  storeRoutes(router, knowledge);
+  searchRoute(router, knowledge);
+  attachedFileRoutes(router, knowledge);
+  batchRoutes(router, knowledge);
+}
+
+/** The stores themselves: create, list, retrieve, modify, delete. */
+function storeRoutes(router: Routes, knowledge: Knowledge): void {
   const { store } = knowledge;
   router
     .add('POST', '/v1/vector_stores', 'vectorStores.create', async (ctx) => {
@@ -70,38 +78,49 @@ export function vectorStoreRoutes(router: Routes, _services: Services, knowledge
       await knowledge.ownVectorStore(ctx.owner, id);
       if (!(await store.deleteVectorStore(ctx.owner, id))) throw notFound('vector store', id);
       return { id, object: 'vector_store.deleted', deleted: true };
-    })
-    .add('POST', '/v1/vector_stores/:vector_store_id/search', 'vectorStores.search', async (ctx) => {
-      const body = parse(searchVectorStore, await ctx.body());
-      const id = ctx.params['vector_store_id']!;
-      const found = await knowledge.vectorStore(ctx.owner, id);
-      if (found.status === 'expired') {
-        throw new ProxyError(ErrorCode.InvalidValue, `The vector store ${id} has expired.`, {
-          param: 'vector_store_id',
-        });
-      }
-      if (found.status === 'in_progress') {
-        const { in_progress, total } = found.file_counts;
-        throw new ProxyError(
-          ErrorCode.VectorStoreNotReady,
-          `The vector store ${id} is still indexing ${in_progress} of its ${total} files; retrieve it until its status is 'completed', then search.`,
-          { param: 'vector_store_id' },
-        );
-      }
-      const queries = typeof body.query === 'string' ? [body.query] : body.query;
-      const data = await searchKnowledge(store.db, ctx.owner, [id], queries, {
-        maxResults: body.max_num_results,
-        scoreThreshold: body.ranking_options?.score_threshold,
-        filters: body.filters ?? undefined,
+    });
+}
+
+/** `POST /v1/vector_stores/{id}/search`: refused while the store is still indexing or has expired. */
+function searchRoute(router: Routes, knowledge: Knowledge): void {
+  const { store } = knowledge;
+  router.add('POST', '/v1/vector_stores/:vector_store_id/search', 'vectorStores.search', async (ctx) => {
+    const body = parse(searchVectorStore, await ctx.body());
+    const id = ctx.params['vector_store_id']!;
+    const found = await knowledge.vectorStore(ctx.owner, id);
+    if (found.status === 'expired') {
+      throw new ProxyError(ErrorCode.InvalidValue, `The vector store ${id} has expired.`, {
+        param: 'vector_store_id',
       });
-      return {
-        object: 'vector_store.search_results.page',
-        search_query: queries,
-        data,
-        has_more: false,
-        next_page: null,
-      };
-    })
+    }
+    if (found.status === 'in_progress') {
+      const { in_progress, total } = found.file_counts;
+      throw new ProxyError(
+        ErrorCode.VectorStoreNotReady,
+        `The vector store ${id} is still indexing ${in_progress} of its ${total} files; retrieve it until its status is 'completed', then search.`,
+        { param: 'vector_store_id' },
+      );
+    }
+    const queries = typeof body.query === 'string' ? [body.query] : body.query;
+    const data = await searchKnowledge(store.db, ctx.owner, [id], queries, {
+      maxResults: body.max_num_results,
+      scoreThreshold: body.ranking_options?.score_threshold,
+      filters: body.filters ?? undefined,
+    });
+    return {
+      object: 'vector_store.search_results.page',
+      search_query: queries,
+      data,
+      has_more: false,
+      next_page: null,
+    };
+  });
+}
+
+/** A store's files: attach, list, retrieve, read, set attributes, detach. */
+function attachedFileRoutes(router: Routes, knowledge: Knowledge): void {
+  const { store } = knowledge;
+  router
     .add('POST', '/v1/vector_stores/:vector_store_id/files', 'vectorStores.files.create', async (ctx) => {
       const body = parse(createVectorStoreFile, await ctx.body());
       return knowledge.attach(ctx.owner, ctx.params['vector_store_id']!, body);
@@ -168,7 +187,13 @@ export function vectorStoreRoutes(router: Routes, _services: Services, knowledge
         if (!(await store.detach(id, fileId))) throw notFound('file', fileId);
         return { id: fileId, object: 'vector_store.file.deleted', deleted: true };
       },
-    )
+    );
+}
+
+/** File batches: create, retrieve, cancel, list their files. */
+function batchRoutes(router: Routes, knowledge: Knowledge): void {
+  const { store } = knowledge;
+  router
     .add(
       'POST',
       '/v1/vector_stores/:vector_store_id/file_batches',
