@@ -1,4 +1,4 @@
-import type { ListPage, Message } from '@parley/protocol';
+import type { ListPage, Message, Thread } from '@parley/protocol';
 import { type Context, share } from './context.js';
 import { isNotFound, unlessNotFound } from './errors.js';
 import { factsInstructions } from './facts.js';
@@ -78,6 +78,17 @@ export interface Conversation {
   tell(text: string): Promise<void>;
   /** Text messages, oldest → newest, newest page first. Empty (and no thread created) before the first `say()`. */
   history(options?: HistoryOptions): Promise<HistoryPage>;
+  /**
+   * The thread as the proxy has it now, with its metadata: the proxy's long-memory note, once a
+   * conversation has outgrown the context budget, is `metadata.parley_memory`. Undefined (and no thread
+   * created) before the first `say()`.
+   *
+   * @example
+   * ```ts
+   * const note = (await talk.thread())?.metadata['parley_memory'];
+   * ```
+   */
+  thread(): Promise<Thread | undefined>;
   /** Deletes the thread on the proxy and forgets it; the next `say()` starts afresh. */
   reset(): Promise<void>;
 }
@@ -197,6 +208,10 @@ export function createConversation(ctx: Context, npc: Npc, key: string): Convers
         if (text) messages.push({ id: m.id, role: m.role, text, createdAt: m.created_at * 1000, event });
       }
       return { messages, hasMore: page.has_more };
+    },
+    async thread() {
+      const thread = await existing();
+      return thread ? request<Thread>('GET', `/threads/${thread}`) : undefined;
     },
     async reset() {
       const thread = await existing();

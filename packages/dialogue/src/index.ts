@@ -1,4 +1,4 @@
-export type { AssistantStreamEvent, RunStatus, Usage } from '@parley/protocol';
+export type { AssistantStreamEvent, RunStatus, Thread, Usage } from '@parley/protocol';
 export type { Citation } from './citations.js';
 export { stripCitations } from './citations.js';
 export type {

@@ -308,6 +308,30 @@ describe('conversation', () => {
     });
   });
 
+  it('thread() reads the thread with its metadata (the memory note), and none before the first say()', async () => {
+    const conversation = createParley({ url: proxy.url, store: memoryStore() }).npc(innkeeper).conversation();
+    expect(await conversation.thread()).toBeUndefined();
+    expect(proxy.calls('POST', /^\/v1\/threads$/)).toHaveLength(0);
+
+    await conversation.say('I am Ada.').text;
+    const id = await conversation.threadId();
+    // What the proxy does once the thread outgrows its context budget (docs/memory.md).
+    proxy.threadMetadata.get(id)!['parley_memory'] = "- The player's name is Ada.";
+    const thread = await conversation.thread();
+    expect(thread?.id).toBe(id);
+    expect(thread?.metadata).toEqual({
+      parley_npc: 'innkeeper',
+      parley_conversation: 'default',
+      parley_memory: "- The player's name is Ada.",
+    });
+
+    // A read is retried past a 5xx, and a refusal rejects with a DialogueError, as every request does.
+    proxy.failures.push({ method: 'GET', path: new RegExp(`/threads/${id}$`), status: 503 });
+    expect((await conversation.thread())?.metadata['parley_memory']).toBe("- The player's name is Ada.");
+    proxy.token = 'secret';
+    expect((await rejection(conversation.thread())).code).toBe('auth');
+  });
+
   it('tell() adds an event message without a run, after the running turn', async () => {
     const conversation = createParley({ url: proxy.url, store: memoryStore() }).npc(innkeeper).conversation();
     const turn = conversation.say('Hello');

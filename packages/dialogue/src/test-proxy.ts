@@ -68,6 +68,8 @@ export interface TestProxy {
   requests: LoggedRequest[];
   assistants: Assistant[];
   threads: Map<string, Message[]>;
+  /** Each thread's metadata, as created; a test may add to it, as the proxy adds `parley_memory`. */
+  threadMetadata: Map<string, Record<string, string>>;
   /** The steps `GET …/runs/{run}/steps` lists, by run id (the test puts them there). */
   steps: Map<string, RunStep[]>;
   /** Largest page the list endpoints return, to force paging. */
@@ -190,11 +192,17 @@ export async function startTestProxy(): Promise<TestProxy> {
           metadata: body?.['metadata'] ?? {},
         };
         proxy.threads.set(thread.id, []);
+        proxy.threadMetadata.set(thread.id, { ...thread.metadata });
         return json(200, thread);
       }
       case 'GET threads/:id':
         return messages
-          ? json(200, { id: objectId, object: 'thread', created_at: now(), metadata: {} })
+          ? json(200, {
+              id: objectId,
+              object: 'thread',
+              created_at: now(),
+              metadata: proxy.threadMetadata.get(objectId!) ?? {},
+            })
           : notFound();
       case 'DELETE threads/:id':
         if (!messages) return notFound();
@@ -345,6 +353,7 @@ export async function startTestProxy(): Promise<TestProxy> {
     requests: [],
     assistants: [],
     threads: new Map(),
+    threadMetadata: new Map(),
     steps: new Map(),
     pageSize: 100,
     token: undefined,
