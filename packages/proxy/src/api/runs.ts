@@ -7,6 +7,7 @@ import {
 } from '@parley/protocol';
 import { ProxyError } from '../errors.js';
 import { formatEvent, openEventStream } from '../http/sse.js';
+import { includesContent } from '../runs/file-search.js';
 import { parse } from '../schemas/issues.js';
 import { parsePageQuery } from '../schemas/query.js';
 import { cancelRun, createRun, modifyRun, submitToolOutputs } from '../schemas/runs.js';
@@ -43,7 +44,10 @@ export function runRoutes(router: Routes, services: Services): void {
         (i) => `additional_messages[${i}].attachments`,
       );
       await attach(target);
-      const started = await engine.createRun(ctx.owner, target, params, undefined, graceOf(ctx));
+      const started = await engine.createRun(ctx.owner, target, params, undefined, {
+        ...graceOf(ctx),
+        searchContent: includesContent(ctx.query),
+      });
       return params.stream ? streamRun(ctx, metrics, started.channel, started.after) : started.run;
     })
     .add('GET', '/v1/threads/:thread_id/runs', 'runs.list', async (ctx) => {

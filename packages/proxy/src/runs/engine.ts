@@ -11,22 +11,23 @@ import {
   ErrorCode,
   type Message,
   type Run,
-  type RunErrorCode,
   type RunStep,
   StreamEvent,
   type Thread,
 } from '@parley/protocol';
-import { notFound, ProxyError, toErrorObject } from '../errors.js';
+import { notFound, ProxyError } from '../errors.js';
 import { nowSeconds } from '../ids.js';
 import { makeMessage, makeRun } from '../objects.js';
 import type { Owner, Store } from '../store/types.js';
 import { estimateTokens } from '../tokens.js';
+import { vectorStoreIds } from '../turns/file-search.js';
 import { TurnGuards } from '../turns/guards.js';
 import { historyTokens, runFields, unscreened } from '../turns/prompt.js';
 import { threadMemory } from '../turns/summary.js';
 import { AbortedError, type Upstream } from '../upstream/upstream.js';
+import { type EndingHost, failRun, finishRun, pendingToolStep, scheduleExpiry } from './ending.js';
 import { DONE_EVENT, MemoryEventLog, type RunEventLog } from './event-log.js';
-import { emit, type LiveRun } from './live-run.js';
+import { emit, type LiveRun, newLiveRun, whenAbandoned } from './live-run.js';
 import { recoverRuns } from './recovery.js';
 import { MemoryRunRegistry, type RunRegistry } from './registry.js';
 import { cutStoredReply } from './reply.js';
@@ -34,7 +35,7 @@ import { executeSegment, type SegmentHost, type SegmentOutcome } from './segment
 import { MemoryRunSignals, type RunSignals } from './signals.js';
 import { RunStream } from './stream.js';
 import { acceptToolOutputs, answeredStep } from './tool-outputs.js';
-import { endStep, isEnding, type RunEnding, transition } from './transitions.js';
+import { isEnding, type RunEnding, transition } from './transitions.js';
 import type { EngineConfig, EngineGuards, RunParams, RunState, StartedRun, StartOptions } from './types.js';
 import { WriteQueue } from './writes.js';
 
@@ -48,6 +49,7 @@ export class RunEngine {
   readonly #log: RunEventLog;
   readonly #signals: RunSignals;
   readonly #host: SegmentHost;
+  readonly #ending: EndingHost;
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -69,6 +71,12 @@ export class RunEngine {
       state.log ??
       new MemoryEventLog(config.retiredLogBytes === undefined ? {} : { retainChars: config.retiredLogBytes });
     this.#signals = state.signals ?? new MemoryRunSignals();
+    this.#ending = {
+      store,
+      log: this.#log,
+      registry: this.#registry,
+      untrack: (live) => this.#untrack(live),
+    };
     this.#host = {
       store,
       upstream,
@@ -168,6 +176,8 @@ export class RunEngine {
       const added = fresh.map((message) => refused.get(message.id) ?? message);
       for (const message of added) await this.store.putMessage(owner, message);
       const live = this.#track(owner, run, assistant.name, params.stream === true);
+      live.vectorStores = vectorStoreIds(assistant.tool_resources, thread.tool_resources);
+      live.searchContent = options.searchContent === true;
       live.history = [...history.map((message) => refused.get(message.id) ?? message), ...added];
       live.graceMs = Math.min(options.graceMs ?? 0, this.config.resumeGraceMs);
       if (admission.line !== undefined) live.scripted = admission.line;
@@ -208,26 +218,14 @@ export class RunEngine {
     const { run } = live;
     const given = acceptToolOutputs(run, outputs);
     // The next segment costs tokens too: reserve before anything changes (over budget → the run waits).
-    const history = await this.store.allMessages(owner, run.thread_id);
-    const outputTokens = [...given.values()].reduce((sum, output) => sum + estimateTokens(output), 0);
-    const admission = await this.#guards.admit(
-      {
-        player: owner,
-        npc: run.assistant_id,
-        model: run.model,
-        promptTokens:
-          estimateTokens(run.instructions) + historyTokens(history, this.config.contextTokens) + outputTokens,
-        maxCompletionTokens: run.max_completion_tokens,
-      },
-      { name: live.npcName, runId: run.id },
+    await this.#admitNext(
+      live,
+      [...given.values()].reduce((sum, output) => sum + estimateTokens(output), 0),
     );
-    if (admission.line !== undefined) live.scripted = admission.line;
-    else live.reservation = admission.reservation;
-    live.history = history;
     live.graceMs = Math.min(options.graceMs ?? 0, this.config.resumeGraceMs);
     clearTimeout(live.expiryTimer);
     const now = nowSeconds();
-    const step = answeredStep(await this.#pendingToolStep(live), given, {
+    const step = answeredStep(await pendingToolStep(this.store, live), given, {
       now,
       usage: live.pendingStepUsage,
     });
@@ -362,29 +360,7 @@ export class RunEngine {
   }
 
   #track(owner: Owner, run: Run, npcName: string | null, streamed: boolean): LiveRun {
-    const live: LiveRun = {
-      owner,
-      run,
-      npcName,
-      controller: undefined,
-      streamed,
-      graceMs: 0,
-      graceTimer: undefined,
-      expiryTimer: undefined,
-      readers: 0,
-      continued: false,
-      writes: new WriteQueue(this.store, owner),
-      reservation: undefined,
-      scripted: undefined,
-      toolCalls: 0,
-      usage: undefined,
-      promptEstimate: 0,
-      pendingStepUsage: null,
-      ending: undefined,
-      history: undefined,
-      shown: undefined,
-      unlisten: () => {},
-    };
+    const live = newLiveRun(owner, run, npcName, streamed, new WriteQueue(this.store, owner));
     live.unlisten = this.#signals.listen(run.id, (signal) => {
       if (signal.type === 'cancel') void this.#cancelLive(live).catch(() => {});
       // Another instance took the run over (it was waiting): forget it here without ending it.
@@ -412,24 +388,9 @@ export class RunEngine {
       },
       left: () => {
         live.readers--;
-        if (live.readers === 0) this.#abandoned(live);
+        if (live.readers === 0) whenAbandoned(live, () => void this.#cancelLive(live).catch(() => {}));
       },
     });
-  }
-
-  /** A streaming client vanished: keep going a little so it can resume, then stop paying for tokens. */
-  #abandoned(live: LiveRun): void {
-    if (!live.streamed || !live.controller || live.ending) return;
-    clearTimeout(live.graceTimer);
-    const stop = () => void this.#cancelLive(live).catch(() => {});
-    if (live.graceMs === 0) {
-      stop();
-      return;
-    }
-    live.graceTimer = setTimeout(() => {
-      if (live.readers === 0) stop();
-    }, live.graceMs);
-    live.graceTimer.unref();
   }
 
   /** Takes over a waiting run found in the store at start-up (its log starts empty). */
@@ -442,6 +403,8 @@ export class RunEngine {
     const assistant = await this.#assistant(owner, run.assistant_id).catch(() => undefined);
     const live = this.#track(owner, run, assistant?.name ?? null, false);
     live.continued = true;
+    const thread = await this.store.getThread(owner, run.thread_id).catch(() => undefined);
+    live.vectorStores = vectorStoreIds(assistant?.tool_resources, thread?.tool_resources);
     await this.#registry.adopt(run.thread_id, run.id);
     await this.#signals.send(run.id, { type: 'adopted', by: this.#registry.instanceId });
     if (run.status === 'requires_action') this.#scheduleExpiry(live);
@@ -489,6 +452,7 @@ export class RunEngine {
     };
     const task = (async () => {
       const starting = announced.then(() => {
+        if (live.run.status === 'in_progress') return; // the run goes on after a search: said already
         live.run = transition(live.run, 'in_progress', { now: nowSeconds() });
         live.writes.put(live.run.id, () => live.run);
         emit(this.#log, live, { event: StreamEvent.RunInProgress, data: live.run });
@@ -510,6 +474,8 @@ export class RunEngine {
         return this.#finish(live, 'cancelled');
       case 'failed':
         return this.#fail(live, outcome.error);
+      case 'searched':
+        return this.#searched(live, outcome.tokens, signal);
       case 'ended':
         try {
           await this.#finish(live, outcome.status, undefined, outcome.stored);
@@ -541,98 +507,57 @@ export class RunEngine {
     }
   }
 
-  async #fail(live: LiveRun, error: unknown): Promise<void> {
-    const failure =
-      error instanceof ProxyError ? error : new ProxyError(ErrorCode.Server, 'The run failed unexpectedly.');
-    await this.#finish(live, 'failed', failure);
-  }
-
-  /** The pending tool-call step of a waiting run. */
-  async #pendingToolStep(live: LiveRun) {
-    const steps = await this.store.listSteps(live.owner, live.run.thread_id, live.run.id, {
-      limit: 100,
-      order: 'desc',
-    });
-    return steps.data.find((step) => step.type === 'tool_calls' && step.status === 'in_progress');
-  }
-
-  #scheduleExpiry(live: LiveRun): void {
-    clearTimeout(live.expiryTimer);
-    const due = ((live.run.expires_at ?? nowSeconds()) - nowSeconds()) * 1000;
-    live.expiryTimer = setTimeout(
-      () => {
-        if (live.run.status === 'requires_action') void this.#finish(live, 'expired').catch(() => {});
-      },
-      Math.max(0, due),
-    );
-    live.expiryTimer.unref();
+  /** The model searched the knowledge files: the run goes on with the passages, as after tool outputs. */
+  async #searched(live: LiveRun, tokens: number, signal: AbortSignal): Promise<void> {
+    try {
+      await live.writes.flush(); // the next request reads the search's step back
+      await this.#admitNext(live, tokens);
+    } catch (error) {
+      return this.#fail(live, error);
+    }
+    if (signal.aborted) return this.#finish(live, 'cancelled');
+    live.continued = true;
+    this.#start(live);
   }
 
   /**
-   * Moves a run to an ending, stores it, announces it and closes its log. `alongside` (the reply that ends a
-   * turn, with its step) is stored in one transaction with the final state; if that write fails nothing is
-   * announced and the error is thrown, for the caller to fail the run instead.
+   * Reserves the budget of a run's next segment, whose prompt grows by `extraTokens` (tool outputs,
+   * passages); over budget, the segment answers with the budget's line instead of asking the model.
    */
+  async #admitNext(live: LiveRun, extraTokens: number): Promise<void> {
+    const { run } = live;
+    const history = await this.store.allMessages(live.owner, run.thread_id);
+    const admission = await this.#guards.admit(
+      {
+        player: live.owner,
+        npc: run.assistant_id,
+        model: run.model,
+        promptTokens:
+          estimateTokens(run.instructions) + historyTokens(history, this.config.contextTokens) + extraTokens,
+        maxCompletionTokens: run.max_completion_tokens,
+      },
+      { name: live.npcName, runId: run.id },
+    );
+    if (admission.line !== undefined) live.scripted = admission.line;
+    else live.reservation = admission.reservation;
+    live.history = history;
+  }
+
+  #fail(live: LiveRun, error: unknown): Promise<void> {
+    return failRun(this.#ending, live, error);
+  }
+
   #finish(
     live: LiveRun,
     status: RunEnding,
     error?: ProxyError,
     alongside: ReadonlyArray<Message | RunStep> = [],
   ): Promise<void> {
-    const ending = this.#end(live, status, error, alongside);
-    live.ending = ending;
-    return ending.then(
-      () => {},
-      (failure: unknown) => {
-        live.ending = undefined;
-        throw failure;
-      },
-    );
+    return finishRun(this.#ending, live, status, error, alongside);
   }
 
-  async #end(
-    live: LiveRun,
-    status: RunEnding,
-    error: ProxyError | undefined,
-    alongside: ReadonlyArray<Message | RunStep>,
-  ): Promise<Run> {
-    const { owner } = live;
-    clearTimeout(live.expiryTimer);
-    await live.writes.flush().catch(() => {}); // already failing: the final state below is what matters
-    const now = nowSeconds();
-    // A waiting run's pending tool step ends with it.
-    if (status === 'cancelled' || status === 'expired') {
-      const step = await this.#pendingToolStep(live).catch(() => undefined);
-      if (step) {
-        const ended = endStep(step, status, { now });
-        await this.store.putStep(owner, ended).catch(() => {});
-        emit(this.#log, live, {
-          event: status === 'cancelled' ? StreamEvent.StepCancelled : StreamEvent.StepExpired,
-          data: ended,
-        });
-      }
-    }
-    const ended = transition(live.run, status, {
-      now,
-      usage: live.usage ?? null,
-      ...(error ? { error: { code: runErrorCode(error), message: error.message } } : {}),
-      ...(status === 'incomplete' ? { incompleteReason: 'max_completion_tokens' as const } : {}),
-    });
-    // The final state is stored before it is shown: a reader must never see a run ended whose store says
-    // otherwise (a resume would then wait for it).
-    if (alongside.length === 0) await this.store.putRun(owner, ended).catch(() => {});
-    else await this.store.putAll(owner, [...alongside, ended]);
-    live.run = ended;
-    // The thread is free before the end is announced: a player who reads "completed" may speak at once.
-    await this.#registry.release(ended.thread_id, ended.id).catch(() => {});
-    emit(this.#log, live, { event: `thread.run.${status}`, data: ended });
-    if (error) emit(this.#log, live, { event: StreamEvent.Error, data: toErrorObject(error) });
-    emit(this.#log, live, DONE_EVENT);
-    live.controller = undefined;
-    clearTimeout(live.graceTimer);
-    this.#untrack(live);
-    this.#log.retire(ended.id);
-    return ended;
+  #scheduleExpiry(live: LiveRun): void {
+    scheduleExpiry(live, () => this.#finish(live, 'expired'));
   }
 }
 
@@ -640,10 +565,4 @@ function busy(threadId: string, runId: string): ProxyError {
   return new ProxyError(ErrorCode.ThreadBusy, `Thread ${threadId} already has an active run ${runId}.`, {
     param: 'thread_id',
   });
-}
-
-function runErrorCode(error: ProxyError): RunErrorCode {
-  if (error.status === 429) return 'rate_limit_exceeded';
-  if (error.status === 400) return 'invalid_prompt';
-  return 'server_error';
 }

@@ -1,4 +1,4 @@
-import type { AssistantStreamEvent, Message, Run, Usage } from '@parley/protocol';
+import type { AssistantStreamEvent, FileSearchToolCall, Message, Run, Usage } from '@parley/protocol';
 import type { Reservation } from '../limits/limiter.js';
 import type { Owner } from '../store/types.js';
 import type { RunEventLog } from './event-log.js';
@@ -41,8 +41,67 @@ export interface LiveRun {
   history: Message[] | undefined;
   /** How many characters of the reply the player saw, when a cancel said so (the reply is cut there). */
   shown: number | undefined;
+  /** The vector stores the run's `file_search` searches (the assistant's and the thread's). */
+  vectorStores: string[];
+  /** Whether the run's request asked to see the passages' text in its `file_search` steps (`include[]`). */
+  searchContent: boolean;
+  /** The run's `file_search` calls so far, with their results: what its citation markers may cite. */
+  searches: FileSearchToolCall[];
   /** Stops listening for signals (cancel) to this run. */
   unlisten: () => void;
+}
+
+/** A run as this process starts to hold it: nothing in flight, nothing spent yet. */
+export function newLiveRun(
+  owner: Owner,
+  run: Run,
+  npcName: string | null,
+  streamed: boolean,
+  writes: WriteQueue,
+): LiveRun {
+  return {
+    owner,
+    run,
+    npcName,
+    controller: undefined,
+    streamed,
+    graceMs: 0,
+    graceTimer: undefined,
+    expiryTimer: undefined,
+    readers: 0,
+    continued: false,
+    writes,
+    reservation: undefined,
+    scripted: undefined,
+    toolCalls: 0,
+    usage: undefined,
+    promptEstimate: 0,
+    pendingStepUsage: null,
+    ending: undefined,
+    history: undefined,
+    shown: undefined,
+    vectorStores: [],
+    searchContent: false,
+    searches: [],
+    unlisten: () => {},
+  };
+}
+
+/**
+ * A streaming client vanished: keep going for the run's grace so it can resume, then `stop` (stop paying
+ * for tokens) unless a reader came back.
+ */
+export function whenAbandoned(live: LiveRun, stop: () => void): void {
+  if (!live.streamed || !live.controller || live.ending) return;
+  clearTimeout(live.graceTimer);
+  if (live.graceMs === 0) {
+    stop();
+    return;
+  }
+  live.graceTimer = setTimeout(() => {
+    if (live.readers === 0) stop();
+  }, live.graceMs);
+  live.graceTimer.unref();
 }
 
 /** Appends a typed event to a run's log: a wrong name or payload does not compile. */

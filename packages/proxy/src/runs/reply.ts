@@ -1,7 +1,15 @@
-import { type Message, type Run, type RunStep, StreamEvent, type Usage } from '@parley/protocol';
+import {
+  type FileCitationAnnotation,
+  type Message,
+  type Run,
+  type RunStep,
+  StreamEvent,
+  type Usage,
+} from '@parley/protocol';
 import { nowSeconds } from '../ids.js';
 import { makeMessage, makeStep, messageText } from '../objects.js';
 import type { Owner, Store } from '../store/types.js';
+import type { CitationScanner } from './citations.js';
 import type { RunEventLog } from './event-log.js';
 import { endReply, endStep, type ReplyCut } from './transitions.js';
 import type { WriteQueue } from './writes.js';
@@ -27,6 +35,8 @@ export class ReplyWriter {
     private readonly log: RunEventLog,
     private readonly writes: WriteQueue,
     private readonly now: () => number = Date.now,
+    /** Finds the citation markers of the run's searches (none when the run searched nothing). */
+    private readonly citations?: CitationScanner,
   ) {}
 
   get open(): boolean {
@@ -41,12 +51,15 @@ export class ReplyWriter {
   add(delta: string): void {
     const message = this.#message ?? this.#open();
     this.#text += delta;
+    const before = this.#annotations.length;
+    // A citation is announced in the delta that completes its marker.
+    const cited = (this.citations?.scan(this.#text) ?? []).map((note, i) => ({ index: before + i, ...note }));
     this.log.append(this.run.id, {
       event: StreamEvent.MessageDelta,
       data: {
         id: message.id,
         object: 'thread.message.delta',
-        delta: { content: [{ index: 0, type: 'text', text: { value: delta, annotations: [] } }] },
+        delta: { content: [{ index: 0, type: 'text', text: { value: delta, annotations: cited } }] },
       },
     });
     if (SENTENCE_END.test(delta) || this.now() - this.#savedAt >= REPLY_SAVE_MS) this.#save();
@@ -64,7 +77,7 @@ export class ReplyWriter {
   close(cut: ReplyCut | undefined, usage: Usage | null): Array<Message | RunStep> {
     if (!this.#message || !this.#step || !this.open) return [];
     const now = nowSeconds();
-    this.#message = endReply(this.#message, { now, text: this.#text, cut });
+    this.#message = endReply(this.#message, { now, text: this.#text, cut, annotations: this.#annotations });
     this.#step = endStep(this.#step, 'completed', { now, usage });
     this.log.append(this.run.id, {
       event: cut === undefined ? StreamEvent.MessageCompleted : StreamEvent.MessageIncomplete,
@@ -84,7 +97,7 @@ export class ReplyWriter {
     const now = nowSeconds();
     // What the player saw, when the client said (a reply typed out slower than it arrived).
     if (shown !== undefined) this.#text = this.#text.slice(0, shown);
-    const message = endReply(this.#message, { now, text: this.#text, cut });
+    const message = endReply(this.#message, { now, text: this.#text, cut, annotations: this.#annotations });
     const step = endStep(this.#step, stepStatus, { now });
     this.#message = message;
     this.#step = step;
@@ -129,7 +142,14 @@ export class ReplyWriter {
   #current(): Message {
     const message = this.#message!;
     if (message.status !== 'in_progress') return message;
-    return { ...message, content: [{ type: 'text', text: { value: this.#text, annotations: [] } }] };
+    return {
+      ...message,
+      content: [{ type: 'text', text: { value: this.#text, annotations: [...this.#annotations] } }],
+    };
+  }
+
+  get #annotations(): readonly FileCitationAnnotation[] {
+    return this.citations?.annotations ?? [];
   }
 }
 
@@ -148,8 +168,14 @@ export async function cutStoredReply(store: Store, owner: Owner, run: Run, shown
   if (!reply) return;
   const text = messageText(reply);
   if (text.length <= shown) return;
+  const part = reply.content[0];
   await store.putMessage(
     owner,
-    endReply(reply, { now: nowSeconds(), text: text.slice(0, shown), cut: 'run_cancelled' }),
+    endReply(reply, {
+      now: nowSeconds(),
+      text: text.slice(0, shown),
+      cut: 'run_cancelled',
+      annotations: part?.type === 'text' ? part.text.annotations : [],
+    }),
   );
 }

@@ -19,6 +19,7 @@ import { newId, nowSeconds } from '../ids.js';
 import { makeStep } from '../objects.js';
 import type { Store } from '../store/types.js';
 import { estimateMessageTokens, estimateTokens } from '../tokens.js';
+import { FILE_SEARCH, fileSearchTool } from '../turns/file-search.js';
 import type { TurnGuards, Watchdog } from '../turns/guards.js';
 import { MEMORY_METADATA_KEY } from '../turns/memory.js';
 import { buildChatRequest, historyMessages, replaySteps } from '../turns/prompt.js';
@@ -30,7 +31,9 @@ import {
   type TurnEvent,
   type Upstream,
 } from '../upstream/upstream.js';
+import { CitationScanner, resolverFor } from './citations.js';
 import type { RunEventLog } from './event-log.js';
+import { FileSearches, MAX_SEARCHES_PER_RUN, searchesIn } from './file-search.js';
 import { addUsage, type LiveRun } from './live-run.js';
 import { ReplyWriter } from './reply.js';
 import { endStep } from './transitions.js';
@@ -39,6 +42,8 @@ import { endStep } from './transitions.js';
 export type SegmentOutcome =
   | { kind: 'ended'; status: 'completed' | 'incomplete'; stored: Array<Message | RunStep> }
   | { kind: 'requires_action'; step: RunStep; calls: FunctionToolCall[]; usage: Usage | null }
+  /** The model searched the knowledge files (and called nothing else): the run goes on by itself. */
+  | { kind: 'searched'; tokens: number }
   | { kind: 'cancelled' }
   | { kind: 'failed'; error: ProxyError }
   | { kind: 'unannounced' };
@@ -118,8 +123,18 @@ class Segment {
     private readonly signal: AbortSignal,
     private readonly watchdog: Watchdog,
   ) {
-    this.#reply = new ReplyWriter(live.run, host.log, live.writes);
-    this.#calls = new ToolCalls(live, host.log, host.guards.parts.policy?.policy.maxToolCallsPerRun);
+    // Resolved as markers complete, after the request (which reads the run's searches) was built.
+    const citations = new CitationScanner((index, name) => resolverFor(live.searches)(index, name));
+    this.#reply = new ReplyWriter(live.run, host.log, live.writes, undefined, citations);
+    const searches = fileSearchTool(live.run.tools)
+      ? new FileSearches(live, host.log, () => host.store.database())
+      : undefined;
+    this.#calls = new ToolCalls(
+      live,
+      host.log,
+      host.guards.parts.policy?.policy.maxToolCallsPerRun,
+      searches,
+    );
   }
 
   /** Decodes the chunks into events, then says how the segment ended. */
@@ -132,7 +147,7 @@ class Segment {
     this.watchdog.stop();
     await this.#account('completed');
     const usage = this.#usage ?? null;
-    if (this.#calls.started) return this.#calls.finish(usage);
+    if (this.#calls.started) return await this.#calls.finish(usage);
     this.#reply.ensureOpen(); // an empty answer is still an answer
     const reason = this.#reason;
     const cut =
@@ -227,8 +242,17 @@ async function segmentRequest(host: SegmentHost, live: LiveRun): Promise<ChatReq
       history.filter((message) => message.run_id === run.id).map((message) => [message.id, message]),
     );
     tail = replaySteps(steps.data, replies);
+    live.searches = searchesIn(steps.data);
   }
-  const parts = { history: historyMessages(history, run.id), tail, contextTokens: host.contextTokens };
+  const parts = {
+    history: historyMessages(history, run.id),
+    tail,
+    contextTokens: host.contextTokens,
+    fileSearch:
+      fileSearchTool(run.tools) !== undefined &&
+      live.vectorStores.length > 0 &&
+      live.searches.length < MAX_SEARCHES_PER_RUN,
+  };
   const recall = await host.memory?.recall(owner, run, parts);
   const { request, memory } = buildChatRequest(run, { ...parts, recall });
   if (memory) void keepMemory(host.store, owner, run.thread_id, memory).catch(() => {});
@@ -252,7 +276,10 @@ function queue(live: LiveRun, object: Message | RunStep): void {
   live.writes.put(object.id, () => object);
 }
 
-/** The tool calls of one segment, as they stream: one `tool_calls` step, its deltas, and the policy's cap. */
+/**
+ * The tool calls of one segment, as they stream: one `tool_calls` step for the game's functions, its
+ * deltas, and the policy's cap. Calls of the built-in `file_search` (when the run has it) go to `searches`.
+ */
 class ToolCalls {
   #step: RunStep | undefined;
   readonly #calls: Array<{ id: string; name: string; arguments: string }> = [];
@@ -262,26 +289,28 @@ class ToolCalls {
     private readonly live: LiveRun,
     private readonly log: RunEventLog,
     private readonly cap: number | undefined,
+    private readonly searches: FileSearches | undefined,
   ) {}
 
   get started(): boolean {
-    return this.#step !== undefined;
+    return this.#step !== undefined || (this.searches?.count ?? 0) > 0;
   }
 
   /** Everything the model wrote into arguments (it is paid for). */
   get arguments(): string {
-    return this.#calls.map((call) => call.arguments).join('');
+    return this.#calls.map((call) => call.arguments).join('') + (this.searches?.arguments ?? '');
   }
 
   add(event: { index: number; id?: string; name?: string; arguments?: string }): void {
     const runId = this.live.run.id;
+    const fresh = !this.#calls[event.index] && !this.searches?.has(event.index);
     // Past the cap, stop the upstream at once rather than stream (and pay for) the rest.
-    if (
-      !this.#calls[event.index] &&
-      this.cap !== undefined &&
-      this.live.toolCalls + this.#count + 1 > this.cap
-    )
+    if (fresh && this.cap !== undefined && this.live.toolCalls + this.#made + 1 > this.cap)
       throw tooManyToolCalls(this.cap);
+    if (this.searches && (this.searches.has(event.index) || (fresh && event.name === FILE_SEARCH))) {
+      this.searches.add(event);
+      return;
+    }
     if (!this.#step) {
       this.#step = makeStep(this.live.run, { type: 'tool_calls', tool_calls: [] });
       const step = this.#step;
@@ -321,17 +350,31 @@ class ToolCalls {
     });
   }
 
-  /** The segment asked for tool calls: the step as it waits for their outputs. */
-  finish(usage: Usage | null): SegmentOutcome {
+  /** Calls the model made in this segment, of either kind. */
+  get #made(): number {
+    return this.#count + (this.searches?.count ?? 0);
+  }
+
+  /**
+   * The segment asked for tool calls: its searches are run, then the step of the game's calls waits for
+   * their outputs (or, with searches only, the run goes on).
+   */
+  async finish(usage: Usage | null): Promise<SegmentOutcome> {
     const calls: FunctionToolCall[] = this.#calls.filter(Boolean).map((call) => ({
       id: call.id,
       type: 'function',
       function: { name: call.name, arguments: call.arguments },
     }));
-    if (this.cap !== undefined && this.live.toolCalls + calls.length > this.cap) {
+    if (this.cap !== undefined && this.live.toolCalls + this.#made > this.cap) {
       return { kind: 'failed', error: tooManyToolCalls(this.cap) };
     }
-    this.live.toolCalls += calls.length;
+    const searched = this.searches?.count ?? 0;
+    if (searched > 0 && this.live.searches.length + searched > MAX_SEARCHES_PER_RUN) {
+      return { kind: 'failed', error: tooManySearches() };
+    }
+    this.live.toolCalls += this.#made;
+    const tokens = searched > 0 ? await this.searches!.run(calls.length === 0 ? usage : null) : 0;
+    if (calls.length === 0) return { kind: 'searched', tokens };
     const step: RunStep = {
       ...this.#step!,
       step_details: {
@@ -343,8 +386,9 @@ class ToolCalls {
     return { kind: 'requires_action', step, calls, usage };
   }
 
-  /** The run ended while calls streamed: their step ends with it. */
+  /** The run ended while calls streamed: their steps end with it. */
   abandon(status: 'failed' | 'cancelled'): void {
+    this.searches?.abandon(status);
     const step = this.#step;
     if (step?.status !== 'in_progress') return;
     const ended = endStep(step, status, { now: nowSeconds() });
@@ -355,6 +399,13 @@ class ToolCalls {
       data: ended,
     });
   }
+}
+
+function tooManySearches(): ProxyError {
+  return new ProxyError(
+    ErrorCode.ToolCallLimit,
+    `The model searched the knowledge files more than ${MAX_SEARCHES_PER_RUN} times in one run.`,
+  );
 }
 
 function tooManyToolCalls(cap: number): ProxyError {

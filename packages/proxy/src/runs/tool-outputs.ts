@@ -47,9 +47,10 @@ export function answeredStep(
   change: { now: number; usage: Usage | null },
 ): RunStep | undefined {
   if (pending?.step_details.type !== 'tool_calls') return undefined;
-  const tool_calls = pending.step_details.tool_calls.map((call) => ({
-    ...call,
-    function: { ...call.function, output: given.get(call.id) ?? '' },
-  }));
+  const tool_calls = pending.step_details.tool_calls.map((call) =>
+    call.type === 'function'
+      ? { ...call, function: { ...call.function, output: given.get(call.id) ?? '' } }
+      : call,
+  );
   return endStep({ ...pending, step_details: { type: 'tool_calls', tool_calls } }, 'completed', change);
 }

@@ -1,4 +1,4 @@
-import type { Message, Run, RunErrorCode, RunStep, Usage } from '@parley/protocol';
+import type { FileCitationAnnotation, Message, Run, RunErrorCode, RunStep, Usage } from '@parley/protocol';
 
 /** The statuses a run ends in. */
 export type RunEnding = 'completed' | 'incomplete' | 'failed' | 'cancelled' | 'expired';
@@ -101,14 +101,23 @@ export function cutReason(status: Exclude<RunEnding, 'completed'>): ReplyCut {
   }
 }
 
-/** Ends a reply: `completed`, or `incomplete` with the reason it was cut (its text is what was said). */
+/**
+ * Ends a reply: `completed`, or `incomplete` with the reason it was cut (its text is what was said). Its
+ * citations are kept where they still fit the text.
+ */
 export function endReply(
   message: Message,
-  change: { now: number; text: string; cut?: ReplyCut | undefined },
+  change: {
+    now: number;
+    text: string;
+    cut?: ReplyCut | undefined;
+    annotations?: readonly FileCitationAnnotation[] | undefined;
+  },
 ): Message {
+  const annotations = (change.annotations ?? []).filter((note) => note.end_index <= change.text.length);
   const next: Message = {
     ...message,
-    content: [{ type: 'text', text: { value: change.text, annotations: [] } }],
+    content: [{ type: 'text', text: { value: change.text, annotations } }],
   };
   if (change.cut === undefined) {
     next.status = 'completed';

@@ -50,6 +50,8 @@ export interface RunState {
 export interface StartOptions {
   /** How long a streamed run may outlive its last reader (capped by the server's `resumeGraceMs`). */
   graceMs?: number;
+  /** Show the passages' text in the run's `file_search` steps (`include[]=…results[*].content`). */
+  searchContent?: boolean;
 }
 
 export type EngineConfig = Pick<ProxyConfig, 'runExpiresSeconds' | 'contextTokens' | 'resumeGraceMs'> & {

@@ -19,7 +19,18 @@ export const tool = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('file_search'), file_search: jsonObject.optional() }),
 ]);
 
-export const tools = z.array(tool).max(128);
+/**
+ * The tools of an assistant or a run. The built-in `file_search` is offered to the model as a function of
+ * that name, so a developer function may not also take it.
+ */
+export const tools = z
+  .array(tool)
+  .max(128)
+  .superRefine((list, ctx) => {
+    const builtIn = list.some((entry) => entry.type === 'file_search');
+    if (builtIn && list.some((entry) => entry.type === 'function' && entry.function.name === 'file_search'))
+      ctx.addIssue({ code: 'custom', params: { reason: 'reserved_tool_name', name: 'file_search' } });
+  });
 
 /** `auto`, or a text / JSON mode / JSON schema format chosen by `type`. */
 export const responseFormat = z.union([

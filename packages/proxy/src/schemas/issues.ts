@@ -12,7 +12,8 @@ export type Refusal =
   | { reason: 'too_deep' }
   | { reason: 'too_many_keys'; max: number }
   | { reason: 'forbidden_key'; key: string }
-  | { reason: 'long_key'; key: string; max: number };
+  | { reason: 'long_key'; key: string; max: number }
+  | { reason: 'reserved_tool_name'; name: string };
 
 type Issue = z.core.$ZodIssue;
 type Path = readonly PropertyKey[];
@@ -210,6 +211,8 @@ function refusalMessage(param: string, refusal: Refusal | undefined): string {
       return `Invalid '${param}': key '${refusal.key}' is not allowed.`;
     case 'long_key':
       return `Invalid '${param}': key '${refusal.key.slice(0, refusal.max)}…' is longer than ${refusal.max} characters.`;
+    case 'reserved_tool_name':
+      return `Invalid '${param}': a function tool may not be named '${refusal.name}' next to the built-in ${refusal.name} tool.`;
     default:
       return `Invalid '${param}'.`;
   }

@@ -1,10 +1,11 @@
+import type { FileCitationAnnotation } from '@parley/protocol';
 import { z } from 'zod';
 import { jsonObject, metadata, text } from './fields.js';
 
 /** A stored text part (`MessageContent`'s text case, written out so declarations can name it). */
 export interface TextPart {
   type: 'text';
-  text: { value: string; annotations: unknown[] };
+  text: { value: string; annotations: FileCitationAnnotation[] };
 }
 
 const imageDetail = z.enum(['auto', 'low', 'high']);

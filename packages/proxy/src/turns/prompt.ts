@@ -2,7 +2,7 @@
  * Prompt building: what the model is sent for a turn. Pure functions of the assistant, the run's overrides,
  * the thread's history and the run's own earlier steps; nothing here reads the store or the network.
  */
-import type { Assistant, Message, Run, RunStep } from '@parley/protocol';
+import type { Assistant, Message, Run, RunStep, StepToolCall } from '@parley/protocol';
 import type {
   ChatCompletionContentPart,
   ChatCompletionMessageParam,
@@ -11,6 +11,7 @@ import type {
 import { messageText, type RunFields } from '../objects.js';
 import { estimateMessageTokens, estimateTokens } from '../tokens.js';
 import type { ChatRequest } from '../upstream/upstream.js';
+import { FILE_SEARCH, FILE_SEARCH_FUNCTION, passagesMessage } from './file-search.js';
 import { memoryNote, memorySection } from './memory.js';
 
 /** The overrides a run request may carry (a subset of `RunParams`). */
@@ -72,8 +73,8 @@ export function historyMessages(history: readonly Message[], runId: string): Cha
 }
 
 /**
- * This run so far, replayed after tool outputs arrive: its replies and tool calls with their outputs, in
- * step order. `replies` holds the run's own messages by id.
+ * This run so far, replayed after tool outputs arrive or a search ran: its replies and tool calls with their
+ * outputs (a search's passages), in step order. `replies` holds the run's own messages by id.
  */
 export function replaySteps(
   steps: readonly RunStep[],
@@ -86,21 +87,38 @@ export function replaySteps(
       const text = reply ? messageText(reply) : '';
       if (text.trim() !== '') tail.push({ role: 'assistant', content: text });
     } else if (step.status === 'completed') {
-      const calls = step.step_details.tool_calls;
+      const calls = step.step_details.tool_calls.map(replayedCall);
       tail.push({
         role: 'assistant',
         content: null,
-        tool_calls: calls.map((call) => ({
-          id: call.id,
+        tool_calls: calls.map(({ id, name, args }) => ({
+          id,
           type: 'function',
-          function: { name: call.function.name, arguments: call.function.arguments },
+          function: { name, arguments: args },
         })),
       });
-      for (const call of calls)
-        tail.push({ role: 'tool', tool_call_id: call.id, content: call.function.output ?? '' });
+      for (const call of calls) tail.push({ role: 'tool', tool_call_id: call.id, content: call.output });
     }
   }
   return tail;
+}
+
+/** A recorded call as the model made it, and what it was answered (a search: its passages, as sent). */
+function replayedCall(call: StepToolCall): { id: string; name: string; args: string; output: string } {
+  if (call.type === 'function')
+    return {
+      id: call.id,
+      name: call.function.name,
+      args: call.function.arguments,
+      output: call.function.output ?? '',
+    };
+  const query = call.file_search.query ?? '';
+  return {
+    id: call.id,
+    name: FILE_SEARCH,
+    args: JSON.stringify({ query }),
+    output: passagesMessage(query, call.file_search.results ?? []),
+  };
 }
 
 /**
@@ -115,6 +133,8 @@ export function buildChatRequest(
     history: ChatCompletionMessageParam[];
     tail: ChatCompletionMessageParam[];
     contextTokens: number;
+    /** Offer the built-in `file_search` tool (the run has it and a vector store to search). */
+    fileSearch?: boolean;
     /** Makes the note of the lines that fell out (default: the extractive `memoryNote`; see `summary.ts`). */
     recall?: ((dropped: ChatCompletionMessageParam[]) => string | undefined) | undefined;
   },
@@ -144,6 +164,7 @@ export function buildChatRequest(
   const tools: ChatCompletionTool[] = run.tools.flatMap((tool) =>
     tool.type === 'function' ? [{ type: 'function', function: tool.function } as ChatCompletionTool] : [],
   );
+  if (parts.fileSearch) tools.push(FILE_SEARCH_FUNCTION);
   const request: ChatRequest = { model: run.model, messages: [...system, ...kept, ...parts.tail] };
   if (tools.length > 0) {
     request.tools = tools;
