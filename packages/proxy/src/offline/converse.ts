@@ -27,12 +27,13 @@ export function converse(userText: string, s: Speaker, passages?: readonly Passa
   if (!answered && !passages && asksAboutPlayer(userText)) {
     addPlayerRecall(s, add);
     answered = true;
-  } else if (!answered && passages) {
-    addCitedAnswer(userText, passages, topic, s, add);
-    answered = true;
-  } else if (!answered && s.act !== 'hostile' && !intents.farewell)
+  }
+  if (!answered && passages) answered = addCitedAnswer(userText, passages, topic, s, add);
+  // Nothing in the knowledge files: what the NPC knows itself still answers, else it says it does not know.
+  if (!answered && s.act !== 'hostile' && !intents.farewell)
     answered = addTopicAnswer(userText, intents, topic, s, add);
-  if (!answered) addUnanswered(intents, topic, s, add);
+  if (!answered && passages) add(s.say(s.lines.unsure, { topic }), 0);
+  else if (!answered) addUnanswered(intents, topic, s, add);
   addClosing(intents, opening, parts, s, add);
   return keepBest(parts, s.voice.sentences);
 }

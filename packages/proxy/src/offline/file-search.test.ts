@@ -164,6 +164,24 @@ describe('answering from the passages', () => {
     expect(reply).toMatch(/dragon hoard/i);
   });
 
+  it('answers from its own knowledge when the passages do not cover the line', () => {
+    const line = 'When does the gate close?';
+    const none = `No passage in the knowledge files matches "${line}".`;
+    const reply = text(generateReply(request(searched(BROM, line, none)), 1));
+    expect(reply).toMatch(/dusk/);
+    expect(reply).not.toContain('【');
+  });
+
+  it('reads passages written in Markdown as plain sentences', () => {
+    const markdown = [
+      'Passages from the knowledge files. Cite a passage by writing its marker right after the sentence that uses it, e.g. 【0†chronicle.md】.',
+      '【0†chronicle.md】 # The mill The **old mill** burned in the winter of 1102.',
+    ].join('\n');
+    const reply = text(generateReply(request(searched(ODO, 'When did the old mill burn?', markdown)), 1));
+    expect(reply).toContain('old mill burned in the winter of 1102.【0†chronicle.md】');
+    expect(reply).not.toMatch(/[#*]/);
+  });
+
   it('gives the same answer for the same request and seed', () => {
     const r = request(searched(ODO, 'When did the old mill burn?', PASSAGES));
     expect(generateReply(r, 7)).toEqual(generateReply(structuredClone(r), 7));

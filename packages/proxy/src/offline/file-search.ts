@@ -127,7 +127,7 @@ export function bestCitation(
   for (const own of contentKeys(s.persona.name ?? '')) keys.delete(own);
   let best: (Citation & { score: number; fresh: boolean; rank: number }) | undefined;
   for (const passage of passages) {
-    for (const sentence of splitSentences(passage.text)) {
+    for (const sentence of splitSentences(plainText(passage.text))) {
       const score = [...contentKeys(sentence)].filter((k) => keys.has(k)).length;
       if (score === 0) continue;
       const fresh = s.isFresh(sentence);
@@ -144,8 +144,8 @@ export function bestCitation(
 
 /**
  * The answer to a line the model looked up: the best sentence of the passages with its marker right after
- * it (the topic named first, "The mill? …", when the sentence does not say it), or, with no passage, the
- * NPC's own way of saying it does not know.
+ * it (the topic named first, "The mill? …", when the sentence does not say it). Returns whether a passage
+ * answered; when none did, the NPC answers from what it knows itself, or says it does not know.
  */
 export function addCitedAnswer(
   userText: string,
@@ -153,12 +153,9 @@ export function addCitedAnswer(
   topic: string | undefined,
   s: Speaker,
   add: AddPart,
-): void {
+): boolean {
   const cited = bestCitation(userText, passages, s);
-  if (!cited) {
-    add(s.say(s.lines.unsure, { topic }), 0);
-    return;
-  }
+  if (!cited) return false;
   const { sentence, passage } = cited;
   const fresh = s.isFresh(sentence);
   const echo =
@@ -168,4 +165,14 @@ export function addCitedAnswer(
     !sentence.toLowerCase().includes(topic.toLowerCase());
   const said = fresh ? sentence : sayOnce(s, sentence);
   add(`${echo ? `${capitalize(topic)}? ` : ''}${said}${passage.marker}`, 0);
+  return true;
+}
+
+/** Passage text without the Markdown marks a knowledge file may carry (`# Heading`, `**bold**`, `> quote`). */
+function plainText(text: string): string {
+  return text
+    .replace(/(^|\s)(?:#{1,6}|>|[-*+])\s+/g, '$1')
+    .replace(/(\*\*|__|`)/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
