@@ -1,5 +1,6 @@
 import { describe } from 'vitest';
 import { MODES, type Mode, useSharedHarnesses } from '../support/proxy.js';
+import { audioSuite } from './suites/audio.js';
 import { badInputSuite } from './suites/bad-input.js';
 import { chatSuite } from './suites/chat.js';
 import { fakeUpstreamSuite } from './suites/fake-upstream.js';
@@ -19,6 +20,7 @@ describe.each(MODES)('%s upstream', (mode: Mode) => {
   describe('runs', () => runsSuite(shared));
   describe('chat completions pass-through', () => chatSuite(shared));
   describe('resumable streams', () => resumeSuite(shared));
+  describe('audio: speech and transcription', () => audioSuite(shared));
   if (mode === 'fake')
     describe('fake upstream: failures and request building', () => fakeUpstreamSuite(shared));
   if (mode === 'offline') describe('bad input never 500s', () => badInputSuite(shared));

@@ -1,8 +1,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  type AudioScript,
+  answerAudioRequest,
+  FAKE_TRANSCRIPT,
+  readAudioRequest,
+} from '../../packages/proxy/src/audio/test-fake-upstream.ts';
+
+export { FAKE_TRANSCRIPT };
 
 /**
- * A fake OpenAI Chat Completions server for tests: a real HTTP server on loopback that speaks the real
+ * A fake OpenAI Chat Completions server (and audio routes, see `enqueueAudio`) for tests: a real HTTP server on loopback that speaks the real
  * wire format (section 3a of the wire reference), quirks included — empty `choices` chunks, keep-alive
  * comments, `obfuscation` padding, fragmented tool-call arguments, the usage chunk — and fails on demand:
  * an HTTP error before the stream, an error object mid-stream, an abrupt close, a stream without
@@ -43,6 +51,13 @@ export interface FakeUpstream {
   requests: RecordedRequest[];
   /** Queues scripts answered in order; when the queue is empty, replies echo the last user line. */
   enqueue(...scripts: Script[]): void;
+  /**
+   * Queues answers of the audio routes (`/audio/speech`, `/audio/transcriptions`, `/audio/translations`);
+   * when empty, speech is a few chunks in the asked format and every upload says {@link FAKE_TRANSCRIPT}.
+   */
+  enqueueAudio(...scripts: AudioScript[]): void;
+  /** Sends the rest of the speech answers held after their first chunk. */
+  releaseAudio(): void;
   /** Resolves when a request that was aborted by its client has been seen closing. */
   aborted: number;
   /** `performance.now()` at which each aborted request was seen closing, in order. */
@@ -91,6 +106,9 @@ export const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n)
 
 export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
   const queue: Script[] = [];
+  const audioQueue: AudioScript[] = [];
+  // Speech answers holding after their first chunk (`hold: true`) until releaseAudio().
+  const held: Array<() => void> = [];
   const requests: RecordedRequest[] = [];
   const state = { aborted: 0 };
   const abortTimes: number[] = [];
@@ -100,6 +118,14 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const receivedUs = monotonicUs();
+    // The audio routes (speech streamed, transcriptions multipart) as the proxy's own audio fake serves them.
+    if (req.url?.includes('/audio/')) {
+      const heard = await readAudioRequest(req, Buffer.concat(chunks));
+      if (options.record !== false)
+        requests.push({ path: heard.path, headers: req.headers, body: heard.json ?? heard.fields ?? {} });
+      await answerAudioRequest(heard, res, audioQueue.shift(), () => new Promise((go) => held.push(go)));
+      return;
+    }
     const raw = Buffer.concat(chunks).toString('utf8');
     const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -137,12 +163,17 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     url: `http://127.0.0.1:${port}/v1`,
     requests,
     enqueue: (...scripts) => queue.push(...scripts),
+    enqueueAudio: (...scripts) => audioQueue.push(...scripts),
+    releaseAudio: () => {
+      for (const go of held.splice(0)) go();
+    },
     get aborted() {
       return state.aborted;
     },
     abortTimes,
     close: () =>
       new Promise((resolve) => {
+        for (const go of held.splice(0)) go();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

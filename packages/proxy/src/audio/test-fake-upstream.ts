@@ -4,7 +4,7 @@
  * finished) and `/audio/transcriptions` / `/audio/translations` in every response format, reading the
  * multipart upload as OpenAI would. Azure's deployment paths are answered too.
  */
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedAudioRequest {
@@ -36,6 +36,9 @@ export interface FakeAudioUpstream {
   release(): void;
   close(): Promise<void>;
 }
+
+/** What the fake hears in every upload, unless a script says otherwise. */
+export const FAKE_TRANSCRIPT = 'Hello from the fake upstream.';
 
 /** What each format's bytes start with, so a test can tell the answer is the one asked for. */
 export const FORMAT_MAGIC: Readonly<Record<string, Buffer>> = {
@@ -72,84 +75,11 @@ export async function startFakeAudioUpstream(): Promise<FakeAudioUpstream> {
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks);
-    const url = new URL(req.url ?? '/', 'http://x');
-    const recorded: RecordedAudioRequest = {
-      path: url.pathname,
-      query: url.searchParams,
-      headers: req.headers,
-    };
+    const recorded = await readAudioRequest(req, Buffer.concat(chunks));
     requests.push(recorded);
-    const type = req.headers['content-type'] ?? '';
-    if (type.startsWith('multipart/form-data')) {
-      const form = await new Request('http://x/', {
-        method: 'POST',
-        headers: { 'content-type': type },
-        body: raw,
-      }).formData();
-      const fields: Record<string, string | string[]> = {};
-      for (const [name, value] of form.entries()) {
-        if (typeof value === 'string') {
-          const list = fields[name];
-          fields[name] = name.endsWith('[]') ? [...(Array.isArray(list) ? list : []), value] : value;
-        } else {
-          recorded.file = {
-            name: value.name,
-            type: value.type,
-            bytes: Buffer.from(await value.arrayBuffer()),
-          };
-        }
-      }
-      recorded.fields = fields;
-    } else if (raw.length > 0) {
-      recorded.json = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-    }
     const script = queue.shift();
-    if (script?.kind === 'status') {
-      res.writeHead(script.status, { 'content-type': 'application/json', ...script.headers });
-      res.end(
-        JSON.stringify(
-          script.body ?? {
-            error: {
-              message: `Fake failure ${script.status}`,
-              type: 'server_error',
-              param: null,
-              code: null,
-            },
-          },
-        ),
-      );
-      return;
-    }
-    if (url.pathname.endsWith('/audio/speech')) {
-      const format = String(recorded.json?.['response_format'] ?? 'mp3');
-      const parts = script?.kind === 'speech' ? script.chunks : fakeSpeech(format);
-      res.writeHead(200, { 'content-type': CONTENT_TYPES[format] ?? 'application/octet-stream' });
-      const [first, ...rest] = parts;
-      if (first) res.write(first);
-      if (script?.kind === 'speech' && script.hold) await new Promise<void>((resolve) => held.push(resolve));
-      for (const part of rest) {
-        if (res.destroyed) return;
-        res.write(part);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      res.end();
-      return;
-    }
-    if (url.pathname.endsWith('/audio/transcriptions') || url.pathname.endsWith('/audio/translations')) {
-      const text = script?.kind === 'transcript' ? script.text : 'Hello from the fake upstream.';
-      const format = String(recorded.fields?.['response_format'] ?? 'json');
-      const [contentType, body] = transcriptBody(format, text);
-      res.writeHead(200, { 'content-type': contentType });
-      res.end(body);
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({
-        error: { message: 'Not found', type: 'invalid_request_error', param: null, code: null },
-      }),
-    );
+    const hold = () => new Promise<void>((resolve) => held.push(resolve));
+    await answerAudioRequest(recorded, res, script, hold);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -171,6 +101,103 @@ export async function startFakeAudioUpstream(): Promise<FakeAudioUpstream> {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Reads an audio request as OpenAI would: the JSON of a speech request, or the fields and file of a
+ * multipart upload. (Also used by the chat fake upstream in test/support, which serves audio through it.)
+ */
+export async function readAudioRequest(req: IncomingMessage, raw: Buffer): Promise<RecordedAudioRequest> {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const recorded: RecordedAudioRequest = {
+    path: url.pathname,
+    query: url.searchParams,
+    headers: req.headers,
+  };
+  const type = req.headers['content-type'] ?? '';
+  if (type.startsWith('multipart/form-data')) {
+    const form = await new Request('http://x/', {
+      method: 'POST',
+      headers: { 'content-type': type },
+      body: new Uint8Array(raw),
+    }).formData();
+    const fields: Record<string, string | string[]> = {};
+    for (const [name, value] of form.entries()) {
+      if (typeof value === 'string') {
+        const list = fields[name];
+        fields[name] = name.endsWith('[]') ? [...(Array.isArray(list) ? list : []), value] : value;
+      } else {
+        recorded.file = {
+          name: value.name,
+          type: value.type,
+          bytes: Buffer.from(await value.arrayBuffer()),
+        };
+      }
+    }
+    recorded.fields = fields;
+  } else if (raw.length > 0) {
+    recorded.json = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+  }
+  return recorded;
+}
+
+/**
+ * Answers an audio request in OpenAI's wire format: speech streamed in chunks (the first at once), a
+ * transcript in the requested format, a scripted failure, or 404 for any other path. `hold` is awaited
+ * after the first chunk of a `hold` script.
+ */
+export async function answerAudioRequest(
+  recorded: RecordedAudioRequest,
+  res: ServerResponse,
+  script?: AudioScript,
+  hold: () => Promise<void> = async () => {},
+): Promise<void> {
+  if (script?.kind === 'status') {
+    res.writeHead(script.status, { 'content-type': 'application/json', ...script.headers });
+    res.end(
+      JSON.stringify(
+        script.body ?? {
+          error: {
+            message: `Fake failure ${script.status}`,
+            type: 'server_error',
+            param: null,
+            code: null,
+          },
+        },
+      ),
+    );
+    return;
+  }
+  const path = recorded.path;
+  if (path.endsWith('/audio/speech')) {
+    const format = String(recorded.json?.['response_format'] ?? 'mp3');
+    const parts = script?.kind === 'speech' ? script.chunks : fakeSpeech(format);
+    res.writeHead(200, { 'content-type': CONTENT_TYPES[format] ?? 'application/octet-stream' });
+    const [first, ...rest] = parts;
+    if (first) res.write(first);
+    if (script?.kind === 'speech' && script.hold) await hold();
+    for (const part of rest) {
+      if (res.destroyed) return;
+      res.write(part);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    res.end();
+    return;
+  }
+  if (path.endsWith('/audio/transcriptions') || path.endsWith('/audio/translations')) {
+    const text = script?.kind === 'transcript' ? script.text : FAKE_TRANSCRIPT;
+    const format = String(recorded.fields?.['response_format'] ?? 'json');
+    const [contentType, body] = transcriptBody(format, text);
+    res.writeHead(200, { 'content-type': contentType });
+    res.end(body);
+    return;
+  }
+  res.writeHead(404, { 'content-type': 'application/json' });
+  res.end(
+    JSON.stringify({
+      error: { message: 'Not found', type: 'invalid_request_error', param: null, code: null },
+    }),
+  );
 }
 
 function transcriptBody(format: string, text: string): [string, string] {
