@@ -192,6 +192,17 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX parley_chunks_search ON parley_chunks USING gin (tsv)',
     ],
   },
+  {
+    // Knowledge with an embedding model (PARLEY_EMBEDDING_MODEL): each chunk's vector (float32,
+    // little-endian, unit length) and the model that made the file's vectors, for hybrid ranking by exact
+    // cosine in-process (neither PGlite nor Debian's PostgreSQL here has pgvector).
+    version: 5,
+    name: 'knowledge: chunk embeddings',
+    statements: [
+      'ALTER TABLE parley_chunks ADD COLUMN embedding bytea',
+      'ALTER TABLE parley_vector_store_files ADD COLUMN embedding_model text',
+    ],
+  },
 ];
 
 /**
