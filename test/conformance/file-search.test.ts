@@ -439,3 +439,47 @@ describe('file_search in runs, offline', () => {
     expectCitation(text.text.value, text.text.annotations, fileId);
   });
 });
+
+describe('file_search in runs, over budget', () => {
+  let fake: FakeUpstream;
+  let proxy: Proxy;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    fake = await startFakeUpstream();
+    // One model request a minute, answered in character past it: the search's own segment is the second.
+    ({ proxy, client } = await start(
+      proxyEnv('fake', fake, { PARLEY_PLAYER_REQUESTS_PER_MINUTE: '1', PARLEY_BUDGET_CANNED_REPLY: '1' }),
+    ));
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await fake.close();
+  });
+
+  it('the segment after a search is admitted like one after tool outputs', async () => {
+    const { storeId } = await library(client);
+    const assistant = await client.beta.assistants.create({
+      model: 'gpt-4o-mini',
+      name: 'Odo',
+      tools: [{ type: 'file_search' }],
+      tool_resources: { file_search: { vector_store_ids: [storeId] } },
+    });
+    const thread = await client.beta.threads.create({
+      messages: [{ role: 'user', content: 'Who founded Varn?' }],
+    });
+    fake.enqueue({ kind: 'tools', calls: [{ name: 'file_search', arguments: '{"query":"Varn"}' }] });
+    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id }, POLL);
+    expect(run.status).toBe('completed');
+    // The model was asked once: the answer after the search is the proxy's own budget line.
+    expect(fake.requests.filter((request) => request.path.endsWith('/chat/completions'))).toHaveLength(1);
+    const steps = (await client.beta.threads.runs.steps.list(run.id, { thread_id: thread.id, order: 'asc' }))
+      .data;
+    expect(steps.map((step) => step.type)).toEqual(['tool_calls', 'message_creation']);
+    const [answer] = (await client.beta.threads.messages.list(thread.id, { run_id: run.id })).data;
+    const text = answer!.content[0]!;
+    if (text.type !== 'text') throw new Error('expected text');
+    expect(text.text.value).not.toBe('');
+    expect(text.text.value).not.toContain('Fake reply');
+  });
+});
