@@ -374,3 +374,40 @@ describe('in character (issue #21)', () => {
       );
   });
 });
+
+describe('answering what the NPC asked for', () => {
+  const CHECK_PASSWORD = {
+    type: 'function' as const,
+    function: {
+      name: 'check_password',
+      description: 'Check the night password.',
+      parameters: {
+        type: 'object',
+        properties: {
+          password: { type: 'string', description: 'The password the player told you, as they said it.' },
+        },
+        required: ['password'],
+      },
+    },
+  };
+  const asked = (line: string) =>
+    request(
+      [
+        { role: 'system', content: BROM },
+        { role: 'user', content: 'Let me through the gate.' },
+        { role: 'assistant', content: 'Password?' },
+        { role: 'user', content: line },
+      ],
+      { tools: [CHECK_PASSWORD] },
+    );
+
+  it('takes a short answer as the value asked for', () => {
+    expect(calls(generateReply(asked("It's ember."), 1))).toEqual([
+      { name: 'check_password', args: { password: 'ember' } },
+    ]);
+  });
+
+  it.each(['Thank you, Brom.', 'Goodbye.', 'Hello there.'])('never takes «%s» for it', (line) => {
+    expect(generateReply(asked(line), 1).kind).toBe('text');
+  });
+});

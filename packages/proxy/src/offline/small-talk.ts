@@ -34,7 +34,8 @@ export function isSocial(intents: Intents): boolean {
   );
 }
 
-function readIntents(text: string): Intents {
+/** The line's intents from its words alone (see {@link readLineIntents} for the NPC-aware reading). */
+export function readIntents(text: string): Intents {
   const t = text.toLowerCase().replace(/’/g, "'");
   return {
     greeting:

@@ -7,6 +7,7 @@ import type { Act } from './acts.js';
 import { afterName, type FillContext, fillArguments, fillContext } from './arguments.js';
 import { type Fact, isGone, mentions } from './facts.js';
 import { isRecord, schemaType } from './json-schema.js';
+import { isSocial, readIntents } from './small-talk.js';
 import { descriptionKeys, nameKeys, type Scored, scoreTool, triggerKeys } from './tool-matching.js';
 import { identifierWords, keyOf, words } from './words.js';
 
@@ -183,6 +184,8 @@ function answerToAsk(
 ): PlannedCall | undefined {
   const previous = input.context?.[0];
   if (!previous?.includes('?') || input.act === 'question' || input.act === 'hostile') return undefined;
+  // "Thank you, Odo" or "Goodbye" after a question is courtesy, not the password (or oil) asked for.
+  if (isSocial(readIntents(input.userText))) return undefined;
   const value = input.userText
     .trim()
     .replace(/^(?:it['’]?s|it is|that['’]?s|that is|the \w+ is|try|how about)\s+/i, '')
