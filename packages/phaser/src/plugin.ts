@@ -502,6 +502,10 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
           const npc = this.npc(npcId);
           if (npc) this.#loadAssistant(npc);
         },
+        loadMemory: (npcId) => {
+          const npc = this.npc(npcId);
+          if (npc) this.#loadMemory(npc);
+        },
         toggled: (open) => this.#emit(ParleyEvents.Console, { open }),
       });
       doc.defaultView?.addEventListener('keydown', this.#onConsoleKey, true);
@@ -557,6 +561,19 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     );
   }
 
+  // The thread's long-memory note (metadata parley_memory), read through @parley/dialogue. A failed read
+  // keeps the note the console has: it is a debugging aid, and the next open or turn reads it again.
+  #loadMemory(npc: ParleyNpc): void {
+    const model = this.#consoleModel;
+    npc.npc
+      .conversation({ key: npc.conversationKey })
+      .thread()
+      .then(
+        (thread) => thread && model?.setMemory(npc.id, thread.metadata),
+        () => {},
+      );
+  }
+
   #tooLong(npc: ParleyNpc, line: string): string | undefined {
     const limit = this.maxLineLength;
     if (line.length <= limit) return undefined;
@@ -593,6 +610,8 @@ export class ParleyPlugin extends Phaser.Plugins.ScenePlugin {
     if (!model.npc(npc.id)?.assistant) this.#loadAssistant(npc);
     void (async () => {
       for await (const event of turn) model.record(run, event);
+      // The proxy writes the memory note of the turn it just ran; an open console shows the new one.
+      if (this.#console?.isOpen) this.#loadMemory(npc);
       // What an NPC with knowledge files looked up: the console reads it from the run's steps.
       if (npc.definition.vectorStoreIds && this.#options) void loadFileSearches(model, run, this.#options);
       // An interrupted run was charged for what the model said before the cancel reached it: the
