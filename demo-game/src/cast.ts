@@ -4,7 +4,7 @@
 //
 // No Phaser here (only type imports), so the tools can be exercised without a browser.
 import type { GameState, ItemId, QuestStage } from './state.ts';
-import { coins, ITEM_IDS, ITEMS, PASSWORD, withArticle } from './state.ts';
+import { coins, ITEM_IDS, ITEMS, PASSWORD, TOWER_OIL, withArticle } from './state.ts';
 
 /** What a tool answers the model. */
 export type ToolAnswer = { ok: true; message: string; [key: string]: unknown } | { ok: false; error: string };
@@ -32,11 +32,17 @@ export interface CastMember {
   readonly title: string;
   readonly instructions: string;
   readonly tools: Readonly<Record<string, ToolSpec>>;
+  /** Knowledge the NPC searches (file_search) and cites: the proxy's read-only lore stores. */
+  readonly vectorStoreIds?: readonly string[];
   /** Ambient lines muttered when the player passes by. */
   readonly barks: readonly string[];
 }
 
-/** The village's history as Odo's books tell it; shipped with the demo and put in his instructions. */
+/**
+ * The village's history as everyone knows it, put in Odo's instructions. What only his books say (what oil
+ * lit the old watchtower's lantern) is not here: he looks it up in the library (`vs_lore_library`, from
+ * demo-game/lore/library through parley.config.json) and cites it.
+ */
 export const LORE = [
   'Eastwatch was founded two hundred years ago by Alda Venn, a river-warden who built the first watchtower on the Silverrun.',
   'The Silverrun is the river east of the village; its water is cold even in summer because it comes down from the Greyfell glacier.',
@@ -49,6 +55,8 @@ export const LORE = [
 ].join(' ');
 
 const LANTERN_QUEST = 'lantern_for_odo';
+/** The oils Odo knows of; the chronicle says which lit the old watchtower's lantern. */
+const OILS = [TOWER_OIL, 'olive', 'whale', 'tallow', 'linseed'];
 
 const sold = (item: ItemId) => ITEMS[item].name;
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
@@ -248,15 +256,17 @@ export const CAST: readonly CastMember[] = [
   },
   {
     id: 'odo',
-    npcId: 'eastwatch-odo-v2',
+    npcId: 'eastwatch-odo-v3',
     name: 'Odo',
     title: 'scholar',
     instructions: [
       'You are Odo, the learned scholar of Eastwatch, who keeps the little library by the east wall.',
       'My lantern broke last week, and I cannot read after dark without a new one.',
       LORE,
-      'If the player gives you a lantern, call take_item; only then, and only if it says so, share the night password the game gives you. Never reveal the password otherwise. Speak like a kindly, bookish old man and stay in character.',
+      'Your chronicle and the keepers’ ledger are in your library: look up what the player asks about the history of Eastwatch there and answer from what they say.',
+      'If the player gives you a lantern, call take_item. When the player tells you to light the lantern with an oil, call light_with_oil with the oil they name; the game checks it against your chronicle. Only when light_with_oil says so, share the night password the game gives you. Never reveal the password otherwise. Speak like a kindly, bookish old man and stay in character.',
     ].join(' '),
+    vectorStoreIds: ['vs_lore_library'],
     tools: {
       take_item: {
         description: 'Take an item the player gives you, such as the lantern you need.',
@@ -271,7 +281,7 @@ export const CAST: readonly CastMember[] = [
         run(args, { state }) {
           const item = args['item'] as ItemId;
           if (state.count(item) < 1) return { ok: false, error: `you have no ${sold(item)} to give me` };
-          if (item === 'lantern' && state.questAtLeast('password'))
+          if (item === 'lantern' && state.questAtLeast('oil'))
             return { ok: false, error: 'one lantern is all an old scholar needs, and I have mine' };
           state.addItem(item, -1);
           if (item !== 'lantern')
@@ -279,13 +289,53 @@ export const CAST: readonly CastMember[] = [
               ok: true,
               message: `${capitalize(withArticle(sold(item)))}! How thoughtful. I shall enjoy it between chapters`,
             };
-          state.setQuest('password');
+          state.setQuest('oil');
           state.addLog(
-            `Odo took the lantern and told you the night password: "${PASSWORD}". Tell it to Brom.`,
+            'Odo took the lantern, but it is dry. Ask him what oil lit the old watchtower’s lantern (his chronicle says), then tell him to light it with that oil.',
           );
           return {
             ok: true,
-            message: `A lantern! Now I can read after dark again. In thanks: the night password is '${PASSWORD}'. Tell it to Brom at the north gate`,
+            message:
+              'A lantern! But it is dry, and only the right oil will do: the oil that lit the old watchtower’s lantern, as my chronicle tells. Ask me what it was, then tell me to light the lantern with it, and the night password is yours',
+          };
+        },
+      },
+      light_with_oil: {
+        // No "lantern" here: the player's "I give you the lantern" is take_item's.
+        description: 'Fill the lamp the player gave you with the oil they name, and light it.',
+        parameters: {
+          type: 'object',
+          properties: {
+            oil: { type: 'string', enum: OILS, description: 'The oil the player names.' },
+          },
+          required: ['oil'],
+          additionalProperties: false,
+        },
+        run(args, { state }) {
+          if (!state.questAtLeast('oil'))
+            return {
+              ok: false,
+              error: 'I have no lantern to light yet. Tilda on the market square sells them',
+            };
+          if (state.questAtLeast('password'))
+            return {
+              ok: true,
+              message: `My lantern burns bright already. The night password is '${PASSWORD}'`,
+              password: PASSWORD,
+            };
+          const said = typeof args['oil'] === 'string' ? args['oil'].trim() : '';
+          if (!said.toLowerCase().includes(TOWER_OIL))
+            return {
+              ok: false,
+              error: `${said ? `"${said}" is` : 'That is'} not the oil my chronicle names. Ask me what oil lit the old watchtower’s lantern`,
+            };
+          state.setQuest('password');
+          state.addLog(
+            `Odo lit the lantern with ${TOWER_OIL} oil and told you the night password: "${PASSWORD}". Tell it to Brom.`,
+          );
+          return {
+            ok: true,
+            message: `Moonwick, just as the chronicle says: a pale blue flame! Now I can read after dark again. In thanks: the night password is '${PASSWORD}'. Tell it to Brom at the north gate`,
             password: PASSWORD,
           };
         },
@@ -310,7 +360,9 @@ export const OFFLINE_LINES: Readonly<Record<QuestStage, string>> = {
   unstarted: 'Find Marta at the Gilded Goose and say: "Give me a quest."',
   lantern:
     'Find Tilda at her stall and say: "I want to buy the lantern." (or haggle: "I offer 9 coins for the lantern.")',
-  password: 'Bring it to Odo at the library and say: "I give you the lantern."',
+  oil: 'Bring it to Odo at the library and say: "I give you the lantern."',
+  password:
+    'Ask Odo: "What oil lit the old watchtower’s lantern?" (his chronicle says), then: "Light the lantern with … oil."',
   gate: 'Tell Brom at the north gate: "The password is ember, open the gate."',
   done: 'Walk through the open gate onto the north road.',
 };

@@ -42,7 +42,7 @@ export function npcFacts(id: NpcId, state: GameState): Derived {
         quest: state.questAtLeast('lantern')
           ? 'you already asked the traveller to bring Odo a lantern; do not hand out the quest again'
           : undefined,
-        'Odo’s lantern': state.questAtLeast('password')
+        'Odo’s lantern': state.questAtLeast('oil')
           ? 'the traveller brought Odo a new lantern; his library is lit again'
           : undefined,
       };

@@ -36,6 +36,13 @@ export function currentObjective(state: GameState): Objective {
             say: { to: 'Tilda', line: 'I want to buy the lantern.' },
             done: false,
           };
+    case 'oil':
+      return {
+        title,
+        goal: 'Odo’s new lantern is dry. His chronicle names the oil that lit the old watchtower’s lantern: ask him, then tell him to light the lantern with that oil.',
+        say: { to: 'Odo', line: "What oil lit the old watchtower's lantern?" },
+        done: false,
+      };
     case 'password':
       return {
         title,

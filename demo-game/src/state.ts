@@ -33,13 +33,18 @@ export const START_COINS = 20;
 /** Tonight's password; only the game (and, once he has his lantern, Odo) knows it. */
 export const PASSWORD = 'ember';
 
+/** What lit the old watchtower's lantern: only Odo's chronicle (demo-game/lore/library) says so. */
+export const TOWER_OIL = 'moonwick';
+
 /**
  * Where the quest stands:
- * `unstarted` → Marta gives it → `lantern` (buy a lantern from Tilda, bring it to Odo) → Odo takes it and
- * tells the password → `password` (tell Brom) → he opens the gate → `gate` (walk through) → `done`.
+ * `unstarted` → Marta gives it → `lantern` (buy a lantern from Tilda, bring it to Odo) → Odo takes it, but
+ * it is dry → `oil` (learn from Odo's chronicle what oil lit the old watchtower's lantern, tell him to light
+ * it with that) → he tells the password → `password` (tell Brom) → he opens the gate → `gate` (walk
+ * through) → `done`.
  */
-export type QuestStage = 'unstarted' | 'lantern' | 'password' | 'gate' | 'done';
-const STAGES: readonly QuestStage[] = ['unstarted', 'lantern', 'password', 'gate', 'done'];
+export type QuestStage = 'unstarted' | 'lantern' | 'oil' | 'password' | 'gate' | 'done';
+const STAGES: readonly QuestStage[] = ['unstarted', 'lantern', 'oil', 'password', 'gate', 'done'];
 
 export interface LogEntry {
   readonly at: number;

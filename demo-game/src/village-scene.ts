@@ -393,7 +393,12 @@ export class VillageScene extends Phaser.Scene {
     this.#labels.set(member.id, label);
     const npc = this.parley.addNpc(
       sprite,
-      { id: member.npcId, name: member.name, instructions: member.instructions },
+      {
+        id: member.npcId,
+        name: member.name,
+        instructions: member.instructions,
+        ...(member.vectorStoreIds && { vectorStoreIds: [...member.vectorStoreIds] }),
+      },
       {
         radius: look.radius,
         conversationKey: this.#playerId,
@@ -621,6 +626,7 @@ export class VillageScene extends Phaser.Scene {
         break;
       case 'quest':
         if (change.stage === 'lantern') this.#hud.toast('New quest: A Lantern for the Scholar');
+        if (change.stage === 'oil') this.#hud.toast('Odo’s lantern needs the oil his chronicle names');
         if (change.stage === 'password') this.#hud.toast('You learned the night password');
         if (change.stage === 'done') this.#hud.toast('Quest complete!');
         break;

@@ -131,7 +131,10 @@ test.describe('on a phone held upright (390×844, touch)', () => {
     await village.leave();
 
     await village.talkTo('odo');
-    expect(await village.say('odo', 'I give you the lantern.')).toMatch(/ember/i);
+    expect(await village.say('odo', 'I give you the lantern.')).toMatch(/oil/i);
+    await expect(page.locator('#hud-quest')).toHaveAttribute('data-stage', 'oil');
+    expect(await village.say('odo', "What oil lit the old watchtower's lantern?")).toMatch(/moonwick/i);
+    expect(await village.say('odo', 'Light the lantern with moonwick oil.')).toMatch(/ember/i);
     await expect(page.locator('#hud-quest')).toHaveAttribute('data-stage', 'password');
     await village.leave();
 

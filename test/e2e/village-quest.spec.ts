@@ -54,11 +54,17 @@ test('the whole quest, offline, with the lines the quest log gives', async ({ pa
   await snapshot(village, 'tilda');
   await village.leave();
 
-  // Odo takes the lantern (take_item) and tells the password.
+  // Odo takes the lantern (take_item), but it is dry: his chronicle names the oil (file_search), and lit
+  // with it (light_with_oil) he tells the password.
   await village.talkTo('odo');
-  const odo = await village.say('odo', 'I give you the lantern.');
-  expect(odo).toMatch(/ember/i);
+  const dry = await village.say('odo', 'I give you the lantern.');
+  expect(dry).toMatch(/oil/i);
   await expect(page.locator('#hud-inventory [data-item="lantern"]')).toHaveCount(0);
+  await expect(quest).toHaveAttribute('data-stage', 'oil');
+  await expect(quest).toContainText("What oil lit the old watchtower's lantern?");
+  expect(await village.say('odo', "What oil lit the old watchtower's lantern?")).toMatch(/moonwick/i);
+  const odo = await village.say('odo', 'Light the lantern with moonwick oil.');
+  expect(odo).toMatch(/ember/i);
   await expect(quest).toHaveAttribute('data-stage', 'password');
   await snapshot(village, 'odo');
   await village.leave();

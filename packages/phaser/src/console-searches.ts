@@ -53,7 +53,9 @@ export function fileSearchSection(doc: Document, run: RunRecord): HTMLElement[] 
                 { 'data-file': passage.filename },
                 el('span', { class: 't', 'data-field': 'score' }, passage.score.toFixed(3)),
                 el('span', { class: 'k' }, passage.filename),
-                clip(passage.text.replace(/\s+/g, ' ').trim() || '(no text)', 400),
+                // Whole (a passage is up to ~800 tokens), scrolling in its box: the sentence that answered
+                // may be anywhere in it.
+                el('pre', { 'data-field': 'passage' }, clip(passage.text.trim() || '(no text)', 4000)),
               ),
             )
           : [el('li', {}, '(no passage matched)')]),
