@@ -1,10 +1,16 @@
+import { FAKE_TRANSCRIPT, startFakeUpstream } from '../support/fake-upstream.js';
 import { expect, villageTest as test } from './fixtures.js';
 
-// Chromium plays audio without a gesture here, as it would after the player's first key press.
+// Chromium plays audio without a gesture here, as it would after the player's first key press, and
+// records a fake microphone (a beep) without asking.
 test.use({
   launchOptions: {
     executablePath: process.env['PARLEY_CHROMIUM'] ?? '/usr/bin/chromium',
-    args: ['--autoplay-policy=no-user-gesture-required'],
+    args: [
+      '--autoplay-policy=no-user-gesture-required',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+    ],
   },
 });
 
@@ -78,8 +84,66 @@ test('a villager speaks the reply aloud in its own voice, and Escape stops the a
   const stoppedAt = (await clips()).at(-1);
   expect(stoppedAt?.stopped ?? stoppedAt?.ended).toBeDefined();
 
+  // The debug console lists the reply's clips: each one's time to first audio and its length.
+  await page.keyboard.press('Control+Backquote');
+  const spoken = page.locator('[data-parley="console"] [data-field="clips"] li').first();
+  await expect(spoken.locator('[data-field="first-audio"]')).toHaveText(/^first audio \d+ ms$/);
+  await expect(spoken.locator('[data-field="length"]')).toHaveText(/^\d+\.\d\d s$/);
+  await expect(spoken).toHaveAttribute('data-status', /^(played|stopped)$/);
+  await page.keyboard.press('Control+Backquote');
+
   // Voice off on the HUD: the next reply is silent.
   await page.locator('#hud-voice').click();
   await expect(page.locator('#hud-voice')).toHaveAttribute('aria-pressed', 'false');
   expect(pageErrors).toEqual([]);
+});
+
+test('push-to-talk: holding V beside a villager records the microphone and the transcript fills the input', async ({
+  page,
+  village,
+  startVillage,
+}) => {
+  test.setTimeout(180_000);
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  // Offline there is no transcription model: this proxy has an upstream that transcribes (the fake one).
+  const fake = await startFakeUpstream();
+  try {
+    const { url } = await startVillage({
+      env: { OPENAI_API_KEY: 'sk-e2e-fake-upstream', OPENAI_BASE_URL: fake.url, PARLEY_MODEL: 'fake-model' },
+    });
+    await village.open('Start', `${url}/`);
+    await expect(page.locator('#hud-help')).toContainText('hold V: speak');
+    // Beside Marta with the dialogue closed: V is push-to-talk, not a letter.
+    await village.talkTo('marta');
+    await village.leave();
+    await page.keyboard.down('v');
+    const input = page.locator('input[data-parley="input"]');
+    // The dialogue opens on the villager in reach, and the input says it is listening.
+    await expect(input).toBeVisible();
+    await expect(input).toHaveAttribute('placeholder', /Listening/);
+    await page.waitForTimeout(1_500);
+    await page.keyboard.up('v');
+    await expect(input).toHaveValue(FAKE_TRANSCRIPT, { timeout: 30_000 });
+    await expect(input).toBeFocused();
+    // The recording went to the proxy, and on to the upstream, as real audio of the length held.
+    const upload = fake.requests.find((request) => request.path === '/v1/audio/transcriptions');
+    expect(upload?.body).toMatchObject({ model: 'gpt-4o-mini-transcribe', language: 'en' });
+    // Not sent: the player reads it first (and may edit it).
+    expect(fake.requests.filter((request) => request.path.endsWith('/chat/completions'))).toHaveLength(0);
+
+    // In the focused input V is a letter: the player is typing, not talking.
+    const uploads = () => fake.requests.filter((request) => request.path.includes('/audio/')).length;
+    const before = uploads();
+    await input.press('End');
+    await page.keyboard.down('v');
+    await page.waitForTimeout(600);
+    await page.keyboard.up('v');
+    await expect(input).toHaveValue(`${FAKE_TRANSCRIPT}v`);
+    await page.waitForTimeout(500);
+    expect(uploads()).toBe(before);
+    expect(pageErrors).toEqual([]);
+  } finally {
+    await fake.close();
+  }
 });

@@ -68,9 +68,10 @@ export async function startProxy(options: ProxyOptions = {}): Promise<Running & 
     ...UNLIMITED,
     ...options.env,
   };
-  // The offline model, whatever the developer's shell holds.
-  delete env['OPENAI_API_KEY'];
-  delete env['AZURE_OPENAI_API_KEY'];
+  // The offline model, whatever the developer's shell holds (unless the test names an upstream itself,
+  // e.g. the fake upstream for transcription).
+  if (!options.env?.['OPENAI_API_KEY']) delete env['OPENAI_API_KEY'];
+  if (!options.env?.['AZURE_OPENAI_API_KEY']) delete env['AZURE_OPENAI_API_KEY'];
 
   const child = spawn(process.execPath, [join(dirname(pkgPath), bin)], {
     env,
