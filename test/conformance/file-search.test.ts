@@ -365,6 +365,22 @@ describe('file_search in runs, with the fake upstream', () => {
     expect(offered).toEqual([true, true, true, true, false]);
   });
 
+  it("tool_choice {type: 'file_search'} makes the model search first, then lets it answer", async () => {
+    const thread = await askedThread();
+    const before = fake.requests.length;
+    fake.enqueue(searchFor('Varn'), { kind: 'text', text: reply });
+    const run = await client.beta.threads.runs.createAndPoll(
+      thread.id,
+      { assistant_id: assistantId, tool_choice: { type: 'file_search' } },
+      POLL,
+    );
+    expect(run).toMatchObject({ status: 'completed', tool_choice: { type: 'file_search' } });
+    expect(fake.requests.slice(before).map((request) => request.body['tool_choice'])).toEqual([
+      { type: 'function', function: { name: 'file_search' } },
+      'auto',
+    ]);
+  });
+
   it('is offered only with a vector store to search', async () => {
     const bare = await client.beta.assistants.create({
       model: 'gpt-4o-mini',

@@ -151,7 +151,13 @@ export interface TruncationStrategy {
   last_messages?: number | null;
 }
 
-export type ToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
+/** `{type: 'file_search'}` makes the model search the knowledge files before it answers. */
+export type ToolChoice =
+  | 'none'
+  | 'auto'
+  | 'required'
+  | { type: 'function'; function: { name: string } }
+  | { type: 'file_search' };
 
 /** One turn: the model reads the thread and answers, possibly calling tools on the way. */
 export interface Run {

@@ -248,15 +248,24 @@ async function segmentRequest(host: SegmentHost, live: LiveRun): Promise<ChatReq
     history: historyMessages(history, run.id),
     tail,
     contextTokens: host.contextTokens,
-    fileSearch:
-      fileSearchTool(run.tools) !== undefined &&
-      live.vectorStores.length > 0 &&
-      live.searches.length < MAX_SEARCHES_PER_RUN,
+    fileSearch: fileSearchOffer(live),
   };
   const recall = await host.memory?.recall(owner, run, parts);
   const { request, memory } = buildChatRequest(run, { ...parts, recall });
   if (memory) void keepMemory(host.store, owner, run.thread_id, memory).catch(() => {});
   return request;
+}
+
+/**
+ * Whether the segment offers `file_search`: the run has it, a store to search and searches left; forced
+ * when the run's `tool_choice` asks for it and none has run yet.
+ */
+function fileSearchOffer(live: LiveRun): 'offer' | 'force' | undefined {
+  const { run } = live;
+  if (!fileSearchTool(run.tools) || live.vectorStores.length === 0) return undefined;
+  if (live.searches.length >= MAX_SEARCHES_PER_RUN) return undefined;
+  const forced = typeof run.tool_choice === 'object' && run.tool_choice.type === 'file_search';
+  return forced && live.searches.length === 0 ? 'force' : 'offer';
 }
 
 /**

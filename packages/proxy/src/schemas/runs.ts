@@ -6,6 +6,7 @@ import { messageInput, threadShape } from './threads.js';
 const toolChoice = z.union([
   z.enum(['none', 'auto', 'required']),
   z.strictObject({ type: z.literal('function'), function: z.strictObject({ name: functionName }) }),
+  z.strictObject({ type: z.literal('file_search') }),
 ]);
 
 const truncationStrategy = z.strictObject({

@@ -133,8 +133,11 @@ export function buildChatRequest(
     history: ChatCompletionMessageParam[];
     tail: ChatCompletionMessageParam[];
     contextTokens: number;
-    /** Offer the built-in `file_search` tool (the run has it and a vector store to search). */
-    fileSearch?: boolean;
+    /**
+     * Offer the built-in `file_search` tool (the run has it and a vector store to search); `force` when the
+     * run's `tool_choice` asks for a search and none has run yet.
+     */
+    fileSearch?: 'offer' | 'force' | undefined;
     /** Makes the note of the lines that fell out (default: the extractive `memoryNote`; see `summary.ts`). */
     recall?: ((dropped: ChatCompletionMessageParam[]) => string | undefined) | undefined;
   },
@@ -168,7 +171,7 @@ export function buildChatRequest(
   const request: ChatRequest = { model: run.model, messages: [...system, ...kept, ...parts.tail] };
   if (tools.length > 0) {
     request.tools = tools;
-    request.tool_choice = run.tool_choice;
+    request.tool_choice = upstreamToolChoice(run.tool_choice, parts.fileSearch);
     request.parallel_tool_calls = run.parallel_tool_calls;
   }
   if (run.temperature !== null) request.temperature = run.temperature;
@@ -178,6 +181,19 @@ export function buildChatRequest(
     request.response_format = run.response_format as NonNullable<ChatRequest['response_format']>;
   }
   return { request, memory };
+}
+
+/**
+ * The run's `tool_choice` as the upstream takes it: `{type: 'file_search'}` names the search function while
+ * a search is still to be forced, and is `auto` after it (forcing it again would search forever).
+ */
+function upstreamToolChoice(
+  choice: Run['tool_choice'],
+  fileSearch: 'offer' | 'force' | undefined,
+): NonNullable<ChatRequest['tool_choice']> {
+  if (typeof choice === 'object' && choice.type === 'file_search')
+    return fileSearch === 'force' ? { type: 'function', function: { name: FILE_SEARCH } } : 'auto';
+  return choice;
 }
 
 /** A player's line as a chat message: plain text, or text and image parts. */
