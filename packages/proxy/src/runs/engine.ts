@@ -28,7 +28,7 @@ import { AbortedError, type Upstream } from '../upstream/upstream.js';
 import { type EndingHost, failRun, finishRun, pendingToolStep, scheduleExpiry } from './ending.js';
 import { DONE_EVENT, MemoryEventLog, type RunEventLog } from './event-log.js';
 import { emit, type LiveRun, newLiveRun, whenAbandoned } from './live-run.js';
-import { recoverRuns } from './recovery.js';
+import { recoverRuns, takeOverRun } from './recovery.js';
 import { MemoryRunRegistry, type RunRegistry } from './registry.js';
 import { cutStoredReply } from './reply.js';
 import { executeSegment, type SegmentHost, type SegmentOutcome } from './segment.js';
@@ -99,13 +99,12 @@ export class RunEngine {
    * and their threads are free again within its lease. Never touches a run a live instance holds.
    */
   async recover(): Promise<number> {
-    const found = await recoverRuns(
-      this.store,
-      async (run) => this.#live.has(run.id) || (await this.#registry.isHeld(run.id)),
-      async (owner, run) => {
-        await this.#adopt(owner, run);
+    const found = await recoverRuns(this.store, this.#registry, {
+      live: (runId) => this.#live.has(runId),
+      adopt: async (owner, run) => {
+        await this.#hold(owner, run);
       },
-      async (ended) => {
+      ended: async (ended) => {
         await this.#registry.release(ended.thread_id, ended.id);
         // Readers still following the run (on any instance) learn how it ended.
         if ((await this.#log.read(ended.id, 0, 1)) === undefined) return;
@@ -113,7 +112,7 @@ export class RunEngine {
         this.#log.append(ended.id, DONE_EVENT);
         this.#log.retire(ended.id);
       },
-    );
+    });
     await this.#clearOrphanClaims();
     if (this.#registry.shared && this.#sweeper === undefined) {
       let sweeping = false;
@@ -262,13 +261,12 @@ export class RunEngine {
       return stored;
     }
     if (stored.status === 'cancelling') return stored;
-    if (await this.#registry.isHeld(runId)) {
-      // Held by another instance: it stops the upstream when the signal reaches it.
-      await this.#signals.send(runId, { type: 'cancel' });
-      return transition(stored, 'cancelling', { now: nowSeconds() });
-    }
-    // Nobody holds it (its instance died): this one takes it over and ends it.
-    return this.#cancelLive(await this.#adopt(owner, stored));
+    // Nobody holds it (its instance died): this one takes it over and ends it, unless another just did.
+    const adopted = (await this.#registry.isHeld(runId)) ? undefined : await this.#adopt(owner, stored);
+    if (adopted) return this.#cancelLive(adopted);
+    // Held by another instance: it stops the upstream when the signal reaches it.
+    await this.#signals.send(runId, { type: 'cancel' });
+    return transition(stored, 'cancelling', { now: nowSeconds() });
   }
 
   /** The stream of a run's events for a resuming client, or undefined when its log is no longer kept. */
@@ -393,19 +391,24 @@ export class RunEngine {
     });
   }
 
-  /** Takes over a waiting run found in the store at start-up (its log starts empty). */
   /**
-   * Takes over an active run nothing here holds: one found waiting after a restart, one whose instance
-   * died, or a waiting run whose tool outputs or cancel arrived here. Its previous holder, if alive, lets
-   * go of it (its log here starts empty).
+   * Takes over an active run nothing here holds: one whose instance died, or a waiting run whose tool
+   * outputs or cancel arrived here. Undefined when another instance took it first (the registry decides)
+   * or it moved on meanwhile.
    */
-  async #adopt(owner: Owner, run: Run): Promise<LiveRun> {
+  async #adopt(owner: Owner, run: Run): Promise<LiveRun | undefined> {
+    const from = await this.#registry.holder(run.id);
+    const taken = await takeOverRun(this.store, this.#registry, owner, run, from);
+    return taken?.status === run.status ? this.#hold(owner, taken) : undefined;
+  }
+
+  /** Holds a run this instance has taken over; its previous holder, if alive, lets go (its log here starts empty). */
+  async #hold(owner: Owner, run: Run): Promise<LiveRun> {
     const assistant = await this.#assistant(owner, run.assistant_id).catch(() => undefined);
     const live = this.#track(owner, run, assistant?.name ?? null, false);
     live.continued = true;
     const thread = await this.store.getThread(owner, run.thread_id).catch(() => undefined);
     live.vectorStores = vectorStoreIds(assistant?.tool_resources, thread?.tool_resources);
-    await this.#registry.adopt(run.thread_id, run.id);
     await this.#signals.send(run.id, { type: 'adopted', by: this.#registry.instanceId });
     if (run.status === 'requires_action') this.#scheduleExpiry(live);
     return live;
@@ -416,11 +419,14 @@ export class RunEngine {
     if (live && live.owner === owner && live.run.thread_id === threadId) return live;
     const stored = await this.store.getRun(owner, threadId, runId);
     if (!stored) throw notFound('run', runId);
-    // A waiting run executes nothing: whichever instance receives its outputs takes it over.
-    if (stored.status === 'requires_action') return this.#adopt(owner, stored);
+    // A waiting run executes nothing: whichever instance receives its outputs takes it over (one of several).
+    const adopted = stored.status === 'requires_action' ? await this.#adopt(owner, stored) : undefined;
+    if (adopted) return adopted;
     throw new ProxyError(
       ErrorCode.InvalidRunState,
-      `Runs in status "${stored.status}" do not accept tool outputs.`,
+      stored.status === 'requires_action'
+        ? `Run ${runId} is being continued through another request.`
+        : `Runs in status "${stored.status}" do not accept tool outputs.`,
     );
   }
 

@@ -2,33 +2,66 @@ import type { Message, Run } from '@parley/protocol';
 import { nowSeconds } from '../ids.js';
 import { messageText } from '../objects.js';
 import type { Owner, Store } from '../store/types.js';
-import { cutReason, endReply, endStep, transition } from './transitions.js';
+import type { RunRegistry } from './registry.js';
+import { cutReason, endReply, endStep, isEnding, transition } from './transitions.js';
+
+/** What the engine does with the runs {@link recoverRuns} takes over. */
+export interface RecoveryHooks {
+  /** Whether this process is running `runId` now (then it is no orphan, whatever the registry says). */
+  live(runId: string): boolean;
+  /** Holds a waiting run this instance has taken over: it keeps waiting here, and expires here. */
+  adopt(owner: Owner, run: Run): Promise<void>;
+  /** Told of each run it ended (to free its thread, and close its log for anyone following it). */
+  ended(run: Run): Promise<void>;
+}
 
 /**
  * Ends the runs no live instance holds (left by a process that died, or before a restart): runs that were
  * executing fail (their reply so far is kept, marked incomplete: it is what the player saw), cancelling ones
  * end cancelled, and runs waiting for tool outputs keep waiting (`adopt`) unless their wait has expired.
- * Runs a live instance holds are never touched. Returns how many it took over or ended.
+ * Runs a live instance holds are never touched. Several instances may sweep at the same moment: each run is
+ * ended or adopted only by the one whose takeover the registry lets win. Returns how many it took over.
  */
 export async function recoverRuns(
   store: Store,
-  held: (run: Run) => Promise<boolean>,
-  adopt: (owner: Owner, run: Run) => Promise<void>,
-  /** Told of each run it ended (to free its thread, and close its log for anyone following it). */
-  ended: (run: Run) => Promise<void>,
+  registry: RunRegistry,
+  hooks: RecoveryHooks,
 ): Promise<number> {
-  const unfinished: Array<{ owner: Owner; run: Run }> = [];
-  for (const entry of await store.listUnfinishedRuns()) if (!(await held(entry.run))) unfinished.push(entry);
-  for (const { owner, run } of unfinished) {
+  let taken = 0;
+  for (const { owner, run: listed } of await store.listUnfinishedRuns()) {
+    if (hooks.live(listed.id) || (await registry.isHeld(listed.id))) continue;
+    const run = await takeOverRun(store, registry, owner, listed);
+    if (!run) continue;
+    taken++;
     if (run.status === 'requires_action' && (run.expires_at === null || run.expires_at > nowSeconds())) {
-      await adopt(owner, run);
+      await hooks.adopt(owner, run);
       continue;
     }
     const status =
       run.status === 'requires_action' ? 'expired' : run.status === 'cancelling' ? 'cancelled' : 'failed';
-    await ended(await endLeftover(store, owner, run, status));
+    await hooks.ended(await endLeftover(store, owner, run, status));
   }
-  return unfinished.length;
+  return taken;
+}
+
+/**
+ * Takes `run` over for this instance if no live instance holds it, or `from` (its holder when last looked)
+ * still does; the registry decides, so of several instances trying at once exactly one gets it. Resolves
+ * the run as stored once it is taken (read after the takeover, so no end written before it is missed), or
+ * undefined when another instance has it or the run ended meanwhile (the claim just taken is let go).
+ */
+export async function takeOverRun(
+  store: Store,
+  registry: RunRegistry,
+  owner: Owner,
+  run: Run,
+  from?: string,
+): Promise<Run | undefined> {
+  if (!(await registry.takeOver(run.thread_id, run.id, from))) return undefined;
+  const now = await store.getRun(owner, run.thread_id, run.id);
+  if (now !== undefined && !isEnding(now.status)) return now;
+  await registry.release(run.thread_id, run.id);
+  return undefined;
 }
 
 const RESTARTED = 'The proxy restarted while this run was in progress.';

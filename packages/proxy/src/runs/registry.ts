@@ -3,7 +3,8 @@
  * A run is active from its creation until it ends (a run waiting for tool outputs is active too).
  *
  * Each instance holds its runs by a lease that it renews while it lives; a run whose holder's lease has
- * lapsed (the instance died) is not held, and any instance may end or adopt it.
+ * lapsed (the instance died) is not held: one instance (the one whose {@link RunRegistry.takeOver} wins) ends or
+ * adopts it.
  *
  * Implementations: {@link MemoryRunRegistry} (one process: its runs are held while it runs). Any other (a
  * database table with a unique key per thread, say) must pass `registryContract`.
@@ -23,8 +24,13 @@ export interface RunRegistry {
   active(threadId: string): Promise<string | undefined>;
   /** The instance holding `runId`, if the run is active. */
   holder(runId: string): Promise<string | undefined>;
-  /** Takes over an active run (found waiting after a restart, or whose holder is gone). */
-  adopt(threadId: string, runId: string): Promise<void>;
+  /**
+   * Makes this instance the holder of the active run `runId` if no live instance holds it (its holder died,
+   * or its claim is gone and the thread is free), or if `from` still holds it (a live holder handing over a
+   * waiting run). Resolves whether this instance took it: of concurrent takeovers of one run, by any
+   * instances, exactly one does, and a run this instance holds already is not taken again.
+   */
+  takeOver(threadId: string, runId: string, from?: string): Promise<boolean>;
   /** The run ended: its thread is free. Releasing a run that is not active does nothing. */
   release(threadId: string, runId: string): Promise<void>;
   /** Whether a live instance (its lease not lapsed) holds `runId`. A run never claimed is not held. */
@@ -60,11 +66,14 @@ export class MemoryRunRegistry implements RunRegistry {
     return this.#threadOf.has(runId) ? this.instanceId : undefined;
   }
 
-  async adopt(threadId: string, runId: string): Promise<void> {
+  /** Every run held here is held by a live instance (this one), so only an unclaimed run is taken. */
+  async takeOver(threadId: string, runId: string): Promise<boolean> {
+    if (this.#threadOf.has(runId)) return false;
     const current = this.#byThread.get(threadId);
-    if (current !== undefined) this.#threadOf.delete(current);
+    if (current !== undefined && current !== runId) return false;
     this.#byThread.set(threadId, runId);
     this.#threadOf.set(runId, threadId);
+    return true;
   }
 
   async release(threadId: string, runId: string): Promise<void> {

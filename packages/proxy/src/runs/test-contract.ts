@@ -81,14 +81,63 @@ export function registryContract(create: (instanceId: string) => RunRegistry, op
     await registry.release(thread, run);
   });
 
-  it('moves a run to the instance that adopts it', async () => {
-    const a = create('a');
-    const b = options.shared ? create('b') : a;
+  it('lets exactly one of many concurrent takeovers of an unclaimed run win, and none of a held one', async () => {
+    const registries = options.shared ? [create('a'), create('b'), create('c')] : [create('a')];
+    const [thread, run] = [unique('thread'), unique('run')];
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => registries[i % registries.length]!.takeOver(thread, run)),
+    );
+    expect(outcomes.filter(Boolean)).toHaveLength(1);
+    const winner = registries[outcomes.indexOf(true) % registries.length]!;
+    expect(await winner.holder(run)).toBe(winner.instanceId);
+    expect(await winner.active(thread)).toBe(run);
+    expect(await winner.isHeld(run)).toBe(true);
+    // Held by a live instance now: nobody takes it without naming that holder.
+    for (const registry of registries) expect(await registry.takeOver(thread, run)).toBe(false);
+  });
+
+  it('does not let a takeover steal a thread another run holds', async () => {
+    const registry = create('a');
+    const [thread, run1, run2] = [unique('thread'), unique('run'), unique('run')];
+    await registry.claim(thread, run1);
+    expect(await registry.takeOver(thread, run2)).toBe(false);
+    expect(await registry.active(thread)).toBe(run1);
+  });
+
+  if (!options.shared) return;
+
+  it('lets exactly one of many concurrent takeovers of a dead instance’s run win', async () => {
+    const dead = create(unique('dead'));
+    const [thread, run] = [unique('thread'), unique('run')];
+    await dead.claim(thread, run);
+    await dead.close(); // its lease ends at once: its claim is an orphan
+    const registries = [create(unique('a')), create(unique('b')), create(unique('c'))];
+    expect(await registries[0]!.isHeld(run)).toBe(false);
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => registries[i % registries.length]!.takeOver(thread, run)),
+    );
+    expect(outcomes.filter(Boolean)).toHaveLength(1);
+    const winner = registries[outcomes.indexOf(true) % registries.length]!;
+    expect(await winner.holder(run)).toBe(winner.instanceId);
+    expect(await winner.isHeld(run)).toBe(true);
+    expect((await winner.orphans()).some((orphan) => orphan.runId === run)).toBe(false);
+  });
+
+  it('hands a live holder’s run over only to a takeover naming that holder, once', async () => {
+    const [a, b, c] = [create(unique('a')), create(unique('b')), create(unique('c'))];
     const [thread, run] = [unique('thread'), unique('run')];
     await a.claim(thread, run);
-    await b.adopt(thread, run);
-    expect(await a.holder(run)).toBe(b.instanceId);
+    expect(await b.takeOver(thread, run)).toBe(false);
+    const outcomes = await Promise.all([
+      b.takeOver(thread, run, a.instanceId),
+      c.takeOver(thread, run, a.instanceId),
+    ]);
+    expect(outcomes.filter(Boolean)).toHaveLength(1);
+    const winner = outcomes[0] ? b : c;
+    expect(await a.holder(run)).toBe(winner.instanceId);
     expect(await a.active(thread)).toBe(run);
+    // Named after it moved on, the old holder hands over nothing.
+    expect(await a.takeOver(thread, run, a.instanceId)).toBe(false);
   });
 }
 

@@ -147,8 +147,8 @@ describe.skipIf(!havePostgres && !inCi)(title, () => {
       expect((await b.liveInstances()).map((instance) => instance.id)).not.toContain(a.instanceId);
       // Its claim is an orphan now (recovery ends or clears it), and only then.
       expect(await b.orphans()).toContainEqual({ threadId: thread, runId: run });
-      // Whoever recovers it adopts the run; then it is held again, by the survivor.
-      await b.adopt(thread, run);
+      // Whoever recovers it takes the run over; then it is held again, by the survivor.
+      expect(await b.takeOver(thread, run)).toBe(true);
       expect(await b.isHeld(run)).toBe(true);
       expect((await b.orphans()).some((orphan) => orphan.runId === run)).toBe(false);
       await a.close();

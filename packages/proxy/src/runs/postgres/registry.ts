@@ -125,15 +125,34 @@ export class PgRunRegistry implements RunRegistry {
     return rows[0]?.instance_id;
   }
 
-  async adopt(threadId: string, runId: string): Promise<void> {
+  /**
+   * The database decides: the claim moves in one conditional `UPDATE` whose condition (held by `from`, or by
+   * an instance whose lease has lapsed, and not by this one) is checked again on the row as a concurrent
+   * takeover left it, so the second of two racing takeovers finds the first's live instance and changes
+   * nothing. A run whose claim is gone takes its thread back only while the thread is free.
+   */
+  async takeOver(threadId: string, runId: string, from?: string): Promise<boolean> {
     await this.register();
-    await this.#connection.pool.query({
-      name: 'parley_registry_adopt',
-      text: `INSERT INTO parley_run_claims (thread_id, run_id, instance_id) VALUES ($1, $2, $3)
-        ON CONFLICT (thread_id) DO UPDATE
-        SET run_id = excluded.run_id, instance_id = excluded.instance_id, claimed_at = now()`,
+    const moved = await this.#connection.pool.query({
+      name: 'parley_registry_take_over',
+      text: `UPDATE parley_run_claims c SET instance_id = $3, claimed_at = now()
+        WHERE c.thread_id = $1 AND c.run_id = $2 AND c.instance_id <> $3
+          AND (c.instance_id = $4 OR NOT EXISTS (
+            SELECT 1 FROM parley_instances i
+            WHERE i.id = c.instance_id AND i.heartbeat_at + i.lease_ms * interval '1 millisecond' > now()))
+        RETURNING 1`,
+      values: [threadId, runId, this.instanceId, from ?? null],
+    });
+    if ((moved.rowCount ?? 0) > 0) return true;
+    const added = await this.#connection.pool.query({
+      name: 'parley_registry_take_free',
+      text: `INSERT INTO parley_run_claims (thread_id, run_id, instance_id)
+        SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM parley_run_claims WHERE run_id = $2)
+        ON CONFLICT (thread_id) DO NOTHING
+        RETURNING 1`,
       values: [threadId, runId, this.instanceId],
     });
+    return (added.rowCount ?? 0) > 0;
   }
 
   async release(threadId: string, runId: string): Promise<void> {
