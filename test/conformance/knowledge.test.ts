@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProxy, loadConfig } from '../../packages/proxy/src/index.ts';
+import { searchKnowledge } from '../../packages/proxy/src/knowledge/search.ts';
 import { KnowledgeStore } from '../../packages/proxy/src/knowledge/storage.ts';
 import { makePdf } from '../support/pdf.js';
 import { expectErrorBody, expectNoLeak, proxyEnv, SECRET_KEY } from '../support/proxy.js';
@@ -875,8 +876,11 @@ async function startEmbeddingUpstream(): Promise<{
       );
       return;
     }
-    const vector = [0.25, -0.5, 1];
-    const embedding =
+    const inputs = body['model'] === 'concept-embed' ? (body['input'] as string[]) : [String(body['input'])];
+    const vectors = inputs.map((input) =>
+      body['model'] === 'concept-embed' ? conceptVector(input) : [0.25, -0.5, 1],
+    );
+    const encode = (vector: number[]) =>
       body['encoding_format'] === 'base64'
         ? Buffer.from(new Float32Array(vector).buffer).toString('base64')
         : vector;
@@ -884,15 +888,107 @@ async function startEmbeddingUpstream(): Promise<{
     res.end(
       JSON.stringify({
         object: 'list',
-        data: [{ object: 'embedding', index: 0, embedding }],
+        data: vectors.map((vector, index) => ({ object: 'embedding', index, embedding: encode(vector) })),
         model: body['model'],
-        usage: { prompt_tokens: 3, total_tokens: 3 },
+        usage: { prompt_tokens: 3 * inputs.length, total_tokens: 3 * inputs.length },
       }),
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, seen, server };
 }
+
+/**
+ * A toy embedding model that knows synonyms full-text search does not: each dimension is a concept, and a
+ * text's vector counts the words of each concept it holds (the last dimension: any other word, a little).
+ */
+const CONCEPTS = [
+  ['founded', 'built', 'raised', 'made'],
+  ['city', 'town', 'village', 'varn'],
+  ['wyrm', 'dragon', 'serpent', 'beast'],
+  ['salt', 'brine'],
+];
+function conceptVector(text: string): number[] {
+  const vector = new Array<number>(CONCEPTS.length + 1).fill(0);
+  for (const word of text.toLowerCase().match(/[a-z]+/g) ?? []) {
+    const concept = CONCEPTS.findIndex((words) => words.includes(word));
+    if (concept >= 0) vector[concept]! += 1;
+    else vector[CONCEPTS.length]! += 0.05;
+  }
+  return vector;
+}
+
+describe('hybrid ranking with an embedding model (fake upstream)', () => {
+  let proxy: Proxy;
+  let client: OpenAI;
+  let upstream: Awaited<ReturnType<typeof startEmbeddingUpstream>>;
+
+  beforeAll(async () => {
+    upstream = await startEmbeddingUpstream();
+    let url: string;
+    ({ proxy, url } = await startProxy(
+      proxyEnv('offline', undefined, {
+        ...KNOWLEDGE_ENV,
+        OPENAI_BASE_URL: upstream.url,
+        OPENAI_API_KEY: SECRET_KEY,
+        PARLEY_MODEL: 'fake-model',
+        PARLEY_EMBEDDING_MODEL: 'concept-embed',
+      }),
+    ));
+    client = clientFor(url, 'semantic');
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await new Promise((resolve) => upstream.server.close(resolve));
+  });
+
+  it('chunks are embedded while indexing, and a question in other words finds its passage', async () => {
+    const store = await client.vectorStores.create({ name: 'Semantic' });
+    for (const [name, text] of [
+      ['chronicle.md', CHRONICLE],
+      ['bestiary.md', BESTIARY],
+    ] as const) {
+      const file = await client.vectorStores.files.uploadAndPoll(
+        store.id,
+        await toFile(Buffer.from(text), name),
+        {
+          pollIntervalMs: 20,
+        },
+      );
+      expect(file.status).toBe('completed');
+    }
+    const embedded = upstream.seen.filter((call) => Array.isArray(call.body['input']));
+    expect(embedded.map((call) => call.auth)).toEqual([`Bearer ${SECRET_KEY}`, `Bearer ${SECRET_KEY}`]);
+    expect((embedded[0]!.body['input'] as string[]).join(' ')).toContain('Queen Ysolde');
+
+    // No word in common with the chronicle but 'the': full text alone finds nothing; the concepts do.
+    const ftsOnly = await searchKnowledge(
+      proxy.store.database(),
+      'dev:semantic',
+      [store.id],
+      'Who built the town?',
+    );
+    expect(ftsOnly).toEqual([]);
+    const town = await client.vectorStores.search(store.id, { query: 'Who built the town?' });
+    expect(town.data[0]).toMatchObject({ filename: 'chronicle.md' });
+    expect(town.data[0]!.score).toBeGreaterThan(0.3);
+    const dragon = await client.vectorStores.search(store.id, { query: 'What does the dragon fear? Brine?' });
+    expect(dragon.data[0]).toMatchObject({ filename: 'bestiary.md' });
+    // Full-text matches still count: the exact words rank their passage first.
+    const exact = await client.vectorStores.search(store.id, { query: 'Ledger of Tides green ink' });
+    expect(exact.data[0]).toMatchObject({ filename: 'chronicle.md' });
+    // A threshold above every blend leaves nothing.
+    expect(
+      (
+        await client.vectorStores.search(store.id, {
+          query: 'Who built the town?',
+          ranking_options: { score_threshold: 0.99 },
+        })
+      ).data,
+    ).toEqual([]);
+    await client.vectorStores.delete(store.id);
+  });
+});
 
 describe('lore folders from the policy file (read-only vector stores)', () => {
   let proxy: Proxy;

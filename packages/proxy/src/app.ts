@@ -92,7 +92,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   const recovered = await engine.recover();
   if (recovered > 0) log.info('recovered runs left unfinished by a previous process', { count: recovered });
   // Files and vector stores, indexed in the background on the store's own database.
-  const knowledge = createKnowledge({ store, config, metrics });
+  const knowledge = createKnowledge({ store, config, metrics, upstream });
   await indexLore(knowledge, config.policy.lore, log);
   const router = createRoutes({
     knowledge,

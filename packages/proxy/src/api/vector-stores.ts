@@ -106,6 +106,7 @@ function searchRoute(router: Routes, knowledge: Knowledge): void {
       maxResults: body.max_num_results,
       scoreThreshold: body.ranking_options?.score_threshold,
       filters: body.filters ?? undefined,
+      semantic: knowledge.semantic,
     });
     return {
       object: 'vector_store.search_results.page',

@@ -1,6 +1,7 @@
 import { ProxyError } from '../errors.js';
 import { estimateTokens } from '../tokens.js';
 import { chunkText } from './chunk.js';
+import { type Embedder, toBytes } from './embed.js';
 import { extractText } from './parse.js';
 import { DEFAULT_PDF_LIMITS, type PdfLimits } from './pdf.js';
 import { kindOfMime } from './sniff.js';
@@ -25,6 +26,7 @@ export class Indexer {
   readonly #store: KnowledgeStore;
   readonly #onError: (error: unknown) => void;
   readonly #pdfLimits: PdfLimits;
+  readonly #embedder: Embedder | undefined;
   readonly #queue: Job[] = [];
   #draining: Promise<void> | undefined;
 
@@ -32,10 +34,12 @@ export class Indexer {
     store: KnowledgeStore,
     onError: (error: unknown) => void = () => {},
     pdfLimits: PdfLimits = DEFAULT_PDF_LIMITS,
+    embedder?: Embedder,
   ) {
     this.#store = store;
     this.#onError = onError;
     this.#pdfLimits = pdfLimits;
+    this.#embedder = embedder;
   }
 
   /** Queues a file for indexing; returns at once. */
@@ -83,7 +87,22 @@ export class Indexer {
     const chunks = chunkText(text, { maxTokens: max_chunk_size_tokens, overlapTokens: chunk_overlap_tokens });
     if (chunks.length === 0) return fail('The file holds no text.');
     const usage = chunks.reduce((sum, chunk) => sum + Buffer.byteLength(chunk), 0);
-    await this.#store.complete(vectorStoreId, fileId, chunks, usage);
+    await this.#store.complete(vectorStoreId, fileId, chunks, usage, await this.#embed(chunks));
+  }
+
+  /**
+   * The chunks' vectors, when an embedding model is configured. An upstream that fails leaves the file
+   * searchable by full text alone (reported to `onError`), rather than failing a file that reads fine.
+   */
+  async #embed(chunks: readonly string[]): Promise<{ model: string; vectors: Uint8Array[] } | undefined> {
+    if (!this.#embedder) return undefined;
+    try {
+      const vectors = await this.#embedder.embed(chunks);
+      return { model: this.#embedder.model, vectors: vectors.map(toBytes) };
+    } catch (error) {
+      this.#onError(error);
+      return undefined;
+    }
   }
 }
 

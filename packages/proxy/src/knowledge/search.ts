@@ -1,7 +1,9 @@
 import { GAME_OWNER } from '../policy/policy.js';
 import type { Queryable } from '../store/database.js';
 import type { Owner } from '../store/types.js';
+import type { Embedder } from './embed.js';
 import type { Attributes, SearchResult } from './types.js';
+import type { VectorIndex } from './vectors.js';
 
 /** OpenAI's comparison filter on a file's attributes. */
 export interface ComparisonFilter {
@@ -26,6 +28,18 @@ export interface SearchOptions {
   scoreThreshold?: number | undefined;
   /** Only files whose attributes pass. */
   filters?: Filter | undefined;
+  /**
+   * An embedding model and the index of its vectors ({@link Knowledge.semantic}): the ranking becomes
+   * hybrid, half full-text score and half cosine similarity. Without it, or when embedding the query
+   * fails, full-text search alone ranks.
+   */
+  semantic?: Semantic | undefined;
+}
+
+/** What hybrid ranking needs: the model that embedded the chunks, and their vectors. */
+export interface Semantic {
+  embedder: Embedder;
+  vectors: VectorIndex;
 }
 
 /** The text search configuration of the chunks' generated tsvector (migration 4): queries must match it. */
@@ -37,7 +51,7 @@ const TEXT_SEARCH_CONFIG = 'english';
  * more of them, closer together, higher. Quoted phrases and `-word` keep their meaning. Normalisation 32
  * maps the rank to rank/(rank+1), a score between 0 and 1 as OpenAI's.
  */
-const SEARCH = `SELECT c.file_id, f.filename, a.attributes::text AS attributes, c.text,
+const SEARCH = `SELECT c.vector_store_id, c.file_id, c.position, f.filename, a.attributes::text AS attributes, c.text,
     ts_rank_cd(c.tsv, q, 32) AS score
   FROM parley_chunks AS c
     JOIN parley_vector_store_files AS a ON a.vector_store_id = c.vector_store_id AND a.file_id = c.file_id
@@ -50,6 +64,8 @@ const SEARCH = `SELECT c.file_id, f.filename, a.attributes::text AS attributes, 
   LIMIT $3`;
 
 interface Hit {
+  vector_store_id: string;
+  position: number;
   file_id: string;
   filename: string;
   attributes: string | null;
@@ -90,7 +106,10 @@ export async function searchKnowledge(
   if (ids.length === 0) return [];
   const allowed = options.filters ? await filtered(db, ids, options.filters) : null;
   if (allowed !== null && allowed.length === 0) return [];
-  const { rows } = await db.query<Hit>(SEARCH, [text, ids, maxResults, allowed, options.scoreThreshold ?? 0]);
+  const threshold = options.scoreThreshold ?? 0;
+  const hybrid =
+    options.semantic && (await hybridSearch(db, ids, text, maxResults, threshold, allowed, options.semantic));
+  const rows = hybrid ?? (await db.query<Hit>(SEARCH, [text, ids, maxResults, allowed, threshold])).rows;
   await db.query('UPDATE parley_vector_stores SET last_active_at = $2 WHERE id = ANY($1::text[])', [
     ids,
     Math.floor(Date.now() / 1000),
@@ -102,6 +121,81 @@ export async function searchKnowledge(
     attributes: row.attributes === null ? null : (JSON.parse(row.attributes) as Attributes),
     content: [{ type: 'text', text: row.text }],
   }));
+}
+
+/** Candidates each ranking brings before they are merged. */
+const CANDIDATES = 50;
+
+/** The chunks named by key, with their file's name and attributes (for hits full-text search did not bring). */
+const CHUNKS = `SELECT c.vector_store_id, c.file_id, c.position, f.filename, a.attributes::text AS attributes, c.text,
+    0 AS score
+  FROM unnest($1::text[], $2::text[], $3::int[]) AS k (vector_store_id, file_id, position)
+    JOIN parley_chunks AS c
+      ON c.vector_store_id = k.vector_store_id AND c.file_id = k.file_id AND c.position = k.position
+    JOIN parley_vector_store_files AS a ON a.vector_store_id = c.vector_store_id AND a.file_id = c.file_id
+    JOIN parley_files AS f ON f.id = c.file_id`;
+
+/**
+ * Full-text and vector candidates merged: each chunk scores half its full-text score and half its cosine
+ * (below zero counts as zero), both in 0..1. Undefined when the query cannot be embedded (the caller falls
+ * back on full text).
+ */
+async function hybridSearch(
+  db: Queryable,
+  ids: readonly string[],
+  text: string,
+  maxResults: number,
+  threshold: number,
+  allowed: string[] | null,
+  semantic: Semantic,
+): Promise<Hit[] | undefined> {
+  let query: Float32Array | undefined;
+  try {
+    [query] = await semantic.embedder.embed([text]);
+  } catch {
+    return undefined;
+  }
+  if (!query) return undefined;
+  const limit = Math.max(CANDIDATES, maxResults);
+  const { rows: lexical } = await db.query<Hit>(SEARCH, [text, ids, limit, allowed, 0]);
+  const scored = await semantic.vectors.scores(db, ids, semantic.embedder.model, query);
+  const merged = new Map<string, { hit: Omit<Hit, 'text' | 'filename' | 'attributes'>; row?: Hit }>();
+  const key = (storeId: string, fileId: string, position: number) => `${storeId}/${fileId}/${position}`;
+  const blend = (lexicalScore: number, cosine: number) => 0.5 * lexicalScore + 0.5 * Math.max(0, cosine);
+  for (const row of lexical) {
+    const position = Number(row.position);
+    const cosine = scored.cosine(row.vector_store_id, row.file_id, position);
+    merged.set(key(row.vector_store_id, row.file_id, position), {
+      hit: { ...row, position, score: blend(Number(row.score), cosine) },
+      row,
+    });
+  }
+  for (const near of scored.top(limit, allowed && new Set(allowed))) {
+    const id = key(near.vectorStoreId, near.fileId, near.position);
+    if (merged.has(id)) continue;
+    const hit = { vector_store_id: near.vectorStoreId, file_id: near.fileId, position: near.position };
+    merged.set(id, { hit: { ...hit, score: blend(0, near.cosine) } });
+  }
+  const best = [...merged.values()]
+    .filter(({ hit }) => Number(hit.score) >= threshold && Number(hit.score) > 0)
+    .sort((a, b) => Number(b.hit.score) - Number(a.hit.score))
+    .slice(0, maxResults);
+  const missing = best.filter((entry) => !entry.row).map((entry) => entry.hit);
+  const { rows: fetched } =
+    missing.length === 0
+      ? { rows: [] as Hit[] }
+      : await db.query<Hit>(CHUNKS, [
+          missing.map((hit) => hit.vector_store_id),
+          missing.map((hit) => hit.file_id),
+          missing.map((hit) => hit.position),
+        ]);
+  const texts = new Map(
+    fetched.map((row) => [key(row.vector_store_id, row.file_id, Number(row.position)), row]),
+  );
+  return best.flatMap(({ hit, row }) => {
+    const found = row ?? texts.get(key(hit.vector_store_id, hit.file_id, hit.position));
+    return found ? [{ ...found, score: hit.score }] : [];
+  });
 }
 
 /** The `store/file` keys of the indexed files whose attributes pass `filter`. */

@@ -6,14 +6,18 @@ import { GAME_OWNER } from '../policy/policy.js';
 import type { ChunkingStrategyInput } from '../schemas/vector-stores.js';
 import type { Database } from '../store/database.js';
 import type { Owner, Store } from '../store/types.js';
+import type { Upstream } from '../upstream/upstream.js';
 import { AUTO_CHUNKING } from './chunk.js';
 import type { KnowledgeConfig } from './config.js';
+import { type Embedder, upstreamEmbedder } from './embed.js';
 import { Indexer } from './indexer.js';
 import { extractText } from './parse.js';
 import { checkPdfBytes } from './pdf.js';
+import type { Semantic } from './search.js';
 import { checkFilename, kindOfMime, sniff } from './sniff.js';
 import { KnowledgeStore, type StoredFile, type VectorStoreFields } from './storage.js';
 import type { Attributes, FileBatch, StaticChunking, VectorStore, VectorStoreFile } from './types.js';
+import { VectorIndex } from './vectors.js';
 
 /** A file to attach, with its own settings (a batch's `files` entry) or the request's. */
 export interface AttachInput {
@@ -31,14 +35,21 @@ export interface AttachInput {
 export class Knowledge {
   readonly store: KnowledgeStore;
   readonly indexer: Indexer;
+  /**
+   * With an embedding model: what `searchKnowledge` needs for hybrid ranking (pass it as
+   * `options.semantic`); undefined without one (offline), where full-text search ranks alone.
+   */
+  readonly semantic: Semantic | undefined;
 
   constructor(
     db: Database,
     readonly config: KnowledgeConfig,
     onError: (error: unknown) => void = () => {},
+    embedder?: Embedder,
   ) {
     this.store = new KnowledgeStore(db);
-    this.indexer = new Indexer(this.store, onError, config.pdf);
+    this.indexer = new Indexer(this.store, onError, config.pdf, embedder);
+    this.semantic = embedder && { embedder, vectors: new VectorIndex() };
   }
 
   // ── files ────────────────────────────────────────────────────────────────────────────────────────────
@@ -281,11 +292,23 @@ export function createKnowledge(deps: {
   store: Pick<Store, 'database'>;
   config: { knowledge: KnowledgeConfig };
   metrics?: Pick<Metrics, 'inc'> | undefined;
+  /** With `config.knowledge.embeddingModel`: chunks and queries are embedded through it (hybrid ranking). */
+  upstream?: Pick<Upstream, 'client' | 'kind'> | undefined;
 }): Knowledge {
-  const knowledge = new Knowledge(deps.store.database(), deps.config.knowledge, (error) => {
-    if (error instanceof ProxyError) return;
-    deps.metrics?.inc('parley_indexing_errors_total', 'Files that failed to index for a server error.', {});
-  });
+  const model = deps.config.knowledge.embeddingModel;
+  const embedder =
+    model && deps.upstream && deps.upstream.kind !== 'offline'
+      ? upstreamEmbedder(deps.upstream.client, model)
+      : undefined;
+  const knowledge = new Knowledge(
+    deps.store.database(),
+    deps.config.knowledge,
+    (error) => {
+      if (error instanceof ProxyError) return;
+      deps.metrics?.inc('parley_indexing_errors_total', 'Files that failed to index for a server error.', {});
+    },
+    embedder,
+  );
   // In the background: a slow database must not hold up the proxy's start.
   void knowledge.indexer.resume().catch(() => {});
   return knowledge;

@@ -445,12 +445,14 @@ export class KnowledgeStore {
     fileId: string,
     chunks: readonly string[],
     usageBytes: number,
+    embeddings?: { model: string; vectors: readonly Uint8Array[] },
   ): Promise<void> {
     await this.db.transaction(async (tx: Queryable) => {
       const { rowCount } = await tx.query(
-        `UPDATE parley_vector_store_files SET status = 'completed', usage_bytes = $3, last_error = NULL
+        `UPDATE parley_vector_store_files
+          SET status = 'completed', usage_bytes = $3, last_error = NULL, embedding_model = $4
           WHERE vector_store_id = $1 AND file_id = $2 AND status = 'in_progress'`,
-        [vectorStoreId, fileId, usageBytes],
+        [vectorStoreId, fileId, usageBytes, embeddings?.model ?? null],
       );
       if (rowCount === 0) return;
       await tx.query('DELETE FROM parley_chunks WHERE vector_store_id = $1 AND file_id = $2', [
@@ -460,10 +462,15 @@ export class KnowledgeStore {
       // In slices, so that no statement carries a whole book of parameters at once.
       for (let from = 0; from < chunks.length; from += 500) {
         const slice = chunks.slice(from, from + 500);
+        // Vectors travel as hex text: arrays of bytea bind alike on PGlite and node-postgres that way.
+        const vectors = embeddings?.vectors
+          .slice(from, from + 500)
+          .map((vector) => Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('hex'));
         await tx.query(
-          `INSERT INTO parley_chunks (vector_store_id, file_id, position, text)
-            SELECT $1, $2, position, text FROM unnest($3::int[], $4::text[]) AS c (position, text)`,
-          [vectorStoreId, fileId, slice.map((_, i) => from + i), slice],
+          `INSERT INTO parley_chunks (vector_store_id, file_id, position, text, embedding)
+            SELECT $1, $2, position, text, decode(embedding, 'hex')
+            FROM unnest($3::int[], $4::text[], $5::text[]) AS c (position, text, embedding)`,
+          [vectorStoreId, fileId, slice.map((_, i) => from + i), slice, vectors ?? slice.map(() => null)],
         );
       }
     });
