@@ -382,7 +382,14 @@ class ToolCalls {
       return { kind: 'failed', error: tooManySearches() };
     }
     this.live.toolCalls += this.#made;
-    const tokens = searched > 0 ? await this.searches!.run(calls.length === 0 ? usage : null) : 0;
+    let tokens = 0;
+    try {
+      if (searched > 0) tokens = await this.searches!.run(calls.length === 0 ? usage : null);
+    } catch (error) {
+      // The segment is paid for already: fail the run here, not through the segment's failure path.
+      this.abandon('failed');
+      return { kind: 'failed', error: searchFailed(error) };
+    }
     if (calls.length === 0) return { kind: 'searched', tokens };
     const step: RunStep = {
       ...this.#step!,
@@ -408,6 +415,11 @@ class ToolCalls {
       data: ended,
     });
   }
+}
+
+function searchFailed(error: unknown): ProxyError {
+  if (error instanceof ProxyError) return error;
+  return new ProxyError(ErrorCode.Server, 'The knowledge files could not be searched.', { cause: error });
 }
 
 function tooManySearches(): ProxyError {
