@@ -29,6 +29,7 @@ const benches = [
     script: join(here, 'scale.ts'),
   },
   { name: 'dialogue', title: 'The offline model in character', script: join(here, 'dialogue.ts') },
+  { name: 'speech', title: 'Speech: time to first audio, proxy overhead', script: join(here, 'speech.ts') },
 ];
 
 let failed = 0;
