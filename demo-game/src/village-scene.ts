@@ -1,3 +1,4 @@
+import { stripCitations } from '@parley/dialogue';
 import { ParleyEvents, type ParleyNpc } from '@parley/phaser';
 import * as Phaser from 'phaser';
 import { CAST, type CastMember, type NpcId, type ToolWorld } from './cast.ts';
@@ -471,7 +472,12 @@ export class VillageScene extends Phaser.Scene {
     try {
       const { messages } = await npc.npc.conversation({ key: npc.conversationKey }).history({ limit: 6 });
       if (this.parley.activeNpc !== npc) return;
-      const lines = messages.map((m) => ({ role: m.role, text: m.text, event: m.event === true }));
+      // Odo's lines keep the markers of what they cite, as stored: the panel shows them as the box did.
+      const lines = messages.map((m) => ({
+        role: m.role,
+        text: stripCitations(m.text),
+        event: m.event === true,
+      }));
       this.#hud.showHistory(npc.name, lines, this.#dialogueOnScreen());
     } catch {
       // No history (the proxy is down): the conversation still opens.

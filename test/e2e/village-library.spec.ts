@@ -61,6 +61,14 @@ test('Odo answers from his chronicle, offline, with the source under his reply a
   await mkdir(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, 'village-odo-book.png') });
 
+  // Back with Odo later, the 'Earlier with' panel shows his answer as the box did, without the marker.
+  await village.leave();
+  await village.talkTo('odo');
+  const history = page.locator('#hud-history');
+  await expect(history).toContainText('Earlier with Odo');
+  await expect(history).toContainText('moonwick oil from the marsh at Hollow Fen.');
+  await expect(history).not.toContainText('【');
+
   // What the chronicle says moves the quest on: lit with moonwick, the lantern earns the password.
   expect(await village.say('odo', 'Light the lantern with olive oil.')).toMatch(/not the oil/i);
   await expect(quest).toHaveAttribute('data-stage', 'oil');
