@@ -7,7 +7,7 @@ import type {
 import { describe, expect, it } from 'vitest';
 import { createOfflineFetch, OFFLINE_BASE_URL } from './fetch.js';
 import { generateReply, type OfflineReply } from './reply.js';
-import { BROM, ODO, OPEN_GATE, talk } from './test-fixtures.js';
+import { BROM, MIRA, ODO, OPEN_GATE, talk } from './test-fixtures.js';
 
 /** The tool exactly as the proxy offers it (file-search contract, section 1). */
 const FILE_SEARCH_TOOL: ChatCompletionFunctionTool = {
@@ -83,16 +83,23 @@ describe('calling file_search', () => {
     ]);
   });
 
-  it.each(['Hello!', 'Who are you?', 'How are you today?', 'What should I do next?', 'Thanks, friend.'])(
-    'answers «%s» itself, as before',
-    (line) => {
-      const offered = generateReply(request(talk(ODO, line)), 1);
-      const plain = generateReply(request(talk(ODO, line), { tools: undefined }), 1);
-      expect(offered.kind).toBe('text');
-      expect(text(offered)).not.toContain('【');
-      expect(plain.kind).toBe('text');
-    },
-  );
+  it.each([
+    'Hello!',
+    'Who are you?',
+    'How are you today?',
+    'What should I do next?',
+    'Thanks, friend.',
+    'Do you have a lantern?',
+    'What do you study?',
+    'Is there any work for a traveller?',
+    "What's my name?",
+  ])('answers «%s» itself, as before', (line) => {
+    const offered = generateReply(request(talk(ODO, line)), 1);
+    const plain = generateReply(request(talk(ODO, line), { tools: undefined }), 1);
+    expect(offered.kind).toBe('text');
+    expect(text(offered)).not.toContain('【');
+    expect(plain.kind).toBe('text');
+  });
 
   it('makes a game call when the line asks for a game action, even phrased as a question', () => {
     const reply = generateReply(
@@ -169,6 +176,13 @@ describe('answering from the passages', () => {
     const none = `No passage in the knowledge files matches "${line}".`;
     const reply = text(generateReply(request(searched(BROM, line, none)), 1));
     expect(reply).toMatch(/dusk/);
+    expect(reply).not.toContain('【');
+  });
+
+  it('answers from its own lore when that shares more words with the line than any passage', () => {
+    const line = 'Why is the mill by the river broken?';
+    const reply = text(generateReply(request(searched(MIRA, line, PASSAGES)), 1));
+    expect(reply).toContain('The mill by the river has been broken for a week.');
     expect(reply).not.toContain('【');
   });
 

@@ -8,14 +8,14 @@ import type {
   ChatCompletionToolChoiceOption,
   ChatCompletionToolMessageParam,
 } from 'openai/resources/chat/completions';
-import { type Act, readAct } from './acts.js';
+import { type Act, asksForWork, readAct } from './acts.js';
 import { type Fact, mentions } from './facts.js';
 import { asksAboutPlayer } from './memory-note.js';
 import { splitSentences } from './persona.js';
 import { readLineIntents } from './small-talk.js';
 import type { AddPart, Speaker } from './speaker.js';
 import type { PlannedCall } from './tool-decisions.js';
-import { asksAdvice, sayOnce } from './topic-answers.js';
+import { asksAdvice, loreScore, sayOnce } from './topic-answers.js';
 import { asSentence, capitalize, contentKeys } from './words.js';
 
 /** The function name the proxy gives the tool. */
@@ -60,8 +60,8 @@ const ASKS_TO_BE_TOLD =
 
 /**
  * Whether the player's line is a question about the world worth looking up: a question or a request to be
- * told something, about something (not "who are you", "how are you", "what should I do now", a threat, or
- * a thing the game's facts already settle).
+ * told something, about something (not "who are you", "how are you", "what should I do now", "any work?",
+ * the NPC itself or the player, a threat, or a thing the game's facts already settle).
  */
 export function asksToLookUp(
   userText: string,
@@ -72,11 +72,24 @@ export function asksToLookUp(
   const intents = readLineIntents(userText, s.persona);
   if (!intents.question && !ASKS_TO_BE_TOLD.test(userText)) return false;
   if (intents.identity || intents.role || intents.mood || act === 'hostile') return false;
-  if (asksAdvice(userText) || asksAboutPlayer(userText) || facts.some((f) => mentions(f, userText)))
-    return false;
+  if (asksAdvice(userText) || asksForWork(userText)) return false;
+  if (asksAboutPlayer(userText) || asksAboutNpc(userText)) return false;
+  if (facts.some((f) => mentions(f, userText))) return false;
   const keys = contentKeys(userText);
   for (const own of contentKeys(s.persona.name ?? '')) keys.delete(own);
   return keys.size > 0;
+}
+
+/**
+ * "Do you have a lantern?", "What do you study?": a question about the NPC itself, which it answers from
+ * what it is, not from the books. "Can you tell me…" and "Do you know…" are only courtesy.
+ */
+function asksAboutNpc(userText: string): boolean {
+  const rest = userText.replace(
+    /\b(?:(?:can|could|would|will) you (?:please )?(?:tell|explain|describe|say|show)|do you know|have you heard|you know)\b/gi,
+    ' ',
+  );
+  return /\b(?:you|your|yours|yourself)\b/i.test(rest);
 }
 
 /** The call the model makes: the player's line, as they said it, is the query. */
@@ -110,6 +123,8 @@ export function readPassages(text: string): Passage[] {
 export interface Citation {
   readonly sentence: string;
   readonly passage: Passage;
+  /** How many of the line's words the sentence shares. */
+  readonly score: number;
 }
 
 /**
@@ -139,13 +154,14 @@ export function bestCitation(
       if (better) best = { sentence: asSentence(sentence), passage, score, fresh, rank: passage.index };
     }
   }
-  return best && { sentence: best.sentence, passage: best.passage };
+  return best && { sentence: best.sentence, passage: best.passage, score: best.score };
 }
 
 /**
  * The answer to a line the model looked up: the best sentence of the passages with its marker right after
  * it (the topic named first, "The mill? …", when the sentence does not say it). Returns whether a passage
- * answered; when none did, the NPC answers from what it knows itself, or says it does not know.
+ * answered; when none did, or the NPC's own lore shares more words with the line, it answers from what it
+ * knows itself, or says it does not know.
  */
 export function addCitedAnswer(
   userText: string,
@@ -155,7 +171,8 @@ export function addCitedAnswer(
   add: AddPart,
 ): boolean {
   const cited = bestCitation(userText, passages, s);
-  if (!cited) return false;
+  // The NPC's own knowledge answers better: a passage that merely shares a word is no better an answer.
+  if (!cited || cited.score < loreScore(userText, s)) return false;
   const { sentence, passage } = cited;
   const fresh = s.isFresh(sentence);
   const echo =

@@ -170,7 +170,7 @@ function bestLore(
   s: Speaker,
   keys: ReadonlySet<string>,
   userText: string,
-): { text: string; fresh: boolean } | undefined {
+): { text: string; fresh: boolean; score: number } | undefined {
   const work = asksForWork(userText);
   const rumours =
     keys.has(keyOf('rumour')) || /\bany news\b|\bwhat'?s new\b|\blatest\b|\bheard anything\b/i.test(userText);
@@ -198,6 +198,11 @@ function bestLore(
       best = { text, score, fresh };
   }
   return best;
+}
+
+/** How well the NPC's own lore answers the line: about the words its best sentence shares with it (0: none). */
+export function loreScore(userText: string, s: Speaker): number {
+  return Math.floor(bestLore(s, lineKeys(userText, s), userText)?.score ?? 0);
 }
 
 /** A relevant lore sentence not said yet, if there is one. */
