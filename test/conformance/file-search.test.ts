@@ -431,6 +431,7 @@ describe('file_search in runs, offline', () => {
   it('the offline model searches, answers from the passage and cites it', async () => {
     const { storeId, fileId } = await library(client);
     const assistant = await client.beta.assistants.create({
+      model: 'gpt-4o-mini',
       name: 'Odo',
       instructions: 'You are Odo the scholar of Varn.',
       tools: [{ type: 'file_search' }],
