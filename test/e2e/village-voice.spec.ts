@@ -147,3 +147,60 @@ test('push-to-talk: holding V beside a villager records the microphone and the t
     await fake.close();
   }
 });
+
+test('push-to-talk offline: the proxy has no transcription model, so the browser’s own recognition listens', async ({
+  page,
+  village,
+}) => {
+  test.setTimeout(120_000);
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  // Chromium's recogniser needs Google's servers: a stand-in with the Web Speech API's shape answers here.
+  await page.addInitScript(() => {
+    class StandInRecognition {
+      lang = '';
+      continuous = false;
+      interimResults = false;
+      onresult: ((event: unknown) => void) | null = null;
+      onerror: ((event: unknown) => void) | null = null;
+      onend: (() => void) | null = null;
+      start() {
+        const w = window as unknown as { __recognitions?: string[] };
+        w.__recognitions = [...(w.__recognitions ?? []), this.lang];
+        const result = Object.assign([{ transcript: 'Where is the mill?' }], { isFinal: true });
+        setTimeout(() => this.onresult?.({ results: [result] }), 200);
+      }
+      stop() {
+        setTimeout(() => this.onend?.(), 20);
+      }
+      abort() {
+        setTimeout(() => this.onend?.(), 20);
+      }
+    }
+    Object.assign(window, {
+      SpeechRecognition: StandInRecognition,
+      webkitSpeechRecognition: StandInRecognition,
+    });
+  });
+  const uploads: number[] = [];
+  page.on('request', (request) => {
+    if (request.url().endsWith('/v1/audio/transcriptions'))
+      uploads.push(request.postDataBuffer()?.length ?? 0);
+  });
+  await village.open('Start', '/');
+  await village.talkTo('marta');
+  await village.leave();
+  await page.keyboard.down('v');
+  const input = page.locator('input[data-parley="input"]');
+  await expect(input).toHaveAttribute('placeholder', /Listening/);
+  await page.waitForTimeout(1_000);
+  await page.keyboard.up('v');
+  await expect(input).toHaveValue('Where is the mill?');
+  expect(
+    await page.evaluate(() => (window as unknown as { __recognitions?: string[] }).__recognitions),
+  ).toEqual(['en']);
+  // The proxy was only asked whether it transcribes (a form without audio): no recording went to it.
+  expect(uploads).toHaveLength(1);
+  expect(uploads[0]).toBeLessThan(1_000);
+  expect(pageErrors).toEqual([]);
+});
