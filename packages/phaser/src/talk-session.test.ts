@@ -1,4 +1,4 @@
-import type { DialogueError, DialogueEvent, Turn } from '@parley/dialogue';
+import { type DialogueError, type DialogueEvent, stripCitations, type Turn } from '@parley/dialogue';
 import { describe, expect, it } from 'vitest';
 import { FastForward } from './fast-forward.js';
 import { type Mirror, type PageLayout, TalkSession, type TalkSessionOptions } from './talk-session.js';
@@ -44,10 +44,10 @@ function fakeTurn() {
 }
 
 function mirror() {
-  const lines: Array<{ speaker: string; text: string; state: string }> = [];
+  const lines: Array<{ speaker: string; text: string; state: string; kind?: string }> = [];
   const m: Mirror = {
-    add(speaker, text, state = 'streaming') {
-      const line = { speaker, text, state: state as string };
+    add(speaker, text, state = 'streaming', kind) {
+      const line = { speaker, text, state: state as string, ...(kind && { kind }) };
       lines.push(line);
       return {
         update: (next) => {
@@ -392,5 +392,56 @@ describe('TalkSession', () => {
     spoken = undefined;
     session.tick(10_000);
     expect(session.view.text).toBe(text);
+  });
+});
+
+describe('TalkSession with citations', () => {
+  const STORED = 'The bell was cast in 812 【0†chronicle.md】. It rang twice.';
+  const SHOWN = 'The bell was cast in 812. It rang twice.';
+  const citations = [{ fileId: 'file-1', filename: 'chronicle.md', quote: 'The bell was cast in 812' }];
+
+  it('types the reply without its markers, and shows the source under it once typed', async () => {
+    const { session, turns, lines } = setup();
+    session.open();
+    session.send('When was the bell cast?');
+    const { push } = turns[0]!;
+    push({ type: 'turn.start', runId: 'run_1', threadId: 'thread_1' });
+    const partial = 'The bell was cast in 812 【0†chron';
+    push({ type: 'text.delta', delta: partial, text: partial });
+    await tick();
+    // Not even the start of a marker shows.
+    expect(lines[1]!.text).toBe('The bell was cast in 812');
+    push({ type: 'text.delta', delta: STORED.slice(partial.length), text: STORED });
+    push({ type: 'turn.end', text: STORED, status: 'completed', runId: 'run_1', usage: null, citations });
+    await session.settled();
+    expect(lines.slice(1)).toEqual([
+      { speaker: 'Brom', text: SHOWN, state: 'done' },
+      { speaker: 'Brom', text: '— from chronicle.md', state: 'done', kind: 'source' },
+    ]);
+    session.tick(1_000);
+    expect(session.view.source).toBe(''); // still typing
+    session.tick(10_000);
+    expect(session.view.text).toBe(SHOWN);
+    expect(session.view.source).toBe('— from chronicle.md');
+    // The next line starts without it.
+    session.send('Thanks.');
+    expect(session.view.source ?? '').toBe('');
+  });
+
+  it('tells the turn how much the player saw counting the markers, as the proxy stores the line', async () => {
+    const { session, turns } = setup();
+    session.open();
+    session.send('When was the bell cast?');
+    const { push, interrupts } = turns[0]!;
+    push({ type: 'turn.start', runId: 'run_1', threadId: 'thread_1' });
+    push({ type: 'text.delta', delta: STORED, text: STORED });
+    await tick();
+    session.tick(3_000);
+    const shown = session.view.text;
+    expect(shown.length).toBeGreaterThan(26);
+    expect(session.interrupt()).toBe(true);
+    // Past the marker: the stored line is cut after it, where the player's text ends.
+    expect(interrupts).toEqual([shown.length + ' 【0†chronicle.md】'.length]);
+    expect(stripCitations(STORED.slice(0, interrupts[0]))).toBe(shown);
   });
 });
