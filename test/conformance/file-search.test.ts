@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import OpenAI, { toFile } from 'openai';
 import type { AssistantStreamEvent } from 'openai/resources/beta/assistants';
 import type { FileCitationAnnotation } from 'openai/resources/beta/threads/messages';
@@ -498,5 +500,107 @@ describe('file_search in runs, over budget', () => {
     if (text.type !== 'text') throw new Error('expected text');
     expect(text.text.value).not.toBe('');
     expect(text.text.value).not.toContain('Fake reply');
+  });
+});
+
+/** A toy embedding model that knows synonyms full-text search does not: one dimension per concept. */
+const CONCEPTS = [
+  ['founded', 'built', 'raised'],
+  ['city', 'town', 'varn'],
+];
+function conceptVector(text: string): number[] {
+  const vector = new Array<number>(CONCEPTS.length + 1).fill(0);
+  for (const word of text.toLowerCase().match(/[a-z]+/g) ?? []) {
+    const concept = CONCEPTS.findIndex((words) => words.includes(word));
+    vector[concept >= 0 ? concept : CONCEPTS.length]! += concept >= 0 ? 1 : 0.05;
+  }
+  return vector;
+}
+
+/** An upstream that embeds with {@link conceptVector} and hands chat completions to the fake upstream. */
+async function startEmbeddingUpstream(fake: FakeUpstream): Promise<{ url: string; server: Server }> {
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    if (!req.url?.endsWith('/embeddings')) {
+      const answer = await fetch(`${fake.url}${req.url!.replace(/^\/v1/, '')}`, {
+        method: req.method ?? 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: raw,
+      });
+      res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain' });
+      for await (const chunk of answer.body ?? []) res.write(chunk);
+      res.end();
+      return;
+    }
+    const body = JSON.parse(raw) as { input: string | string[]; model: string; encoding_format?: string };
+    const inputs = Array.isArray(body.input) ? body.input : [body.input];
+    const encode = (vector: number[]) =>
+      body.encoding_format === 'base64'
+        ? Buffer.from(new Float32Array(vector).buffer).toString('base64')
+        : vector;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        object: 'list',
+        data: inputs.map((input, index) => ({
+          object: 'embedding',
+          index,
+          embedding: encode(conceptVector(input)),
+        })),
+        model: body.model,
+        usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, server };
+}
+
+describe('file_search in runs, with an embedding model', () => {
+  let fake: FakeUpstream;
+  let upstream: { url: string; server: Server };
+  let proxy: Proxy;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    fake = await startFakeUpstream();
+    upstream = await startEmbeddingUpstream(fake);
+    ({ proxy, client } = await start(
+      proxyEnv('fake', fake, { OPENAI_BASE_URL: upstream.url, PARLEY_EMBEDDING_MODEL: 'concept-embed' }),
+    ));
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await new Promise((resolve) => upstream.server.close(resolve));
+    await fake.close();
+  });
+
+  it("the run's search ranks by meaning too: a question in other words finds its passage", async () => {
+    const { storeId, fileId } = await library(client);
+    const assistant = await client.beta.assistants.create({
+      model: 'gpt-4o-mini',
+      tools: [{ type: 'file_search' }],
+      tool_resources: { file_search: { vector_store_ids: [storeId] } },
+    });
+    const thread = await client.beta.threads.create({
+      messages: [{ role: 'user', content: 'Who built the town?' }],
+    });
+    // No word of the query but 'the' is in the chronicle: full-text search alone finds nothing.
+    fake.enqueue(
+      { kind: 'tools', calls: [{ name: 'file_search', arguments: '{"query":"Who built the town?"}' }] },
+      { kind: 'text', text: `Ysolde did.${MARKER}` },
+    );
+    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id }, POLL);
+    expect(run.status).toBe('completed');
+    const [step] = (await client.beta.threads.runs.steps.list(run.id, { thread_id: thread.id, order: 'asc' }))
+      .data;
+    expect(fileSearchCalls(step!)[0]!.file_search.results![0]).toMatchObject({
+      file_id: fileId,
+      file_name: FILE_NAME,
+    });
+    const passages = (fake.requests.at(-1)!.body['messages'] as ChatMessage[]).find((m) => m.role === 'tool');
+    expect(passages?.content).toContain('Queen Ysolde');
   });
 });

@@ -82,17 +82,17 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   await defineGameAssistants(store, config, upstream.defaultModel);
   const assistantFor = async (owner: string, id: string) =>
     (await store.getAssistant(owner, id)) ?? (await store.getAssistant(GAME_OWNER, id));
+  // Files and vector stores, indexed in the background on the store's own database.
+  const knowledge = createKnowledge({ store, config, metrics, upstream });
   // Where live runs are known: this process alone, or PostgreSQL (+ Redis) shared with other instances.
   const shared = await createSharedRunState(config, log);
   const engine = createEngine(
     config,
-    { store, upstream, guard, limiter, moderator, metrics, assistantFor },
+    { store, upstream, guard, limiter, moderator, metrics, assistantFor, semantic: knowledge.semantic },
     shared,
   );
   const recovered = await engine.recover();
   if (recovered > 0) log.info('recovered runs left unfinished by a previous process', { count: recovered });
-  // Files and vector stores, indexed in the background on the store's own database.
-  const knowledge = createKnowledge({ store, config, metrics, upstream });
   await indexLore(knowledge, config.policy.lore, log);
   const router = createRoutes({
     knowledge,
@@ -181,16 +181,18 @@ function createEngine(
     moderator: EngineGuards['moderator'];
     metrics: Metrics;
     assistantFor: NonNullable<EngineGuards['assistant']>;
+    semantic: EngineGuards['semantic'];
   },
   shared: SharedRunState,
 ): RunEngine {
-  const { store, upstream, guard, limiter, moderator, metrics, assistantFor } = parts;
+  const { store, upstream, guard, limiter, moderator, metrics, assistantFor, semantic } = parts;
   return new RunEngine(
     store,
     upstream,
     { ...config, sweepMs: config.cluster.sweepMs },
     {
       assistant: assistantFor,
+      semantic,
       limiter,
       moderator,
       policy: guard,

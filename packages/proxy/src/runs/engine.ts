@@ -83,6 +83,7 @@ export class RunEngine {
       guards: this.#guards,
       log: this.#log,
       contextTokens: config.contextTokens,
+      semantic: options.semantic,
       memory: threadMemory(store, upstream, this.#guards),
       onTurn: undefined,
     };

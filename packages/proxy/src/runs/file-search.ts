@@ -14,7 +14,7 @@ import {
   type Usage,
 } from '@parley/protocol';
 import { newId, nowSeconds } from '../ids.js';
-import { searchKnowledge } from '../knowledge/search.js';
+import { type Semantic, searchKnowledge } from '../knowledge/search.js';
 import { makeStep } from '../objects.js';
 import type { Queryable } from '../store/database.js';
 import { estimateTokens } from '../tokens.js';
@@ -108,6 +108,7 @@ export class FileSearches {
     private readonly live: LiveRun,
     private readonly log: RunEventLog,
     private readonly db: () => Queryable,
+    private readonly semantic?: Semantic,
   ) {}
 
   /** How many calls the model has made in this segment. */
@@ -144,13 +145,10 @@ export class FileSearches {
     const tool_calls: FileSearchToolCall[] = [];
     for (const call of this.#calls.values()) {
       const query = searchQuery(call.arguments);
-      const found = await searchKnowledge(
-        this.db(),
-        this.live.owner,
-        this.live.vectorStores,
-        query,
-        settings,
-      );
+      const found = await searchKnowledge(this.db(), this.live.owner, this.live.vectorStores, query, {
+        ...settings,
+        semantic: this.semantic,
+      });
       const results: FileSearchResult[] = found.map((hit) => ({
         file_id: hit.file_id,
         file_name: hit.filename,

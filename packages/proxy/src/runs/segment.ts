@@ -16,6 +16,7 @@ import {
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { ProxyError } from '../errors.js';
 import { newId, nowSeconds } from '../ids.js';
+import type { Semantic } from '../knowledge/search.js';
 import { makeStep } from '../objects.js';
 import type { Store } from '../store/types.js';
 import { estimateMessageTokens, estimateTokens } from '../tokens.js';
@@ -55,6 +56,8 @@ export interface SegmentHost {
   guards: TurnGuards;
   log: RunEventLog;
   contextTokens: number;
+  /** Hybrid ranking for `file_search` (an embedding model is configured); full text alone without it. */
+  semantic?: Semantic | undefined;
   /** Summaries of the lines that fall out of a prompt, by the upstream (none offline: the extractive note). */
   memory?: ThreadMemory | undefined;
   onTurn?:
@@ -127,7 +130,7 @@ class Segment {
     const citations = new CitationScanner((index, name) => resolverFor(live.searches)(index, name));
     this.#reply = new ReplyWriter(live.run, host.log, live.writes, undefined, citations);
     const searches = fileSearchTool(live.run.tools)
-      ? new FileSearches(live, host.log, () => host.store.database())
+      ? new FileSearches(live, host.log, () => host.store.database(), host.semantic)
       : undefined;
     this.#calls = new ToolCalls(
       live,

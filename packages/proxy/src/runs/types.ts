@@ -1,5 +1,6 @@
 import type { Assistant, Run, Usage } from '@parley/protocol';
 import type { ProxyConfig } from '../config.js';
+import type { Semantic } from '../knowledge/search.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { Moderator } from '../ops/moderation.js';
 import type { PolicyGuard } from '../policy/policy.js';
@@ -29,6 +30,8 @@ export interface EngineGuards {
   policy?: PolicyGuard;
   /** Answer over-budget players with an in-character line instead of a 429. */
   cannedReplies?: boolean;
+  /** Hybrid ranking for `file_search` when an embedding model is configured (the knowledge service's). */
+  semantic?: Semantic | undefined;
   /** Upstream watchdogs, milliseconds: before the first token, between tokens, for the whole segment. */
   timeouts?: { firstTokenMs: number; idleMs: number; totalMs: number };
   onTurn?: (event: {
