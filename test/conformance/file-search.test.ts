@@ -339,6 +339,39 @@ describe('file_search in runs, with the fake upstream', () => {
     expectCitation(text.text.value, text.text.annotations, fileId);
   });
 
+  it("a search waits for the thread's files still being indexed, as OpenAI's runs did", async () => {
+    const { storeId, fileId } = await library(client);
+    const reader = await client.beta.assistants.create({
+      model: 'gpt-4o-mini',
+      tools: [{ type: 'file_search' }],
+    });
+    const thread = await client.beta.threads.create({
+      messages: [{ role: 'user', content: question }],
+      tool_resources: { file_search: { vector_store_ids: [storeId] } },
+    });
+    // The file is put back in the indexer's hands: a search now would not see it until it is done.
+    const db = proxy.store.database();
+    const setStatus = (status: string) =>
+      db.query('UPDATE parley_vector_store_files SET status = $1 WHERE vector_store_id = $2', [
+        status,
+        storeId,
+      ]);
+    await setStatus('in_progress');
+    fake.enqueue(searchFor('Queen Ysolde'), { kind: 'text', text: reply });
+    const polled = client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: reader.id }, POLL);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await setStatus('completed');
+    const run = await polled;
+    expect(run.status).toBe('completed');
+    const [step] = (await client.beta.threads.runs.steps.list(run.id, { thread_id: thread.id, order: 'asc' }))
+      .data;
+    expect(fileSearchCalls(step!)[0]!.file_search.results![0]).toMatchObject({ file_id: fileId });
+    const [answer] = (await client.beta.threads.messages.list(thread.id, { run_id: run.id })).data;
+    const text = answer!.content[0]!;
+    if (text.type !== 'text') throw new Error('expected text');
+    expectCitation(text.text.value, text.text.annotations, fileId);
+  });
+
   it('a marker that cites no passage of the run stays text, without annotation', async () => {
     const thread = await askedThread();
     fake.enqueue(searchFor('Varn'), { kind: 'text', text: 'Ysolde did.【4†lore of varn.md】【0†other.md】' });

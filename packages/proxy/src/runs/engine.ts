@@ -177,6 +177,7 @@ export class RunEngine {
       for (const message of added) await this.store.putMessage(owner, message);
       const live = this.#track(owner, run, assistant.name, params.stream === true);
       live.vectorStores = vectorStoreIds(assistant.tool_resources, thread.tool_resources);
+      live.threadVectorStores = vectorStoreIds(thread.tool_resources);
       live.searchContent = options.searchContent === true;
       live.history = [...history.map((message) => refused.get(message.id) ?? message), ...added];
       live.graceMs = Math.min(options.graceMs ?? 0, this.config.resumeGraceMs);
@@ -410,6 +411,7 @@ export class RunEngine {
     live.continued = true;
     const thread = await this.store.getThread(owner, run.thread_id).catch(() => undefined);
     live.vectorStores = vectorStoreIds(assistant?.tool_resources, thread?.tool_resources);
+    live.threadVectorStores = vectorStoreIds(thread?.tool_resources);
     await this.#signals.send(run.id, { type: 'adopted', by: this.#registry.instanceId });
     if (run.status === 'requires_action') this.#scheduleExpiry(live);
     return live;

@@ -39,6 +39,33 @@ export const DEFAULT_MAX_RESULTS = 5;
 /** The ranker Parley's full-text ranking stands in for (OpenAI's only named ranker). */
 const RANKER = 'default_2024_08_21';
 
+/**
+ * How long a search waits for files of the thread's vector stores still being indexed (a player's fresh
+ * attachment), as OpenAI's runs did (60 s); the assistant's stores are searched as they stand.
+ */
+export const THREAD_INDEXING_WAIT_MS = 60_000;
+const INDEXING_POLL_MS = 50;
+
+/* The knowledge tables' own statuses (knowledge/): a file of these stores still being indexed. */
+const INDEXING = `SELECT 1 FROM parley_vector_store_files
+  WHERE vector_store_id = ANY($1::text[]) AND status = 'in_progress' LIMIT 1`;
+
+/** Waits until no file of `storeIds` is being indexed, or `waitMs` has passed, or `signal` aborts. */
+export async function indexed(
+  db: Queryable,
+  storeIds: readonly string[],
+  waitMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (storeIds.length === 0) return;
+  const until = Date.now() + waitMs;
+  while (!signal?.aborted && Date.now() < until) {
+    const { rows } = await db.query(INDEXING, [[...storeIds]]);
+    if (rows.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, INDEXING_POLL_MS));
+  }
+}
+
 /** The `include[]` value that asks for the passages' text in `file_search` steps. */
 export const RESULTS_CONTENT = 'step_details.tool_calls[*].file_search.results[*].content';
 
@@ -109,6 +136,7 @@ export class FileSearches {
     private readonly log: RunEventLog,
     private readonly db: () => Queryable,
     private readonly semantic?: Semantic,
+    private readonly signal?: AbortSignal,
   ) {}
 
   /** How many calls the model has made in this segment. */
@@ -142,6 +170,7 @@ export class FileSearches {
    */
   async run(usage: Usage | null): Promise<number> {
     const settings = searchSettings(this.live.run.tools);
+    await indexed(this.db(), this.live.threadVectorStores, THREAD_INDEXING_WAIT_MS, this.signal);
     const tool_calls: FileSearchToolCall[] = [];
     for (const call of this.#calls.values()) {
       const query = searchQuery(call.arguments);

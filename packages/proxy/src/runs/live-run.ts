@@ -43,6 +43,8 @@ export interface LiveRun {
   shown: number | undefined;
   /** The vector stores the run's `file_search` searches (the assistant's and the thread's). */
   vectorStores: string[];
+  /** Those of them that are the thread's (a search waits for their files still being indexed). */
+  threadVectorStores: string[];
   /** Whether the run's request asked to see the passages' text in its `file_search` steps (`include[]`). */
   searchContent: boolean;
   /** The run's `file_search` calls so far, with their results: what its citation markers may cite. */
@@ -81,6 +83,7 @@ export function newLiveRun(
     history: undefined,
     shown: undefined,
     vectorStores: [],
+    threadVectorStores: [],
     searchContent: false,
     searches: [],
     unlisten: () => {},

@@ -130,7 +130,7 @@ class Segment {
     const citations = new CitationScanner((index, name) => resolverFor(live.searches)(index, name));
     this.#reply = new ReplyWriter(live.run, host.log, live.writes, undefined, citations);
     const searches = fileSearchTool(live.run.tools)
-      ? new FileSearches(live, host.log, () => host.store.database(), host.semantic)
+      ? new FileSearches(live, host.log, () => host.store.database(), host.semantic, signal)
       : undefined;
     this.#calls = new ToolCalls(
       live,
