@@ -29,6 +29,11 @@ const benches = [
     script: join(here, 'scale.ts'),
   },
   { name: 'dialogue', title: 'The offline model in character', script: join(here, 'dialogue.ts') },
+  {
+    name: 'knowledge',
+    title: 'Knowledge: indexing a 300-page PDF, search at 1k and 20k chunks',
+    script: join(here, 'knowledge.ts'),
+  },
   { name: 'speech', title: 'Speech: time to first audio, proxy overhead', script: join(here, 'speech.ts') },
 ];
 

@@ -52,8 +52,12 @@ export class VectorIndex {
     return {
       top(limit, allowed) {
         const found: Array<{ vectorStoreId: string; fileId: string; position: number; cosine: number }> = [];
+        // Unfiltered, only rows at or above the limit-th best score can make it: found with a native sort
+        // of the scores rather than an object per row.
+        const cutoff = allowed ? Number.NEGATIVE_INFINITY : nthBest([...stores.values()], limit);
         for (const [vectorStoreId, { vectors, scores }] of stores) {
           for (let row = 0; row < scores.length; row++) {
+            if (scores[row]! < cutoff) continue;
             const fileId = vectors.fileIds[row]!;
             if (allowed && !allowed.has(`${vectorStoreId}/${fileId}`)) continue;
             found.push({ vectorStoreId, fileId, position: vectors.positions[row]!, cosine: scores[row]! });
@@ -118,6 +122,19 @@ export class VectorIndex {
     this.#floats -= old.matrix.length;
     this.#cache.delete(id);
   }
+}
+
+/** The `n`-th best of all scores (or -∞ when there are fewer). */
+function nthBest(stores: ReadonlyArray<{ scores: Float32Array }>, n: number): number {
+  const total = stores.reduce((sum, store) => sum + store.scores.length, 0);
+  if (total <= n) return Number.NEGATIVE_INFINITY;
+  const all = new Float32Array(total);
+  let at = 0;
+  for (const { scores } of stores) {
+    all.set(scores, at);
+    at += scores.length;
+  }
+  return all.sort()[total - n]!;
 }
 
 /** Every row's dot product with `query` (rows and query are unit vectors: the cosine). */
