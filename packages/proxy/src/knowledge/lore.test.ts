@@ -112,4 +112,23 @@ describe('indexLore', () => {
       expect.stringMatching(/^keepers-ledger\.pdf: /),
     );
   });
+
+  it('a folder that cannot be read is left out with a warning; the others are indexed', async () => {
+    await writeFile(join(folder, 'notes.md'), 'The ferry runs at dawn.');
+    const warnings: string[] = [];
+    const log = { info: () => {}, warn: (message: string) => warnings.push(message) };
+    const reports = await indexLore(
+      knowledge,
+      [
+        { name: 'gone', path: join(folder, 'missing') },
+        { name: 'library', path: folder },
+      ],
+      log,
+    );
+    await knowledge.indexer.idle();
+    expect(reports.map((report) => report.name)).toEqual(['library']);
+    expect(warnings).toEqual(['lore folder not indexed by this instance']);
+    expect(await search('ferry')).toHaveLength(1);
+    await index([]);
+  });
 });

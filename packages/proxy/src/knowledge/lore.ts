@@ -55,7 +55,19 @@ export async function indexLore(
 ): Promise<LoreReport[]> {
   const reports: LoreReport[] = [];
   for (const folder of folders) {
-    const report = await indexFolder(knowledge, folder);
+    let report: LoreReport;
+    try {
+      report = await indexFolder(knowledge, folder);
+    } catch (error) {
+      // Another instance starting at the same moment may have written the same rows first: it indexes the
+      // folder, and this instance serves what it wrote. The hashes are recorded last, so the next start
+      // catches up with anything left half done.
+      log?.warn('lore folder not indexed by this instance', {
+        lore: folder.name,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      continue;
+    }
     for (const { path, reason } of report.skipped)
       log?.warn('lore file skipped', { lore: folder.name, path, reason });
     log?.info('lore ready', {
