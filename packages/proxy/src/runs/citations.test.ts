@@ -26,8 +26,8 @@ function stream(text: string, sizes: number[]) {
   let i = 0;
   while (at < text.length) {
     const size = sizes[i++ % sizes.length]!;
+    perDelta.push(scanner.add(text.slice(at, at + size)).map((note) => note.start_index));
     at = Math.min(text.length, at + size);
-    perDelta.push(scanner.scan(text.slice(0, at)).map((note) => note.start_index));
   }
   return { scanner, perDelta };
 }
@@ -96,11 +96,22 @@ describe('citation markers', () => {
 
   it('does not wait forever on an open bracket that never becomes a marker', () => {
     const scanner = new CitationScanner(resolverFor(searches));
-    let text = 'He said 【 and then ';
-    scanner.scan(text);
-    text += 'x'.repeat(400);
-    scanner.scan(text);
-    text += ' later.【0†chronicle.md】';
-    expect(scanner.scan(text).map((note) => note.text)).toEqual(['【0†chronicle.md】']);
+    scanner.add('He said 【 and then ');
+    scanner.add('x'.repeat(400));
+    const [note] = scanner.add(' later.【0†chronicle.md】');
+    expect(note?.text).toBe('【0†chronicle.md】');
+    expect(note?.start_index).toBe('He said 【 and then '.length + 400 + ' later.'.length);
+  });
+
+  it('keeps only a marker’s length of a long reply to scan, however long the reply', () => {
+    const scanner = new CitationScanner(resolverFor(searches));
+    const word = `${'x'.repeat(2048)} `;
+    let length = 0;
+    for (let i = 0; i < 2000; i++) {
+      scanner.add(word);
+      length += word.length;
+    }
+    const [note] = scanner.add('Done.【0†chronicle.md】');
+    expect(note?.start_index).toBe(length + 'Done.'.length);
   });
 });

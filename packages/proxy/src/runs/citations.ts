@@ -29,20 +29,24 @@ export function resolverFor(searches: readonly FileSearchToolCall[]): CitationRe
 }
 
 /**
- * Finds the markers in a streaming text. `scan` takes the whole text so far and returns the annotations
- * of the markers completed since the previous call; `annotations` holds all of them.
+ * Finds the markers in a streaming text. `add` takes the next piece and returns the annotations of the
+ * markers it completed; `annotations` holds all of them. Only the unscanned tail is kept and searched (at
+ * most a marker's length when no marker is open): searching the whole reply on every delta would make a
+ * long reply quadratic.
  *
  * @example
  * ```ts
  * const scanner = new CitationScanner(resolverFor(searches));
- * scanner.scan('Queen Ysolde founded it.【0†chro'); // []
- * scanner.scan('Queen Ysolde founded it.【0†chronicle.md】'); // [{ type: 'file_citation', start_index: 24, … }]
+ * scanner.add('Queen Ysolde founded it.【0†chro'); // []
+ * scanner.add('nicle.md】'); // [{ type: 'file_citation', start_index: 24, … }]
  * ```
  */
 export class CitationScanner {
   readonly #found: FileCitationAnnotation[] = [];
-  /** Where the next marker can start: text before it holds no unfinished marker. */
-  #from = 0;
+  /** The text not yet settled: from where a marker may still start to the end. */
+  #tail = '';
+  /** Where `#tail` starts in the whole text. */
+  #offset = 0;
 
   constructor(private readonly resolve: CitationResolver) {}
 
@@ -50,11 +54,11 @@ export class CitationScanner {
     return this.#found;
   }
 
-  scan(text: string): FileCitationAnnotation[] {
+  add(piece: string): FileCitationAnnotation[] {
+    const text = this.#tail + piece;
     const fresh: FileCitationAnnotation[] = [];
     const pattern = new RegExp(MARKER.source, 'g');
-    pattern.lastIndex = this.#from;
-    let end = this.#from;
+    let end = 0;
     for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
       end = match.index + match[0].length;
       const fileId = this.resolve(Number(match[1]), match[2]!);
@@ -62,14 +66,18 @@ export class CitationScanner {
       fresh.push({
         type: 'file_citation',
         text: match[0],
-        start_index: match.index,
-        end_index: end,
+        start_index: this.#offset + match.index,
+        end_index: this.#offset + end,
         file_citation: { file_id: fileId },
       });
     }
     // A marker can contain no open bracket, so only the last one after the last marker may be unfinished.
-    const open = text.lastIndexOf('【');
-    this.#from = open >= end && text.length - open < MAX_MARKER_CHARS ? open : text.length;
+    let open = -1;
+    const from = Math.max(end, text.length - MAX_MARKER_CHARS + 1);
+    for (let at = text.indexOf('【', from); at !== -1; at = text.indexOf('【', at + 1)) open = at;
+    const keep = open === -1 ? text.length : open;
+    this.#tail = text.slice(keep);
+    this.#offset += keep;
     this.#found.push(...fresh);
     return fresh;
   }
@@ -85,5 +93,5 @@ export class CitationScanner {
  * ```
  */
 export function citationsIn(text: string, resolve: CitationResolver): FileCitationAnnotation[] {
-  return new CitationScanner(resolve).scan(text);
+  return new CitationScanner(resolve).add(text);
 }

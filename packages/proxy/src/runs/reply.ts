@@ -53,7 +53,7 @@ export class ReplyWriter {
     this.#text += delta;
     const before = this.#annotations.length;
     // A citation is announced in the delta that completes its marker.
-    const cited = (this.citations?.scan(this.#text) ?? []).map((note, i) => ({ index: before + i, ...note }));
+    const cited = (this.citations?.add(delta) ?? []).map((note, i) => ({ index: before + i, ...note }));
     this.log.append(this.run.id, {
       event: StreamEvent.MessageDelta,
       data: {
