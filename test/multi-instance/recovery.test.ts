@@ -52,9 +52,17 @@ async function logAfter(url: string, player: string, path: string, after: number
  * Asserts the log of a run that ended `status` ends once: after `after`, its ending and one `done`, and
  * past that `done` nothing but the same `done` again (a second recovery would append a second ending).
  */
-async function expectOneEnding(url: string, player: string, path: string, after: number, status: string) {
+async function expectOneEnding(
+  url: string,
+  player: string,
+  path: string,
+  after: number,
+  status: string,
+  before: string[] = [],
+) {
   const ending = await logAfter(url, player, path, after);
   expect(ending.filter((e) => /^thread\.run\.[a-z_]+$/.test(e.event)).map((e) => e.event)).toEqual([
+    ...before,
     `thread.run.${status}`,
   ]);
   expect(ending.at(-1)?.event).toBe('done');
@@ -209,10 +217,9 @@ describe.runIf(RUN_SUITE)('orphaned runs recovered once by three instances sweep
     );
   }, 60_000);
 
-  // Known race (decision 0011): a request through one instance can read the run as still waiting after a
-  // request through another has taken it over to continue it, and then take it over from that live holder.
-  // Fails today (both 200, two continuations); unskip once continuing a waiting run is decided by the database.
-  it.skip('tool outputs (or a cancel) through two instances at once for a dead instance’s waiting run: taken over once', async () => {
+  // Continuing a waiting run is decided by the database (RunRegistry.resume): of two requests through two
+  // instances at once, one continues it and the other is told it is being continued.
+  it('tool outputs (or a cancel) through two instances at once for a dead instance’s waiting run: taken over once', async () => {
     // Nobody sweeps from here on: only the requests below take the runs over, all at the same moment.
     await Promise.all(sweepers.map((instance) => instance.stop()));
     for (const name of ['P', 'Q'])
@@ -274,7 +281,8 @@ describe.runIf(RUN_SUITE)('orphaned runs recovered once by three instances sweep
         5000,
         `cancelled run ${i} to end`,
       );
-      await expectOneEnding(p.url, player, path, lastSeen, 'cancelled');
+      // Cancelled once: one `cancelling`, then one `cancelled` (two cancels acting would log two of each).
+      await expectOneEnding(p.url, player, path, lastSeen, 'cancelled', ['thread.run.cancelling']);
     }
   }, 90_000);
 });

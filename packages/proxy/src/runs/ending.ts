@@ -132,3 +132,12 @@ function runErrorCode(error: ProxyError): RunErrorCode {
   if (error.status === 400) return 'invalid_prompt';
   return 'server_error';
 }
+
+/** A run recovery ended: its thread is free, and readers still following it (on any instance) learn how it ended. */
+export async function announceRecovered(host: EndingHost, ended: Run): Promise<void> {
+  await host.registry.release(ended.thread_id, ended.id);
+  if ((await host.log.read(ended.id, 0, 1)) === undefined) return;
+  host.log.append(ended.id, { event: `thread.run.${ended.status as RunEnding}`, data: ended });
+  host.log.append(ended.id, DONE_EVENT);
+  host.log.retire(ended.id);
+}

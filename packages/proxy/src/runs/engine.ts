@@ -6,6 +6,8 @@
  * to them are behind interfaces (`registry.ts`, `event-log.ts`, `signals.ts`) so that several proxy
  * instances can share them.
  */
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Assistant,
   ErrorCode,
@@ -21,14 +23,21 @@ import { makeMessage, makeRun } from '../objects.js';
 import type { Owner, Store } from '../store/types.js';
 import { estimateTokens } from '../tokens.js';
 import { vectorStoreIds } from '../turns/file-search.js';
-import { TurnGuards } from '../turns/guards.js';
+import { type TurnCost, TurnGuards } from '../turns/guards.js';
 import { historyTokens, runFields, unscreened } from '../turns/prompt.js';
 import { threadMemory } from '../turns/summary.js';
 import { AbortedError, type Upstream } from '../upstream/upstream.js';
-import { type EndingHost, failRun, finishRun, pendingToolStep, scheduleExpiry } from './ending.js';
+import {
+  announceRecovered,
+  type EndingHost,
+  failRun,
+  finishRun,
+  pendingToolStep,
+  scheduleExpiry,
+} from './ending.js';
 import { DONE_EVENT, MemoryEventLog, type RunEventLog } from './event-log.js';
 import { emit, type LiveRun, newLiveRun, whenAbandoned } from './live-run.js';
-import { recoverRuns, takeOverRun } from './recovery.js';
+import { recoverRuns, sweepEvery, takeOverRun } from './recovery.js';
 import { MemoryRunRegistry, type RunRegistry } from './registry.js';
 import { cutStoredReply } from './reply.js';
 import { executeSegment, type SegmentHost, type SegmentOutcome } from './segment.js';
@@ -105,28 +114,11 @@ export class RunEngine {
       adopt: async (owner, run) => {
         await this.#hold(owner, run);
       },
-      ended: async (ended) => {
-        await this.#registry.release(ended.thread_id, ended.id);
-        // Readers still following the run (on any instance) learn how it ended.
-        if ((await this.#log.read(ended.id, 0, 1)) === undefined) return;
-        this.#log.append(ended.id, { event: `thread.run.${ended.status as RunEnding}`, data: ended });
-        this.#log.append(ended.id, DONE_EVENT);
-        this.#log.retire(ended.id);
-      },
+      ended: (ended) => announceRecovered(this.#ending, ended),
     });
     await this.#clearOrphanClaims();
     if (this.#registry.shared && this.#sweeper === undefined) {
-      let sweeping = false;
-      this.#sweeper = setInterval(() => {
-        if (sweeping) return;
-        sweeping = true;
-        void this.recover()
-          .catch(() => {})
-          .finally(() => {
-            sweeping = false;
-          });
-      }, this.config.sweepMs ?? 5000);
-      this.#sweeper.unref();
+      this.#sweeper = sweepEvery(this.config.sweepMs ?? 5000, () => this.recover());
     }
     return found;
   }
@@ -157,18 +149,10 @@ export class RunEngine {
       const admission =
         refused.size > 0
           ? { line: this.#guards.refusal(assistant.name) }
-          : await this.#guards.admit(
-              {
-                player: owner,
-                npc: run.assistant_id,
-                model: run.model,
-                promptTokens:
-                  estimateTokens(run.instructions) +
-                  historyTokens([...history, ...fresh], this.config.contextTokens),
-                maxCompletionTokens: run.max_completion_tokens,
-              },
-              { name: assistant.name, runId: run.id },
-            );
+          : await this.#guards.admit(this.#cost(owner, run, [...history, ...fresh]), {
+              name: assistant.name,
+              runId: run.id,
+            });
       for (const line of earlier) {
         const marked = refused.get(line.id);
         if (marked) await this.store.putMessage(owner, marked);
@@ -215,14 +199,18 @@ export class RunEngine {
     stream: boolean,
     options: StartOptions = {},
   ): Promise<StartedRun> {
-    const live = await this.#liveRun(owner, threadId, runId);
+    const { live, given } = await this.#resume(owner, threadId, runId, outputs);
     const { run } = live;
-    const given = acceptToolOutputs(run, outputs);
-    // The next segment costs tokens too: reserve before anything changes (over budget → the run waits).
-    await this.#admitNext(
-      live,
-      [...given.values()].reduce((sum, output) => sum + estimateTokens(output), 0),
-    );
+    try {
+      // The next segment costs tokens too: reserve before anything changes (over budget → the run waits).
+      await this.#admitNext(
+        live,
+        [...given.values()].reduce((sum, output) => sum + estimateTokens(output), 0),
+      );
+    } catch (error) {
+      await this.#registry.markWaiting(threadId, runId);
+      throw error;
+    }
     live.graceMs = Math.min(options.graceMs ?? 0, this.config.resumeGraceMs);
     clearTimeout(live.expiryTimer);
     const now = nowSeconds();
@@ -263,6 +251,13 @@ export class RunEngine {
       return stored;
     }
     if (stored.status === 'cancelling') return stored;
+    if (stored.status === 'requires_action') {
+      // A waiting run executes nothing anywhere: the request that resumes it (through any instance) ends it.
+      if (!(await this.#registry.resume(threadId, runId))) return this.#cancelContinued(owner, stored);
+      const waiting = await this.#holdResumed(owner, stored);
+      if (waiting) return this.#cancelLive(waiting, undefined, true);
+      return (await this.store.getRun(owner, threadId, runId)) ?? stored;
+    }
     // Nobody holds it (its instance died): this one takes it over and ends it, unless another just did.
     const adopted = (await this.#registry.isHeld(runId)) ? undefined : await this.#adopt(owner, stored);
     if (adopted) return this.#cancelLive(adopted);
@@ -364,14 +359,17 @@ export class RunEngine {
     live.unlisten = this.#signals.listen(run.id, (signal) => {
       if (signal.type === 'cancel') void this.#cancelLive(live).catch(() => {});
       // Another instance took the run over (it was waiting): forget it here without ending it.
-      else if (signal.by !== this.#registry.instanceId && !live.controller) {
-        clearTimeout(live.expiryTimer);
-        clearTimeout(live.graceTimer);
-        this.#untrack(live);
-      }
+      else if (signal.by !== this.#registry.instanceId && !live.controller) this.#letGo(live);
     });
     this.#live.set(run.id, live);
     return live;
+  }
+
+  /** Forgets a waiting run another instance has taken over, without ending it. */
+  #letGo(live: LiveRun): void {
+    clearTimeout(live.expiryTimer);
+    clearTimeout(live.graceTimer);
+    this.#untrack(live);
   }
 
   #untrack(live: LiveRun): void {
@@ -399,8 +397,7 @@ export class RunEngine {
    * or it moved on meanwhile.
    */
   async #adopt(owner: Owner, run: Run): Promise<LiveRun | undefined> {
-    const from = await this.#registry.holder(run.id);
-    const taken = await takeOverRun(this.store, this.#registry, owner, run, from);
+    const taken = await takeOverRun(this.store, this.#registry, owner, run);
     return taken?.status === run.status ? this.#hold(owner, taken) : undefined;
   }
 
@@ -417,26 +414,60 @@ export class RunEngine {
     return live;
   }
 
-  async #liveRun(owner: Owner, threadId: string, runId: string): Promise<LiveRun> {
-    const live = this.#live.get(runId);
-    if (live && live.owner === owner && live.run.thread_id === threadId) return live;
-    const stored = await this.store.getRun(owner, threadId, runId);
-    if (!stored) throw notFound('run', runId);
-    // A waiting run executes nothing: whichever instance receives its outputs takes it over (one of several).
-    const adopted = stored.status === 'requires_action' ? await this.#adopt(owner, stored) : undefined;
-    if (adopted) return adopted;
-    throw new ProxyError(
-      ErrorCode.InvalidRunState,
-      stored.status === 'requires_action'
-        ? `Run ${runId} is being continued through another request.`
-        : `Runs in status "${stored.status}" do not accept tool outputs.`,
-    );
+  /**
+   * Resumes a waiting run to continue it with `outputs` (checked first, with OpenAI's wording). Of several
+   * requests at once, through any instances, the registry lets one resume it; the others are told it is
+   * being continued. The winner holds the run here and must continue it or mark it waiting again.
+   */
+  async #resume(
+    owner: Owner,
+    threadId: string,
+    runId: string,
+    outputs: Parameters<typeof acceptToolOutputs>[1],
+  ): Promise<{ live: LiveRun; given: Map<string, string> }> {
+    const local = this.#live.get(runId);
+    const mine = local && local.owner === owner && local.run.thread_id === threadId ? local : undefined;
+    const run = mine?.run ?? (await this.store.getRun(owner, threadId, runId));
+    if (!run) throw notFound('run', runId);
+    const given = acceptToolOutputs(run, outputs);
+    const continuing = () =>
+      new ProxyError(ErrorCode.InvalidRunState, `Run ${runId} is being continued through another request.`);
+    if (!(await this.#registry.resume(threadId, runId))) throw continuing();
+    const live = mine && this.#live.get(runId) === mine ? mine : await this.#holdResumed(owner, run);
+    if (!live) throw continuing();
+    return { live, given };
   }
 
-  async #cancelLive(live: LiveRun, shown?: number): Promise<Run> {
+  /** Holds a waiting run this instance has just resumed, as stored now; undefined if it moved on meanwhile. */
+  async #holdResumed(owner: Owner, run: Run): Promise<LiveRun | undefined> {
+    const stored = await this.store.getRun(owner, run.thread_id, run.id);
+    return stored?.status === 'requires_action' ? this.#hold(owner, stored) : undefined;
+  }
+
+  /**
+   * A cancel that found its waiting run being continued by another request: once that request has moved
+   * the run on (within a couple of seconds), the run is cancelled as a running one.
+   */
+  async #cancelContinued(owner: Owner, run: Run): Promise<Run> {
+    for (let waited = 0; waited < CONTINUING_WAIT_MS; waited += 50) {
+      await sleep(50);
+      const stored = await this.store.getRun(owner, run.thread_id, run.id);
+      if (!stored || stored.status === 'requires_action') continue;
+      // Continued on another instance: what this one still holds of the run is out of date.
+      const stale = this.#live.get(run.id);
+      if (stale?.run.status === 'requires_action') this.#letGo(stale);
+      return this.cancel(owner, run.thread_id, run.id);
+    }
+    return run;
+  }
+
+  async #cancelLive(live: LiveRun, shown?: number, resumed = false): Promise<Run> {
     if (shown !== undefined) live.shown = shown;
     if (live.ending) return live.ending; // ending already: the cancel is answered with how it ended
     if (live.run.status === 'cancelling') return live.run;
+    const { run } = live;
+    if (run.status === 'requires_action' && !resumed && !(await this.#registry.resume(run.thread_id, run.id)))
+      return this.#cancelContinued(live.owner, run);
     live.run = transition(live.run, 'cancelling', { now: nowSeconds() });
     emit(this.#log, live, { event: StreamEvent.RunCancelling, data: live.run });
     const snapshot = live.run;
@@ -503,6 +534,7 @@ export class RunEngine {
         try {
           await live.writes.flush();
           await this.store.putAll(live.owner, [outcome.step, live.run]);
+          await this.#registry.markWaiting(live.run.thread_id, live.run.id);
         } catch (error) {
           return this.#fail(live, error);
         }
@@ -536,20 +568,25 @@ export class RunEngine {
   async #admitNext(live: LiveRun, extraTokens: number): Promise<void> {
     const { run } = live;
     const history = await this.store.allMessages(live.owner, run.thread_id);
-    const admission = await this.#guards.admit(
-      {
-        player: live.owner,
-        npc: run.assistant_id,
-        model: run.model,
-        promptTokens:
-          estimateTokens(run.instructions) + historyTokens(history, this.config.contextTokens) + extraTokens,
-        maxCompletionTokens: run.max_completion_tokens,
-      },
-      { name: live.npcName, runId: run.id },
-    );
+    const admission = await this.#guards.admit(this.#cost(live.owner, run, history, extraTokens), {
+      name: live.npcName,
+      runId: run.id,
+    });
     if (admission.line !== undefined) live.scripted = admission.line;
     else live.reservation = admission.reservation;
     live.history = history;
+  }
+
+  /** The most a turn of `run` over `history` (plus `extraTokens` of tool outputs or passages) may cost. */
+  #cost(player: Owner, run: Run, history: readonly Message[], extraTokens = 0): TurnCost {
+    const prompt = estimateTokens(run.instructions) + historyTokens(history, this.config.contextTokens);
+    return {
+      player,
+      npc: run.assistant_id,
+      model: run.model,
+      promptTokens: prompt + extraTokens,
+      maxCompletionTokens: run.max_completion_tokens,
+    };
   }
 
   #fail(live: LiveRun, error: unknown): Promise<void> {
@@ -566,9 +603,15 @@ export class RunEngine {
   }
 
   #scheduleExpiry(live: LiveRun): void {
-    scheduleExpiry(live, () => this.#finish(live, 'expired'));
+    scheduleExpiry(live, async () => {
+      // Outputs or a cancel arriving at this moment, through any instance, win or lose against the expiry.
+      if (await this.#registry.resume(live.run.thread_id, live.run.id)) await this.#finish(live, 'expired');
+    });
   }
 }
+
+/** How long a cancel waits for another request to move on the waiting run it is continuing. */
+const CONTINUING_WAIT_MS = 2000;
 
 function busy(threadId: string, runId: string): ProxyError {
   return new ProxyError(ErrorCode.ThreadBusy, `Thread ${threadId} already has an active run ${runId}.`, {

@@ -33,10 +33,14 @@ export async function recoverRuns(
     const run = await takeOverRun(store, registry, owner, listed);
     if (!run) continue;
     taken++;
+    // Whatever continuation of a waiting run was under way died with its instance: it waits again.
+    if (run.status === 'requires_action') await registry.markWaiting(run.thread_id, run.id);
     if (run.status === 'requires_action' && (run.expires_at === null || run.expires_at > nowSeconds())) {
       await hooks.adopt(owner, run);
       continue;
     }
+    // An expired wait ends here only if no request is continuing the run at this moment.
+    if (run.status === 'requires_action' && !(await registry.resume(run.thread_id, run.id))) continue;
     const status =
       run.status === 'requires_action' ? 'expired' : run.status === 'cancelling' ? 'cancelled' : 'failed';
     await hooks.ended(await endLeftover(store, owner, run, status));
@@ -45,8 +49,8 @@ export async function recoverRuns(
 }
 
 /**
- * Takes `run` over for this instance if no live instance holds it, or `from` (its holder when last looked)
- * still does; the registry decides, so of several instances trying at once exactly one gets it. Resolves
+ * Takes `run` over for this instance if no live instance holds it; the registry decides, so of several
+ * instances trying at once exactly one gets it. Resolves
  * the run as stored once it is taken (read after the takeover, so no end written before it is missed), or
  * undefined when another instance has it or the run ended meanwhile (the claim just taken is let go).
  */
@@ -55,9 +59,8 @@ export async function takeOverRun(
   registry: RunRegistry,
   owner: Owner,
   run: Run,
-  from?: string,
 ): Promise<Run | undefined> {
-  if (!(await registry.takeOver(run.thread_id, run.id, from))) return undefined;
+  if (!(await registry.takeOver(run.thread_id, run.id))) return undefined;
   const now = await store.getRun(owner, run.thread_id, run.id);
   if (now !== undefined && !isEnding(now.status)) return now;
   await registry.release(run.thread_id, run.id);
@@ -105,4 +108,20 @@ async function endLeftover(
 
 function cut(message: Message, status: 'failed' | 'cancelled' | 'expired', now: number): Message {
   return endReply(message, { now, text: messageText(message), cut: cutReason(status) });
+}
+
+/** Runs `sweep` every `ms` (never two at once) for as long as the process lives; clear the timer to stop. */
+export function sweepEvery(ms: number, sweep: () => Promise<unknown>): NodeJS.Timeout {
+  let sweeping = false;
+  const timer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    void sweep()
+      .catch(() => {})
+      .finally(() => {
+        sweeping = false;
+      });
+  }, ms);
+  timer.unref();
+  return timer;
 }

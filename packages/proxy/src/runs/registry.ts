@@ -26,11 +26,23 @@ export interface RunRegistry {
   holder(runId: string): Promise<string | undefined>;
   /**
    * Makes this instance the holder of the active run `runId` if no live instance holds it (its holder died,
-   * or its claim is gone and the thread is free), or if `from` still holds it (a live holder handing over a
-   * waiting run). Resolves whether this instance took it: of concurrent takeovers of one run, by any
-   * instances, exactly one does, and a run this instance holds already is not taken again.
+   * or its claim is gone and the thread is free). Resolves whether this instance took it: of concurrent
+   * takeovers of one run, by any instances, exactly one does, and a run this instance holds already is not
+   * taken again. A waiting run taken over keeps waiting.
    */
-  takeOver(threadId: string, runId: string, from?: string): Promise<boolean>;
+  takeOver(threadId: string, runId: string): Promise<boolean>;
+  /**
+   * The run this instance holds now waits for tool outputs: the next request to {@link resume} it, through any
+   * instance, continues, cancels or expires it.
+   */
+  markWaiting(threadId: string, runId: string): Promise<void>;
+  /**
+   * Takes the waiting run `runId` to continue it (its tool outputs, a cancel, its expiry), from whichever
+   * instance holds it, live or not. Resolves true for exactly one of any number of concurrent callers on any
+   * instances, which then holds the run and must continue it or {@link markWaiting} it again; false when the
+   * run is not waiting (another request is continuing it).
+   */
+  resume(threadId: string, runId: string): Promise<boolean>;
   /** The run ended: its thread is free. Releasing a run that is not active does nothing. */
   release(threadId: string, runId: string): Promise<void>;
   /** Whether a live instance (its lease not lapsed) holds `runId`. A run never claimed is not held. */
@@ -45,6 +57,7 @@ export interface RunRegistry {
 export class MemoryRunRegistry implements RunRegistry {
   readonly #byThread = new Map<string, string>();
   readonly #threadOf = new Map<string, string>();
+  readonly #waiting = new Set<string>();
 
   readonly shared = false;
 
@@ -76,9 +89,18 @@ export class MemoryRunRegistry implements RunRegistry {
     return true;
   }
 
+  async markWaiting(threadId: string, runId: string): Promise<void> {
+    if (this.#threadOf.get(runId) === threadId) this.#waiting.add(runId);
+  }
+
+  async resume(threadId: string, runId: string): Promise<boolean> {
+    return this.#threadOf.get(runId) === threadId && this.#waiting.delete(runId);
+  }
+
   async release(threadId: string, runId: string): Promise<void> {
     if (this.#byThread.get(threadId) === runId) this.#byThread.delete(threadId);
     this.#threadOf.delete(runId);
+    this.#waiting.delete(runId);
   }
 
   async isHeld(runId: string): Promise<boolean> {

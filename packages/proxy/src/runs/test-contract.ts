@@ -104,6 +104,19 @@ export function registryContract(create: (instanceId: string) => RunRegistry, op
     expect(await registry.active(thread)).toBe(run1);
   });
 
+  it('lets one of concurrent resumes continue a waiting run, and only while it waits', async () => {
+    const registry = create('a');
+    const [thread, run] = [unique('thread'), unique('run')];
+    await registry.claim(thread, run);
+    expect(await registry.resume(thread, run)).toBe(false);
+    await registry.markWaiting(thread, run);
+    const outcomes = await Promise.all([1, 2, 3].map(() => registry.resume(thread, run)));
+    expect(outcomes.filter(Boolean)).toHaveLength(1);
+    await registry.markWaiting(thread, run); // the continuation failed: it waits again
+    await registry.release(thread, run);
+    expect(await registry.resume(thread, run)).toBe(false);
+  });
+
   if (!options.shared) return;
 
   it('lets exactly one of many concurrent takeovers of a dead instance’s run win', async () => {
@@ -123,21 +136,30 @@ export function registryContract(create: (instanceId: string) => RunRegistry, op
     expect((await winner.orphans()).some((orphan) => orphan.runId === run)).toBe(false);
   });
 
-  it('hands a live holder’s run over only to a takeover naming that holder, once', async () => {
+  it('lets exactly one of many concurrent resumes of a waiting run win, from a live holder or a dead one', async () => {
     const [a, b, c] = [create(unique('a')), create(unique('b')), create(unique('c'))];
     const [thread, run] = [unique('thread'), unique('run')];
     await a.claim(thread, run);
-    expect(await b.takeOver(thread, run)).toBe(false);
-    const outcomes = await Promise.all([
-      b.takeOver(thread, run, a.instanceId),
-      c.takeOver(thread, run, a.instanceId),
-    ]);
+    expect(await b.resume(thread, run)).toBe(false); // not waiting yet
+    await a.markWaiting(thread, run);
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => [a, b, c][i % 3]!.resume(thread, run)),
+    );
     expect(outcomes.filter(Boolean)).toHaveLength(1);
-    const winner = outcomes[0] ? b : c;
+    const winner = [a, b, c][outcomes.indexOf(true) % 3]!;
     expect(await a.holder(run)).toBe(winner.instanceId);
     expect(await a.active(thread)).toBe(run);
-    // Named after it moved on, the old holder hands over nothing.
-    expect(await a.takeOver(thread, run, a.instanceId)).toBe(false);
+    // Being continued: nobody resumes it again, not even its old holder, until it waits again.
+    for (const registry of [a, b, c]) expect(await registry.resume(thread, run)).toBe(false);
+    // Only the holder marks it waiting: the old holder's late mark changes nothing.
+    if (winner !== a) await a.markWaiting(thread, run);
+    expect(await c.resume(thread, run)).toBe(false);
+    await winner.markWaiting(thread, run);
+    await winner.close(); // its lease ends: the waiting run is nobody's, and still waiting
+    const [d, e] = [create(unique('d')), create(unique('e'))];
+    expect(await d.takeOver(thread, run)).toBe(true); // recovery holds it now: it keeps waiting
+    const late = await Promise.all([d.resume(thread, run), e.resume(thread, run)]);
+    expect(late.filter(Boolean)).toHaveLength(1);
   });
 }
 

@@ -203,6 +203,13 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE parley_vector_store_files ADD COLUMN embedding_model text',
     ],
   },
+  {
+    // A run waiting for tool outputs: the one request that clears this (through any instance) continues,
+    // cancels or expires it (RunRegistry.resume).
+    version: 6,
+    name: 'runs: waiting claims',
+    statements: ['ALTER TABLE parley_run_claims ADD COLUMN waiting boolean NOT NULL DEFAULT false'],
+  },
 ];
 
 /**

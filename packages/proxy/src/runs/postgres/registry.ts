@@ -126,22 +126,22 @@ export class PgRunRegistry implements RunRegistry {
   }
 
   /**
-   * The database decides: the claim moves in one conditional `UPDATE` whose condition (held by `from`, or by
-   * an instance whose lease has lapsed, and not by this one) is checked again on the row as a concurrent
-   * takeover left it, so the second of two racing takeovers finds the first's live instance and changes
-   * nothing. A run whose claim is gone takes its thread back only while the thread is free.
+   * The database decides: the claim moves in one conditional `UPDATE` whose condition (held by an instance
+   * whose lease has lapsed, and not by this one) is checked again on the row as a concurrent takeover left
+   * it, so the second of two racing takeovers finds the first's live instance and changes nothing. A run whose
+   * claim is gone takes its thread back only while the thread is free. `waiting` is left as it was.
    */
-  async takeOver(threadId: string, runId: string, from?: string): Promise<boolean> {
+  async takeOver(threadId: string, runId: string): Promise<boolean> {
     await this.register();
     const moved = await this.#connection.pool.query({
       name: 'parley_registry_take_over',
       text: `UPDATE parley_run_claims c SET instance_id = $3, claimed_at = now()
         WHERE c.thread_id = $1 AND c.run_id = $2 AND c.instance_id <> $3
-          AND (c.instance_id = $4 OR NOT EXISTS (
+          AND NOT EXISTS (
             SELECT 1 FROM parley_instances i
-            WHERE i.id = c.instance_id AND i.heartbeat_at + i.lease_ms * interval '1 millisecond' > now()))
+            WHERE i.id = c.instance_id AND i.heartbeat_at + i.lease_ms * interval '1 millisecond' > now())
         RETURNING 1`,
-      values: [threadId, runId, this.instanceId, from ?? null],
+      values: [threadId, runId, this.instanceId],
     });
     if ((moved.rowCount ?? 0) > 0) return true;
     const added = await this.#connection.pool.query({
@@ -153,6 +153,31 @@ export class PgRunRegistry implements RunRegistry {
       values: [threadId, runId, this.instanceId],
     });
     return (added.rowCount ?? 0) > 0;
+  }
+
+  async markWaiting(threadId: string, runId: string): Promise<void> {
+    await this.#connection.pool.query({
+      name: 'parley_registry_mark_waiting',
+      text: `UPDATE parley_run_claims SET waiting = true
+        WHERE thread_id = $1 AND run_id = $2 AND instance_id = $3`,
+      values: [threadId, runId, this.instanceId],
+    });
+  }
+
+  /**
+   * One conditional `UPDATE`: of concurrent callers, the first clears `waiting` and becomes the holder; the
+   * others, re-checking the row it left, find it no longer waiting and change nothing.
+   */
+  async resume(threadId: string, runId: string): Promise<boolean> {
+    await this.register();
+    const taken = await this.#connection.pool.query({
+      name: 'parley_registry_resume',
+      text: `UPDATE parley_run_claims SET waiting = false, instance_id = $3, claimed_at = now()
+        WHERE thread_id = $1 AND run_id = $2 AND waiting
+        RETURNING 1`,
+      values: [threadId, runId, this.instanceId],
+    });
+    return (taken.rowCount ?? 0) > 0;
   }
 
   async release(threadId: string, runId: string): Promise<void> {
