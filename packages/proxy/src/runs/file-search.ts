@@ -20,7 +20,7 @@ import type { Queryable } from '../store/database.js';
 import { estimateTokens } from '../tokens.js';
 import { fileSearchTool, passagesMessage, searchQuery } from '../turns/file-search.js';
 import type { RunEventLog } from './event-log.js';
-import type { LiveRun } from './live-run.js';
+import { abandonStep, type LiveRun } from './live-run.js';
 import { endStep } from './transitions.js';
 
 /**
@@ -214,15 +214,7 @@ export class FileSearches {
 
   /** The run ended while the calls streamed: their step ends with it. */
   abandon(status: 'failed' | 'cancelled'): void {
-    const step = this.#step;
-    if (step?.status !== 'in_progress') return;
-    const ended = endStep(step, status, { now: nowSeconds() });
-    this.#step = ended;
-    this.live.writes.put(ended.id, () => ended);
-    this.log.append(this.live.run.id, {
-      event: status === 'failed' ? StreamEvent.StepFailed : StreamEvent.StepCancelled,
-      data: ended,
-    });
+    this.#step = abandonStep(this.live, this.log, this.#step, status);
   }
 
   /** The step, opened (and announced) with the first call. */

@@ -1,7 +1,17 @@
-import type { AssistantStreamEvent, FileSearchToolCall, Message, Run, Usage } from '@parley/protocol';
+import {
+  type AssistantStreamEvent,
+  type FileSearchToolCall,
+  type Message,
+  type Run,
+  type RunStep,
+  StreamEvent,
+  type Usage,
+} from '@parley/protocol';
+import { nowSeconds } from '../ids.js';
 import type { Reservation } from '../limits/limiter.js';
 import type { Owner } from '../store/types.js';
 import type { RunEventLog } from './event-log.js';
+import { endStep } from './transitions.js';
 import type { WriteQueue } from './writes.js';
 
 /** A run this process holds while it is not terminal: the in-memory truth between stored boundaries. */
@@ -121,4 +131,24 @@ export function addUsage(total: Usage | undefined, usage: Usage | undefined): Us
     completion_tokens: total.completion_tokens + usage.completion_tokens,
     total_tokens: total.total_tokens + usage.total_tokens,
   };
+}
+
+/**
+ * Ends a step the run could not finish (its tool calls were streaming when the run failed or was
+ * cancelled): queued for writing and announced. Returns the step as it now is; one already ended is left.
+ */
+export function abandonStep(
+  live: LiveRun,
+  log: RunEventLog,
+  step: RunStep | undefined,
+  status: 'failed' | 'cancelled',
+): RunStep | undefined {
+  if (step?.status !== 'in_progress') return step;
+  const ended = endStep(step, status, { now: nowSeconds() });
+  live.writes.put(ended.id, () => ended);
+  log.append(live.run.id, {
+    event: status === 'failed' ? StreamEvent.StepFailed : StreamEvent.StepCancelled,
+    data: ended,
+  });
+  return ended;
 }

@@ -35,9 +35,8 @@ import {
 import { CitationScanner, resolverFor } from './citations.js';
 import type { RunEventLog } from './event-log.js';
 import { FileSearches, MAX_SEARCHES_PER_RUN, searchesIn } from './file-search.js';
-import { addUsage, type LiveRun } from './live-run.js';
+import { abandonStep, addUsage, type LiveRun } from './live-run.js';
 import { ReplyWriter } from './reply.js';
-import { endStep } from './transitions.js';
 
 /** How a segment ended, for the engine to carry out. */
 export type SegmentOutcome =
@@ -408,15 +407,7 @@ class ToolCalls {
   /** The run ended while calls streamed: their steps end with it. */
   abandon(status: 'failed' | 'cancelled'): void {
     this.searches?.abandon(status);
-    const step = this.#step;
-    if (step?.status !== 'in_progress') return;
-    const ended = endStep(step, status, { now: nowSeconds() });
-    this.#step = ended;
-    this.live.writes.put(ended.id, () => ended);
-    this.log.append(this.live.run.id, {
-      event: status === 'failed' ? StreamEvent.StepFailed : StreamEvent.StepCancelled,
-      data: ended,
-    });
+    this.#step = abandonStep(this.live, this.log, this.#step, status);
   }
 }
 
