@@ -158,7 +158,7 @@ async function api<T>(url: string, method: string, path: string, body?: unknown)
 async function upload(url: string, name: string, bytes: Uint8Array): Promise<string> {
   const form = new FormData();
   form.set('purpose', 'assistants');
-  form.set('file', new Blob([bytes]), name);
+  form.set('file', new Blob([new Uint8Array(bytes)]), name);
   const response = await fetch(`${url}/v1/files`, {
     method: 'POST',
     headers: { 'x-parley-player': 'bench' },
