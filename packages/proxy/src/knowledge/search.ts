@@ -259,3 +259,25 @@ function compare(filter: ComparisonFilter, actual: string | number | boolean | u
     }
   }
 }
+
+const INDEXING_POLL_MS = 50;
+
+/** A file of these stores still being indexed. */
+const INDEXING = `SELECT 1 FROM parley_vector_store_files
+  WHERE vector_store_id = ANY($1::text[]) AND status = 'in_progress' LIMIT 1`;
+
+/** Waits until no file of `storeIds` is being indexed, or `waitMs` has passed, or `signal` aborts. */
+export async function indexed(
+  db: Queryable,
+  storeIds: readonly string[],
+  waitMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (storeIds.length === 0) return;
+  const until = Date.now() + waitMs;
+  while (!signal?.aborted && Date.now() < until) {
+    const { rows } = await db.query(INDEXING, [[...storeIds]]);
+    if (rows.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, INDEXING_POLL_MS));
+  }
+}

@@ -14,7 +14,7 @@ import {
   type Usage,
 } from '@parley/protocol';
 import { newId, nowSeconds } from '../ids.js';
-import { type Semantic, searchKnowledge } from '../knowledge/search.js';
+import { indexed, type Semantic, searchKnowledge } from '../knowledge/search.js';
 import { makeStep } from '../objects.js';
 import type { Queryable } from '../store/database.js';
 import { estimateTokens } from '../tokens.js';
@@ -44,28 +44,6 @@ const RANKER = 'default_2024_08_21';
  * attachment), as OpenAI's runs did (60 s); the assistant's stores are searched as they stand.
  */
 export const THREAD_INDEXING_WAIT_MS = 60_000;
-const INDEXING_POLL_MS = 50;
-
-/* The knowledge tables' own statuses (knowledge/): a file of these stores still being indexed. */
-const INDEXING = `SELECT 1 FROM parley_vector_store_files
-  WHERE vector_store_id = ANY($1::text[]) AND status = 'in_progress' LIMIT 1`;
-
-/** Waits until no file of `storeIds` is being indexed, or `waitMs` has passed, or `signal` aborts. */
-export async function indexed(
-  db: Queryable,
-  storeIds: readonly string[],
-  waitMs: number,
-  signal?: AbortSignal,
-): Promise<void> {
-  if (storeIds.length === 0) return;
-  const until = Date.now() + waitMs;
-  while (!signal?.aborted && Date.now() < until) {
-    const { rows } = await db.query(INDEXING, [[...storeIds]]);
-    if (rows.length === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, INDEXING_POLL_MS));
-  }
-}
-
 /** The `include[]` value that asks for the passages' text in `file_search` steps. */
 export const RESULTS_CONTENT = 'step_details.tool_calls[*].file_search.results[*].content';
 
