@@ -921,11 +921,11 @@ function conceptVector(text: string): number[] {
 describe('hybrid ranking with an embedding model (fake upstream)', () => {
   let proxy: Proxy;
   let client: OpenAI;
+  let url: string;
   let upstream: Awaited<ReturnType<typeof startEmbeddingUpstream>>;
 
   beforeAll(async () => {
     upstream = await startEmbeddingUpstream();
-    let url: string;
     ({ proxy, url } = await startProxy(
       proxyEnv('offline', undefined, {
         ...KNOWLEDGE_ENV,
@@ -987,6 +987,68 @@ describe('hybrid ranking with an embedding model (fake upstream)', () => {
       ).data,
     ).toEqual([]);
     await client.vectorStores.delete(store.id);
+  });
+
+  it('embeddings are paid from the players’ budgets: the uploader’s for the chunks, the searcher’s for the query', async () => {
+    const tokens = async () => (await proxy.limiter.usage({ player: 'dev:billed' })).day.tokens;
+    const billed = clientFor(url, 'billed');
+    const store = await billed.vectorStores.create({ name: 'Billed' });
+    const calls = upstream.seen.length;
+    const file = await billed.vectorStores.files.uploadAndPoll(
+      store.id,
+      await toFile(Buffer.from(CHRONICLE), 'chronicle.md'),
+      { pollIntervalMs: 20 },
+    );
+    expect(file.status).toBe('completed');
+    const chunks = upstream.seen
+      .slice(calls)
+      .reduce((sum, call) => sum + (call.body['input'] as string[]).length, 0);
+    // The fake model reports 3 prompt tokens an input: that is what is settled.
+    expect(await tokens()).toBe(3 * chunks);
+    await billed.vectorStores.search(store.id, { query: 'Who built the town?' });
+    expect(await tokens()).toBe(3 * chunks + 3);
+    await billed.vectorStores.delete(store.id);
+  });
+});
+
+describe('an embedding model past a player’s budget', () => {
+  let proxy: Proxy;
+  let client: OpenAI;
+  let upstream: Awaited<ReturnType<typeof startEmbeddingUpstream>>;
+
+  beforeAll(async () => {
+    upstream = await startEmbeddingUpstream();
+    let url: string;
+    ({ proxy, url } = await startProxy(
+      proxyEnv('offline', undefined, {
+        ...KNOWLEDGE_ENV,
+        OPENAI_BASE_URL: upstream.url,
+        OPENAI_API_KEY: SECRET_KEY,
+        PARLEY_MODEL: 'fake-model',
+        PARLEY_EMBEDDING_MODEL: 'concept-embed',
+        PARLEY_PLAYER_TOKENS_PER_DAY: '5',
+      }),
+    ));
+    client = clientFor(url, 'thrifty');
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await new Promise((resolve) => upstream.server.close(resolve));
+  });
+
+  it('is not asked for what does not fit: the file is indexed for full text and found by it, nothing is lost', async () => {
+    const store = await client.vectorStores.create({ name: 'Thrifty' });
+    const file = await client.vectorStores.files.uploadAndPoll(
+      store.id,
+      await toFile(Buffer.from(CHRONICLE), 'chronicle.md'),
+      { pollIntervalMs: 20 },
+    );
+    expect(file.status).toBe('completed');
+    const found = await client.vectorStores.search(store.id, { query: 'Queen Ysolde' });
+    expect(found.data[0]).toMatchObject({ filename: 'chronicle.md' });
+    // The chunks (hundreds of tokens) were never sent; the short query fits the 5 tokens and is paid for.
+    expect(upstream.seen.map((call) => call.body['input'])).toEqual([['Queen Ysolde']]);
+    expect((await proxy.limiter.usage({ player: 'dev:thrifty' })).day.tokens).toBe(3);
   });
 });
 

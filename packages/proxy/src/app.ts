@@ -83,7 +83,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   const assistantFor = async (owner: string, id: string) =>
     (await store.getAssistant(owner, id)) ?? (await store.getAssistant(GAME_OWNER, id));
   // Files and vector stores, indexed in the background on the store's own database.
-  const knowledge = createKnowledge({ store, config, metrics, upstream });
+  const knowledge = createKnowledge({ store, config, metrics, upstream, limiter });
   // Where live runs are known: this process alone, or PostgreSQL (+ Redis) shared with other instances.
   const shared = await createSharedRunState(config, log);
   const engine = createEngine(

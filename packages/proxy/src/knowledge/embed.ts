@@ -1,4 +1,5 @@
 import type OpenAI from 'openai';
+import { estimateTokens } from '../tokens.js';
 
 /**
  * An embedding model, as knowledge uses it: chunks embedded while indexing, queries while searching. Every
@@ -7,8 +8,26 @@ import type OpenAI from 'openai';
 export interface Embedder {
   /** The model's name, kept with each file's vectors (vectors of two models never meet). */
   readonly model: string;
-  embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /** Embeds `texts`, charged to `player`'s budget when one is named (the game's own lore is not). */
+  embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
 }
+
+export interface EmbedOptions {
+  signal?: AbortSignal | undefined;
+  /** Whose budget pays: the player who uploaded the file, or who searches. */
+  player?: string | undefined;
+}
+
+/**
+ * Charges embedding tokens to a player's budget: reserves `estimate` prompt tokens before the request (it
+ * rejects when the player is over budget, and knowledge then falls back on full text), and the returned
+ * function settles what the upstream reported, or refunds it when the request failed.
+ */
+export type EmbeddingBudget = (
+  player: string,
+  model: string,
+  estimate: number,
+) => Promise<(promptTokens: number | undefined) => Promise<void>>;
 
 /** Inputs per upstream request: OpenAI takes up to 2048; fewer keep one failure cheap to retry. */
 const BATCH = 64;
@@ -23,14 +42,37 @@ const BATCH = 64;
  * const [vector] = await embedder.embed(['Who founded Varn?']);
  * ```
  */
-export function upstreamEmbedder(client: Pick<OpenAI, 'embeddings'>, model: string): Embedder {
+export function upstreamEmbedder(
+  client: Pick<OpenAI, 'embeddings'>,
+  model: string,
+  budget?: EmbeddingBudget,
+): Embedder {
+  /** One upstream request, paid for by `player` when there is a budget and a player. */
+  const request = async (input: string[], { signal, player }: EmbedOptions) => {
+    const settle =
+      budget && player !== undefined
+        ? await budget(
+            player,
+            model,
+            input.reduce((sum, text) => sum + estimateTokens(text), 0),
+          )
+        : undefined;
+    try {
+      const response = await client.embeddings.create({ model, input }, signal ? { signal } : {});
+      await settle?.(response.usage?.prompt_tokens);
+      return response;
+    } catch (error) {
+      await settle?.(undefined).catch(() => {});
+      throw error;
+    }
+  };
   return {
     model,
-    async embed(texts, signal) {
+    async embed(texts, options = {}) {
       const out: Float32Array[] = [];
       for (let from = 0; from < texts.length; from += BATCH) {
         const input = texts.slice(from, from + BATCH);
-        const response = await client.embeddings.create({ model, input }, signal ? { signal } : {});
+        const response = await request(input, options);
         const ordered = [...response.data].sort((a, b) => a.index - b.index);
         if (ordered.length !== input.length)
           throw new Error(

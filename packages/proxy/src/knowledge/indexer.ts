@@ -1,4 +1,5 @@
 import { ProxyError } from '../errors.js';
+import { GAME_OWNER } from '../policy/policy.js';
 import { estimateTokens } from '../tokens.js';
 import { chunkText } from './chunk.js';
 import { type Embedder, toBytes } from './embed.js';
@@ -87,17 +88,23 @@ export class Indexer {
     const chunks = chunkText(text, { maxTokens: max_chunk_size_tokens, overlapTokens: chunk_overlap_tokens });
     if (chunks.length === 0) return fail('The file holds no text.');
     const usage = chunks.reduce((sum, chunk) => sum + Buffer.byteLength(chunk), 0);
-    await this.#store.complete(vectorStoreId, fileId, chunks, usage, await this.#embed(chunks));
+    // The player who owns the store pays for its vectors; the game's own lore is the game's.
+    const payer = source.owner === GAME_OWNER ? undefined : source.owner;
+    await this.#store.complete(vectorStoreId, fileId, chunks, usage, await this.#embed(chunks, payer));
   }
 
   /**
-   * The chunks' vectors, when an embedding model is configured. An upstream that fails leaves the file
+   * The chunks' vectors, when an embedding model is configured. An upstream that fails (or an owner over
+   * budget) leaves the file
    * searchable by full text alone (reported to `onError`), rather than failing a file that reads fine.
    */
-  async #embed(chunks: readonly string[]): Promise<{ model: string; vectors: Uint8Array[] } | undefined> {
+  async #embed(
+    chunks: readonly string[],
+    player: string | undefined,
+  ): Promise<{ model: string; vectors: Uint8Array[] } | undefined> {
     if (!this.#embedder) return undefined;
     try {
-      const vectors = await this.#embedder.embed(chunks);
+      const vectors = await this.#embedder.embed(chunks, { player });
       return { model: this.#embedder.model, vectors: vectors.map(toBytes) };
     } catch (error) {
       this.#onError(error);

@@ -108,7 +108,8 @@ export async function searchKnowledge(
   if (allowed !== null && allowed.length === 0) return [];
   const threshold = options.scoreThreshold ?? 0;
   const hybrid =
-    options.semantic && (await hybridSearch(db, ids, text, maxResults, threshold, allowed, options.semantic));
+    options.semantic &&
+    (await hybridSearch(db, ids, text, maxResults, threshold, allowed, options.semantic, owner));
   const rows = hybrid ?? (await db.query<Hit>(SEARCH, [text, ids, maxResults, allowed, threshold])).rows;
   await db.query('UPDATE parley_vector_stores SET last_active_at = $2 WHERE id = ANY($1::text[])', [
     ids,
@@ -148,10 +149,11 @@ async function hybridSearch(
   threshold: number,
   allowed: string[] | null,
   semantic: Semantic,
+  player: Owner,
 ): Promise<Hit[] | undefined> {
   let query: Float32Array | undefined;
   try {
-    [query] = await semantic.embedder.embed([text]);
+    [query] = await semantic.embedder.embed([text], { player });
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
 import { ErrorCode, IdPrefix } from '@parley/protocol';
 import { notFound, ProxyError } from '../errors.js';
 import { newId, nowSeconds } from '../ids.js';
+import type { Limiter } from '../limits/limiter.js';
 import type { Metrics } from '../ops/metrics.js';
 import { GAME_OWNER } from '../policy/policy.js';
 import type { ChunkingStrategyInput } from '../schemas/vector-stores.js';
@@ -9,7 +10,7 @@ import type { Owner, Store } from '../store/types.js';
 import type { Upstream } from '../upstream/upstream.js';
 import { AUTO_CHUNKING } from './chunk.js';
 import type { KnowledgeConfig } from './config.js';
-import { type Embedder, upstreamEmbedder } from './embed.js';
+import { type Embedder, type EmbeddingBudget, upstreamEmbedder } from './embed.js';
 import { Indexer } from './indexer.js';
 import { extractText } from './parse.js';
 import { checkPdfBytes } from './pdf.js';
@@ -294,11 +295,13 @@ export function createKnowledge(deps: {
   metrics?: Pick<Metrics, 'inc'> | undefined;
   /** With `config.knowledge.embeddingModel`: chunks and queries are embedded through it (hybrid ranking). */
   upstream?: Pick<Upstream, 'client' | 'kind'> | undefined;
+  /** Charges the embeddings to the players' budgets: the uploader's for a file, the searcher's for a query. */
+  limiter?: Pick<Limiter, 'reserve'> | undefined;
 }): Knowledge {
   const model = deps.config.knowledge.embeddingModel;
   const embedder =
     model && deps.upstream && deps.upstream.kind !== 'offline'
-      ? upstreamEmbedder(deps.upstream.client, model)
+      ? upstreamEmbedder(deps.upstream.client, model, deps.limiter && embeddingBudget(deps.limiter))
       : undefined;
   const knowledge = new Knowledge(
     deps.store.database(),
@@ -312,4 +315,20 @@ export function createKnowledge(deps: {
   // In the background: a slow database must not hold up the proxy's start.
   void knowledge.indexer.resume().catch(() => {});
   return knowledge;
+}
+
+/** Embedding tokens billed as prompt tokens, as `/v1/embeddings` bills them. */
+function embeddingBudget(limiter: Pick<Limiter, 'reserve'>): EmbeddingBudget {
+  return async (player, model, estimate) => {
+    const reservation = await limiter.reserve({
+      player,
+      model,
+      promptTokens: estimate,
+      maxCompletionTokens: 0,
+    });
+    return (promptTokens) =>
+      promptTokens === undefined
+        ? reservation.release()
+        : reservation.settle({ promptTokens, completionTokens: 0 });
+  };
 }

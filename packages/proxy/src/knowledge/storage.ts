@@ -414,16 +414,27 @@ export class KnowledgeStore {
   async source(
     vectorStoreId: string,
     fileId: string,
-  ): Promise<{ mime: string; content: Uint8Array; chunking: StaticChunking } | undefined> {
-    const { rows } = await this.db.query<{ mime: string; content: Uint8Array; chunking: string }>(
-      `SELECT f.mime, f.content, a.chunking::text AS chunking
+  ): Promise<{ mime: string; content: Uint8Array; chunking: StaticChunking; owner: Owner } | undefined> {
+    const { rows } = await this.db.query<{
+      mime: string;
+      content: Uint8Array;
+      chunking: string;
+      owner: string;
+    }>(
+      `SELECT f.mime, f.content, a.chunking::text AS chunking, s.owner
         FROM parley_vector_store_files AS a JOIN parley_files AS f ON f.id = a.file_id
+          JOIN parley_vector_stores AS s ON s.id = a.vector_store_id
         WHERE a.vector_store_id = $1 AND a.file_id = $2 AND a.status = 'in_progress'`,
       [vectorStoreId, fileId],
     );
     const row = rows[0];
     return (
-      row && { mime: row.mime, content: row.content, chunking: JSON.parse(row.chunking) as StaticChunking }
+      row && {
+        mime: row.mime,
+        content: row.content,
+        chunking: JSON.parse(row.chunking) as StaticChunking,
+        owner: row.owner,
+      }
     );
   }
 
