@@ -12,7 +12,7 @@ import { proxyEnv } from '../support/proxy.js';
 /**
  * The `file_search` tool inside runs, through the official `openai` SDK against a real proxy built from
  * source: with the fake OpenAI upstream (the passages must reach the model's request, its markers become
- * annotations) and with the offline model. See /work/notes/file-search-contract.md.
+ * annotations) and with the offline model. See docs/decisions/0012-file-search-in-runs.md.
  */
 
 const CHRONICLE = `# The Chronicle of Varn

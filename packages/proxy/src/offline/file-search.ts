@@ -1,5 +1,5 @@
 /**
- * The `file_search` tool as the offline model uses it (see /work/notes/file-search-contract.md, section 5):
+ * The `file_search` tool as the offline model uses it (see docs/decisions/0012-file-search-in-runs.md, "The contract with the model"):
  * the proxy offers it as a function tool, the model calls it with the player's question as `query`, and
  * answers from the passages the proxy sends back, citing the passage it used by its marker.
  */

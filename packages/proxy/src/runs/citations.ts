@@ -1,8 +1,8 @@
 /**
- * Citation markers in a reply become `file_citation` annotations (see /work/notes/file-search-contract.md):
+ * Citation markers in a reply become `file_citation` annotations (docs/decisions/0012-file-search-in-runs.md):
  * the model writes `【k†filename】` after a sentence that uses passage `k` of a search; the marker stays in
  * the text (as OpenAI kept it) and an annotation points at it. Replies stream, so markers arrive split
- * across deltas: the scanner is fed the whole text so far and reports each marker once, when it completes.
+ * across deltas: the scanner is fed each delta and reports each marker once, when it completes.
  */
 import type { FileCitationAnnotation, FileSearchToolCall } from '@parley/protocol';
 

@@ -1,5 +1,5 @@
 /**
- * The `file_search` tool, executed by the proxy inside a run (see /work/notes/file-search-contract.md):
+ * The `file_search` tool, executed by the proxy inside a run (see docs/decisions/0012-file-search-in-runs.md):
  * when the model calls it, the run's vector stores are searched, the call is recorded as a `tool_calls`
  * step of type `file_search`, and the run goes on to its next segment by itself with the passages in the
  * prompt (`turns/file-search.ts` words them). The client never answers these calls.

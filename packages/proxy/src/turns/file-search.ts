@@ -1,5 +1,5 @@
 /**
- * The `file_search` tool as the model sees it (see /work/notes/file-search-contract.md): upstreams only
+ * The `file_search` tool as the model sees it (see docs/decisions/0012-file-search-in-runs.md): upstreams only
  * speak Chat Completions, so the built-in tool is offered as a function, and its results go back as one
  * plain-text tool message whose passages carry the markers (`【0†chronicle.md】`) the model cites them by.
  * Pure functions; the search itself runs in `runs/file-search.ts`.
