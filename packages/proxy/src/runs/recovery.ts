@@ -43,7 +43,9 @@ export async function recoverRuns(
     if (run.status === 'requires_action' && !(await registry.resume(run.thread_id, run.id))) continue;
     const status =
       run.status === 'requires_action' ? 'expired' : run.status === 'cancelling' ? 'cancelled' : 'failed';
-    await hooks.ended(await endLeftover(store, owner, run, status));
+    const ended = await endLeftover(store, owner, run, status);
+    // Ended by another instance meanwhile (this one's lease lapsed under load, say): announced there.
+    if (ended) await hooks.ended(ended);
   }
   return taken;
 }
@@ -69,13 +71,17 @@ export async function takeOverRun(
 
 const RESTARTED = 'The proxy restarted while this run was in progress.';
 
-/** Ends a run nothing in memory knows about any more, with its steps and its reply in progress. */
+/**
+ * Ends a run nothing in memory knows about any more, with its steps and its reply in progress. The run's end
+ * is written last and only if it has not ended yet (`Store.endRun`): undefined when another writer ended it
+ * first, so a run is announced as ended once.
+ */
 async function endLeftover(
   store: Store,
   owner: Owner,
   run: Run,
   status: 'failed' | 'cancelled' | 'expired',
-): Promise<Run> {
+): Promise<Run | undefined> {
   const now = nowSeconds();
   const steps = await store.listSteps(owner, run.thread_id, run.id, { limit: 100, order: 'asc' });
   for (const step of steps.data) {
@@ -102,8 +108,7 @@ async function endLeftover(
     now,
     ...(status === 'failed' ? { error: { code: 'server_error' as const, message: RESTARTED } } : {}),
   });
-  await store.putRun(owner, ended);
-  return ended;
+  return (await store.endRun(owner, ended)) ? ended : undefined;
 }
 
 function cut(message: Message, status: 'failed' | 'cancelled' | 'expired', now: number): Message {

@@ -47,6 +47,8 @@ const GET_ASSISTANT = 'SELECT data::text AS data FROM parley_assistants WHERE id
 const GET_THREAD = 'SELECT data::text AS data FROM parley_threads WHERE id = $1 AND owner = $2';
 const GET_MESSAGE =
   'SELECT data::text AS data FROM parley_messages WHERE id = $1 AND owner = $2 AND thread_id = $3';
+const END_RUN = `UPDATE parley_runs SET status = $4, data = $5::json
+  WHERE id = $1 AND owner = $2 AND thread_id = $3 AND ${UNFINISHED_RUN_PREDICATE}`;
 const GET_RUN = 'SELECT data::text AS data FROM parley_runs WHERE id = $1 AND owner = $2 AND thread_id = $3';
 const GET_STEP =
   'SELECT data::text AS data FROM parley_steps WHERE id = $1 AND owner = $2 AND thread_id = $3 AND run_id = $4';
@@ -272,6 +274,12 @@ export class SqlStore implements Store {
 
   putRun(owner: Owner, run: Run): Promise<void> {
     return this.#put('run', PUT_RUN, runRow(owner, run));
+  }
+
+  async endRun(owner: Owner, run: Run): Promise<boolean> {
+    const params = [run.id, owner, run.thread_id, run.status, JSON.stringify(run)];
+    const { rowCount } = await this.#db.query(END_RUN, params);
+    return rowCount > 0;
   }
 
   getRun(owner: Owner, threadId: string, id: string): Promise<Run | undefined> {

@@ -228,6 +228,23 @@ function storeContract(current: () => Store): void {
     expect(ids(await store.listRuns(owner, t.id, page({ order: 'desc' })))).toEqual([second.id, first.id]);
   });
 
+  it('ends a run once: of two writers ending it, one stores its end', async () => {
+    const store = current();
+    const owner = unique('owner');
+    const t = thread();
+    await store.putThread(owner, t);
+    const live = run(t.id, { status: 'in_progress' });
+    await store.putRun(owner, live);
+    const failed = { ...live, status: 'failed' as const, failed_at: 110 };
+    const cancelled = { ...live, status: 'cancelled' as const, cancelled_at: 111 };
+    const outcomes = await Promise.all([store.endRun(owner, failed), store.endRun(owner, cancelled)]);
+    expect(outcomes.filter(Boolean)).toHaveLength(1);
+    expect(await store.getRun(owner, t.id, live.id)).toEqual(outcomes[0] ? failed : cancelled);
+    // Not another owner's run, and not a run that is not there.
+    expect(await store.endRun(unique('other'), { ...live, status: 'expired' })).toBe(false);
+    expect(await store.endRun(owner, { ...failed, id: 'run_missing' })).toBe(false);
+  });
+
   it('stores, updates and lists run steps', async () => {
     const store = current();
     const owner = unique('owner');

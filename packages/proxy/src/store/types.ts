@@ -70,6 +70,11 @@ export interface Store {
   deleteMessage(owner: Owner, threadId: string, id: string): Promise<boolean>;
 
   putRun(owner: Owner, run: Run): Promise<void>;
+  /**
+   * Stores `run`, which has ended, only if the stored run has not ended yet: of several writers ending one run
+   * (instances recovering it at once), one does. Resolves whether this one did.
+   */
+  endRun(owner: Owner, run: Run): Promise<boolean>;
   getRun(owner: Owner, threadId: string, id: string): Promise<Run | undefined>;
   listRuns(owner: Owner, threadId: string, page: PageQuery): Promise<Page<Run>>;
   /** Runs in any owner's threads whose status is queued, in_progress, requires_action or cancelling. */
