@@ -918,6 +918,18 @@ function conceptVector(text: string): number[] {
   return vector;
 }
 
+/** A proxy whose upstream is `upstreamUrl` with its `concept-embed` embedding model. */
+function embeddingEnv(upstreamUrl: string, extra: Record<string, string> = {}) {
+  return proxyEnv('offline', undefined, {
+    ...KNOWLEDGE_ENV,
+    OPENAI_BASE_URL: upstreamUrl,
+    OPENAI_API_KEY: SECRET_KEY,
+    PARLEY_MODEL: 'fake-model',
+    PARLEY_EMBEDDING_MODEL: 'concept-embed',
+    ...extra,
+  });
+}
+
 describe('hybrid ranking with an embedding model (fake upstream)', () => {
   let proxy: Proxy;
   let client: OpenAI;
@@ -926,15 +938,7 @@ describe('hybrid ranking with an embedding model (fake upstream)', () => {
 
   beforeAll(async () => {
     upstream = await startEmbeddingUpstream();
-    ({ proxy, url } = await startProxy(
-      proxyEnv('offline', undefined, {
-        ...KNOWLEDGE_ENV,
-        OPENAI_BASE_URL: upstream.url,
-        OPENAI_API_KEY: SECRET_KEY,
-        PARLEY_MODEL: 'fake-model',
-        PARLEY_EMBEDDING_MODEL: 'concept-embed',
-      }),
-    ));
+    ({ proxy, url } = await startProxy(embeddingEnv(upstream.url)));
     client = clientFor(url, 'semantic');
   });
   afterAll(async () => {
@@ -1019,16 +1023,7 @@ describe('an embedding model past a player’s budget', () => {
   beforeAll(async () => {
     upstream = await startEmbeddingUpstream();
     let url: string;
-    ({ proxy, url } = await startProxy(
-      proxyEnv('offline', undefined, {
-        ...KNOWLEDGE_ENV,
-        OPENAI_BASE_URL: upstream.url,
-        OPENAI_API_KEY: SECRET_KEY,
-        PARLEY_MODEL: 'fake-model',
-        PARLEY_EMBEDDING_MODEL: 'concept-embed',
-        PARLEY_PLAYER_TOKENS_PER_DAY: '5',
-      }),
-    ));
+    ({ proxy, url } = await startProxy(embeddingEnv(upstream.url, { PARLEY_PLAYER_TOKENS_PER_DAY: '5' })));
     client = clientFor(url, 'thrifty');
   });
   afterAll(async () => {
