@@ -21,7 +21,7 @@ import {
 } from '../schemas/audio.js';
 import { parse } from '../schemas/issues.js';
 import { AbortedError } from '../upstream/upstream.js';
-import { type RequestContext, type Routes, type Services, STREAMED } from './context.js';
+import { abortOnClientClose, type RequestContext, type Routes, type Services, STREAMED } from './context.js';
 
 /**
  * Room for a multipart body's other fields and part headers beside the file: a model name, a prompt of
@@ -90,11 +90,7 @@ async function speak(ctx: RequestContext, services: Services, voice: LocalVoice)
       });
   const reservation = admission?.line === undefined ? admission?.reservation : undefined;
   let accepted = false;
-  const controller = new AbortController();
-  const onClose = () => {
-    if (!ctx.res.writableFinished) controller.abort();
-  };
-  ctx.res.on('close', onClose);
+  const { controller, release } = abortOnClientClose(ctx.res);
   const watchdog = guards.watchdog(() => controller.abort());
   watchdog.arm('first');
   try {
@@ -132,7 +128,7 @@ async function speak(ctx: RequestContext, services: Services, voice: LocalVoice)
     return STREAMED;
   } finally {
     watchdog.stop();
-    ctx.res.off('close', onClose);
+    release();
     await settle(services, reservation, accepted ? characters : 0);
   }
 }
@@ -312,11 +308,7 @@ async function sendUpload(
   kind: 'transcriptions' | 'translations',
   { parsed, bytes, container }: Upload,
 ): Promise<TranscriptAnswer | undefined> {
-  const controller = new AbortController();
-  const onClose = () => {
-    if (!ctx.res.writableFinished) controller.abort();
-  };
-  ctx.res.on('close', onClose);
+  const { controller, release } = abortOnClientClose(ctx.res);
   try {
     return await upstreamTranscription(
       services.upstream,
@@ -336,7 +328,7 @@ async function sendUpload(
     if (controller.signal.aborted) return undefined;
     throw error;
   } finally {
-    ctx.res.off('close', onClose);
+    release();
   }
 }
 

@@ -6,7 +6,7 @@ import { type ChatCompletion, chatCompletion } from '../schemas/chat.js';
 import { parse } from '../schemas/issues.js';
 import { estimateMessageTokens } from '../tokens.js';
 import type { ChatRequest } from '../upstream/upstream.js';
-import { type RequestContext, type Routes, type Services, STREAMED } from './context.js';
+import { abortOnClientClose, type RequestContext, type Routes, type Services, STREAMED } from './context.js';
 
 /** Chat Completions pass-through, for stateless NPC lines. */
 export function chatRoutes(router: Routes, services: Services): void {
@@ -105,11 +105,7 @@ async function guardedTurn(
   const reservation = admission.line === undefined ? admission.reservation : undefined;
   let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
   let opened = false;
-  const controller = new AbortController();
-  const onClose = () => {
-    if (!ctx.res.writableFinished) controller.abort();
-  };
-  ctx.res.on('close', onClose);
+  const { controller, release } = abortOnClientClose(ctx.res);
   const watchdog = guards.watchdog(() => controller.abort());
   watchdog.arm('first');
   const turn: Turn = {
@@ -131,7 +127,7 @@ async function guardedTurn(
     return await call(turn);
   } finally {
     watchdog.stop();
-    ctx.res.off('close', onClose);
+    release();
     // No usage reported after tokens flowed (the player hung up early): keep the worst case, so
     // leaving before the end is never a way to spend without paying. Nothing sent: refund it whole.
     if (usage || !opened)

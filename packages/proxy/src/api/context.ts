@@ -89,3 +89,16 @@ export async function streamRun(
   }
   return STREAMED;
 }
+
+/**
+ * An abort for the upstream call a request makes, fired when the client goes away before its answer is
+ * written (nobody would read the rest, and it costs tokens). `release` stops listening once the call is over.
+ */
+export function abortOnClientClose(res: ServerResponse): { controller: AbortController; release(): void } {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) controller.abort();
+  };
+  res.on('close', onClose);
+  return { controller, release: () => res.off('close', onClose) };
+}
