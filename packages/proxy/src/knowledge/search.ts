@@ -1,3 +1,4 @@
+import { nowSeconds } from '../ids.js';
 import { GAME_OWNER } from '../policy/policy.js';
 import type { Queryable } from '../store/database.js';
 import type { Owner } from '../store/types.js';
@@ -113,7 +114,7 @@ export async function searchKnowledge(
   const rows = hybrid ?? (await db.query<Hit>(SEARCH, [text, ids, maxResults, allowed, threshold])).rows;
   await db.query('UPDATE parley_vector_stores SET last_active_at = $2 WHERE id = ANY($1::text[])', [
     ids,
-    Math.floor(Date.now() / 1000),
+    nowSeconds(),
   ]);
   return rows.map((row) => ({
     file_id: row.file_id,

@@ -1,3 +1,4 @@
+import { nowSeconds } from '../ids.js';
 import type { Database, Queryable } from '../store/database.js';
 import type { Owner, Page, PageQuery } from '../store/types.js';
 import type {
@@ -73,9 +74,6 @@ const STORE_COLUMNS = 'id, owner, created_at, last_active_at, data::text AS data
 const live = (now: string) => `(expires_at IS NULL OR expires_at > ${now})`;
 
 const num = (value: number | string | null | undefined): number => Number(value ?? 0);
-
-/** Seconds since the epoch, for comparing with `*_at` columns. */
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 function fileObject(row: FileRow): StoredFile {
   return {
